@@ -1,0 +1,1 @@
+"""perflab: a performance observability lab for Python web services."""

@@ -1,0 +1,1 @@
+"""The FastAPI service: routes, techniques (naive vs optimised), flags, telemetry."""

@@ -1,0 +1,79 @@
+"""Resources owned by the app's lifespan: the pool, Redis, the flag store and listener."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from perflab.db import pool as db_pool
+from perflab.errors import DependencyUnavailable
+from perflab.flags.state import FlagState
+from perflab.flags.store import FlagStore
+from perflab.settings import Settings
+from perflab.telemetry import runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: Redis
+    flags: FlagStore
+    # Extra resources a technique owns (e.g. a process pool), closed at shutdown.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+async def _open_pool(settings: Settings) -> asyncpg.Pool:
+    try:
+        return await db_pool.create_pool(settings.db)
+    except DependencyUnavailable as exc:
+        # Start anyway so /readyz can say what is wrong; connections open on demand.
+        log.warning("starting without warm pool: %s", exc.message)
+        lazy = settings.db.model_copy(update={"pool_min": 0})
+        return await db_pool.create_pool(lazy)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    pool = await _open_pool(settings)
+    redis = Redis.from_url(
+        settings.redis.url,
+        socket_timeout=settings.redis.socket_timeout_seconds,
+        socket_connect_timeout=settings.redis.socket_timeout_seconds,
+    )
+    flags = FlagStore(redis, FlagState(settings.flags), settings.flags.resync_interval_seconds)
+    with contextlib.suppress(RedisError, OSError):
+        await flags.load()
+    resources = Resources(settings=settings, pool=pool, redis=redis, flags=flags)
+    app.state.resources = resources
+    tasks = [
+        asyncio.create_task(flags.listen(), name="flag-listener"),
+        asyncio.create_task(runtime.sample_forever(pool), name="runtime-sampler"),
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for extra in resources.extras.values():
+            close = getattr(extra, "aclose", None) or getattr(extra, "close", None)
+            if close is not None:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await result
+        await redis.aclose()
+        await pool.close()

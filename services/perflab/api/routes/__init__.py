@@ -1,0 +1,1 @@
+"""Thin routers of the service itself (health, metrics, flags, techniques)."""

@@ -1,0 +1,88 @@
+"""What every technique module provides, and how a request picks its variant.
+
+A technique module defines `naive(...)` and `optimised(...)` with the same signature
+and return type, a thin `router` whose endpoint calls `run(...)`, and `TECHNIQUE`,
+its description for `/techniques`. `run` reads the flag of this process, times the
+chosen variant into `perflab_technique_duration_seconds{technique, variant}` and
+tells the client which variant answered (`X-Technique-Variant`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+from fastapi import APIRouter, Response
+
+from perflab.telemetry.metrics import TECHNIQUE_DURATION
+
+if TYPE_CHECKING:
+    from perflab.api.resources import Resources
+    from perflab.flags.store import FlagStore
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+VARIANT_HEADER = "X-Technique-Variant"
+
+
+class Variant(StrEnum):
+    NAIVE = "naive"
+    OPTIMISED = "optimised"
+
+
+@dataclass(frozen=True)
+class Technique:
+    name: str  # also the name of its flag
+    method: str
+    path: str
+    summary: str
+    naive: str
+    optimised: str
+    metric: str  # the metric (and panel) that shows the difference
+    expected: str  # the change a user should expect when the flag goes on
+    router: APIRouter
+    # Runs in the process that accepted a flip (e.g. create / drop an index).
+    on_flip: Callable[[bool, Resources], Awaitable[None]] | None = None
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "flag": self.name,
+            "method": self.method,
+            "path": self.path,
+            "summary": self.summary,
+            "naive": self.naive,
+            "optimised": self.optimised,
+            "metric": self.metric,
+            "expected": self.expected,
+        }
+
+
+def variant_of(flags: FlagStore, name: str) -> Variant:
+    return Variant.OPTIMISED if flags.enabled(name) else Variant.NAIVE
+
+
+async def run(
+    name: str,
+    flags: FlagStore,
+    naive: Callable[P, Awaitable[T]],
+    optimised: Callable[P, Awaitable[T]],
+    response: Response | None,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    variant = variant_of(flags, name)
+    impl = optimised if variant is Variant.OPTIMISED else naive
+    if response is not None:
+        response.headers[VARIANT_HEADER] = variant.value
+    started = time.perf_counter()
+    try:
+        return await impl(*args, **kwargs)
+    finally:
+        TECHNIQUE_DURATION.labels(technique=name, variant=variant.value).observe(
+            time.perf_counter() - started
+        )

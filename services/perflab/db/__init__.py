@@ -1,0 +1,1 @@
+"""Postgres access: the pool, per-request query accounting, schema and seed data."""

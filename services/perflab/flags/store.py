@@ -1,0 +1,121 @@
+"""The flag store for asyncio processes (the API): Redis hash + pub/sub.
+
+A flip is one Lua script (read old, write new, append history, publish), so the
+history never misses a change and the old value is exact. Every process listens on
+the channel and also re-reads the hash every few seconds, which heals any message
+missed while Redis was away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from perflab.errors import DependencyUnavailable
+from perflab.flags.state import (
+    HISTORY_LIMIT,
+    REDIS_CHANNEL,
+    REDIS_HISTORY,
+    REDIS_KEY,
+    FlagState,
+    Flip,
+    encode,
+)
+from perflab.telemetry.metrics import FLAG_FLIPS
+
+log = logging.getLogger(__name__)
+
+# KEYS: hash, history. ARGV: flag, new, default, actor, at, channel, history limit.
+_FLIP_SCRIPT = """
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old then old = ARGV[3] end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local entry = cjson.encode({flag=ARGV[1], old=(old == '1'), new=(ARGV[2] == '1'),
+                            actor=ARGV[4], at=ARGV[5]})
+redis.call('LPUSH', KEYS[2], entry)
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[7]) - 1)
+redis.call('PUBLISH', ARGV[6], entry)
+return entry
+"""
+
+
+class FlagStore:
+    def __init__(self, redis: Redis, state: FlagState, resync_seconds: float = 5.0) -> None:
+        self.redis = redis
+        self.state = state
+        self._resync_seconds = resync_seconds
+        self._flip = redis.register_script(_FLIP_SCRIPT)
+
+    def enabled(self, name: str) -> bool:
+        return self.state.enabled(name)
+
+    async def load(self) -> None:
+        """Write missing defaults (first process wins), then mirror the hash."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for name, default in self.state.defaults.items():
+                pipe.hsetnx(REDIS_KEY, name, encode(default))
+            pipe.hgetall(REDIS_KEY)
+            results = await pipe.execute()
+        self.state.from_redis(results[-1])
+
+    async def set(self, name: str, enabled: bool, actor: str) -> Flip:
+        self.state.check(name)
+        at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        try:
+            raw = await self._flip(
+                keys=[REDIS_KEY, REDIS_HISTORY],
+                args=[
+                    name,
+                    encode(enabled),
+                    encode(self.state.defaults[name]),
+                    actor,
+                    at,
+                    REDIS_CHANNEL,
+                    HISTORY_LIMIT,
+                ],  # fmt: skip
+            )
+        except (RedisError, OSError) as exc:
+            raise DependencyUnavailable("redis", str(exc)) from exc
+        flip = Flip(**json.loads(raw))
+        self.state.apply({name: flip.new})
+        FLAG_FLIPS.labels(flag=name).inc()
+        return flip
+
+    async def history(self, limit: int = 100) -> list[Flip]:
+        try:
+            raw = await self.redis.lrange(REDIS_HISTORY, 0, limit - 1)
+        except (RedisError, OSError) as exc:
+            raise DependencyUnavailable("redis", str(exc)) from exc
+        return [Flip(**json.loads(item)) for item in raw]
+
+    async def listen(self) -> None:
+        """Mirror flips until cancelled; survive Redis outages keeping the last state."""
+        backoff = 0.2
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(REDIS_CHANNEL)
+                await self.load()  # after subscribing, so no flip falls in between
+                backoff = 0.2
+                while True:
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=self._resync_seconds
+                    )
+                    if message is None:
+                        await self.load()
+                        continue
+                    entry = json.loads(message["data"])
+                    self.state.apply({entry["flag"]: bool(entry["new"])})
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("flag listener lost Redis (%s); keeping last known flags", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+            finally:
+                await pubsub.aclose()

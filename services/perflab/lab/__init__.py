@@ -1,0 +1,1 @@
+"""The native stack runner and the `lab` CLI."""

@@ -1,0 +1,84 @@
+"""Settings for every perflab process, read from `PERFLAB_*` environment variables.
+
+Nested fields use `__`: `PERFLAB_DB__POOL_MAX=20`. Flags are runtime state kept in
+Redis; settings only give their defaults (`PERFLAB_FLAGS__N_PLUS_ONE=false`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DbSettings(BaseModel):
+    dsn: str = "postgresql://perflab@127.0.0.1:55432/perflab"
+    pool_min: int = Field(default=2, ge=1)
+    pool_max: int = Field(default=10, ge=1)
+    statement_cache_size: int = Field(default=100, ge=0)
+    command_timeout_seconds: float = Field(default=30.0, gt=0)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class RedisSettings(BaseModel):
+    url: str = "redis://127.0.0.1:56379/0"
+    socket_timeout_seconds: float = Field(default=2.0, gt=0)
+
+
+class CelerySettings(BaseModel):
+    # None: use the Redis server above, database 1, so flags and the broker never collide.
+    broker_url: str | None = None
+    queue: str = "perflab"
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=2, ge=1)
+
+
+class TelemetrySettings(BaseModel):
+    metrics_enabled: bool = True
+    tracing_enabled: bool = True
+    otlp_endpoint: str | None = None
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    log_level: str = "INFO"
+
+
+class FlagSettings(BaseModel):
+    """Default state of every flag; `on` means the optimised path."""
+
+    default_enabled: bool = True
+    overrides: dict[str, bool] = Field(default_factory=dict)
+    resync_interval_seconds: float = Field(default=5.0, gt=0)
+
+    def default_for(self, name: str) -> bool:
+        return self.overrides.get(name, self.default_enabled)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PERFLAB_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    db: DbSettings = DbSettings()
+    redis: RedisSettings = RedisSettings()
+    celery: CelerySettings = CelerySettings()
+    api: ApiSettings = ApiSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
+    flags: FlagSettings = FlagSettings()
+    # When set, PUT /flags/{name} requires `Authorization: Bearer <token>`.
+    admin_token: SecretStr | None = None
+
+    @property
+    def celery_broker_url(self) -> str:
+        if self.celery.broker_url:
+            return self.celery.broker_url
+        base = self.redis.url.rsplit("/", 1)[0]
+        return f"{base}/1"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

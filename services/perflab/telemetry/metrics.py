@@ -1,0 +1,156 @@
+"""Every metric perflab defines, declared in one place.
+
+Prefix `perflab_`, base units, `_total` on counters, labels from bounded sets only
+(route templates, flag and technique names). Works in prometheus_client multiprocess
+mode when `PROMETHEUS_MULTIPROC_DIR` is set before the first import (the runner and
+the tests set it); gauges then say how samples of several processes combine.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+SIZE_BUCKETS = (100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
+QUERY_COUNT_BUCKETS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
+UNMATCHED_ROUTE = "<unmatched>"
+
+# --- HTTP (RED) ---------------------------------------------------------------
+HTTP_REQUESTS = Counter(
+    "perflab_http_requests_total",
+    "HTTP requests answered, by route template, method and status class.",
+    ["route", "method", "status_class"],
+)
+HTTP_DURATION = Histogram(
+    "perflab_http_request_duration_seconds",
+    "Time from request start to the last body byte sent.",
+    ["route", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+HTTP_IN_PROGRESS = Gauge(
+    "perflab_http_requests_in_progress",
+    "Requests being served right now.",
+    ["route", "method"],
+    multiprocess_mode="livesum",
+)
+HTTP_RESPONSE_SIZE = Histogram(
+    "perflab_http_response_size_bytes",
+    "Body bytes sent on the wire (after compression).",
+    ["route", "method"],
+    buckets=SIZE_BUCKETS,
+)
+
+# --- Database -------------------------------------------------------------------
+DB_QUERIES_PER_REQUEST = Histogram(
+    "perflab_db_queries_per_request",
+    "SQL statements sent to Postgres while serving one request.",
+    ["route"],
+    buckets=QUERY_COUNT_BUCKETS,
+)
+DB_QUERY_DURATION = Histogram(
+    "perflab_db_query_duration_seconds",
+    "Duration of one SQL statement, measured by the client.",
+    buckets=LATENCY_BUCKETS,
+)
+DB_POOL_CONNECTIONS = Gauge(
+    "perflab_db_pool_connections",
+    "Connections of the asyncpg pool by state (size, idle, in_use, max).",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+DB_POOL_ACQUIRE = Histogram(
+    "perflab_db_pool_acquire_seconds",
+    "Time spent waiting for a pooled connection.",
+    buckets=LATENCY_BUCKETS,
+)
+DB_CONNECTIONS_OPENED = Counter(
+    "perflab_db_connections_opened_total",
+    "New Postgres connections opened, by who opened them (pool or direct).",
+    ["kind"],
+)
+
+# --- Cache ----------------------------------------------------------------------
+CACHE_REQUESTS = Counter(
+    "perflab_cache_requests_total",
+    "Cache look-ups by cache name and result (hit, miss, error).",
+    ["cache", "result"],
+)
+
+# --- Flags and techniques -------------------------------------------------------
+FLAG_ENABLED = Gauge(
+    "perflab_flag_enabled",
+    "1 when the flag is on (optimised path), 0 when off.",
+    ["flag"],
+    multiprocess_mode="livemostrecent",
+)
+FLAG_FLIPS = Counter(
+    "perflab_flag_flips_total",
+    "Flag changes accepted by the API.",
+    ["flag"],
+)
+TECHNIQUE_DURATION = Histogram(
+    "perflab_technique_duration_seconds",
+    "Time spent in a technique's naive or optimised path.",
+    ["technique", "variant"],
+    buckets=LATENCY_BUCKETS,
+)
+
+# --- Celery ---------------------------------------------------------------------
+CELERY_TASKS = Counter(
+    "perflab_celery_tasks_total",
+    "Celery tasks finished, by task name and outcome.",
+    ["task", "outcome"],
+)
+CELERY_TASK_DURATION = Histogram(
+    "perflab_celery_task_duration_seconds",
+    "Run time of Celery tasks.",
+    ["task"],
+    buckets=LATENCY_BUCKETS,
+)
+CELERY_QUEUE_LENGTH = Gauge(
+    "perflab_celery_queue_length",
+    "Messages waiting in a Celery queue.",
+    ["queue"],
+    multiprocess_mode="livemax",
+)
+CELERY_QUEUE_OLDEST_AGE = Gauge(
+    "perflab_celery_queue_oldest_message_age_seconds",
+    "Age of the oldest message waiting in a Celery queue.",
+    ["queue"],
+    multiprocess_mode="livemax",
+)
+CELERY_WORKERS_UP = Gauge(
+    "perflab_celery_worker_up",
+    "1 while a Celery worker process is alive and consuming.",
+    multiprocess_mode="livesum",
+)
+
+# --- Runtime (per process) ------------------------------------------------------
+EVENT_LOOP_LAG = Gauge(
+    "perflab_event_loop_lag_seconds",
+    "Largest event-loop delay seen in the last sampling window, per process.",
+    multiprocess_mode="liveall",
+)
+PROCESS_RSS = Gauge(
+    "perflab_process_resident_memory_bytes",
+    "Resident set size per process.",
+    multiprocess_mode="liveall",
+)
+PROCESS_CPU = Gauge(
+    "perflab_process_cpu_seconds",
+    "CPU time used per process (user + system), monotonic while the process lives.",
+    multiprocess_mode="liveall",
+)
+PROCESS_OPEN_FDS = Gauge(
+    "perflab_process_open_fds",
+    "Open file descriptors per process.",
+    multiprocess_mode="liveall",
+)
+PROCESS_GC_COLLECTIONS = Gauge(
+    "perflab_process_gc_collections",
+    "Garbage collections run per process and generation since the process started.",
+    ["generation"],
+    multiprocess_mode="liveall",
+)

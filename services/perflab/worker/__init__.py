@@ -1,0 +1,1 @@
+"""The Celery worker: app, tasks, and its view of the flags."""

@@ -1,0 +1,98 @@
+"""Session fixtures: real Postgres and Redis on free loopback ports, always stopped."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from perflab.api.app import create_app
+from perflab.flags.catalog import FLAGS
+from perflab.lab import postgres as pg
+from perflab.settings import Settings
+from tests.support.servers import Server, start_postgres, start_redis
+
+
+@pytest.fixture(scope="session")
+def lab_root() -> Iterator[Path]:
+    # Not pytest's tmp_path: its parents are 0700 and Postgres runs as another user.
+    root = Path(tempfile.mkdtemp(prefix="perflab-test-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(lab_root: Path) -> Iterator[Server]:
+    server = start_postgres(lab_root)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(lab_root: Path) -> Iterator[Server]:
+    server = start_redis(lab_root)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings_env(postgres_server: Server, redis_server: Server) -> dict[str, str]:
+    """The environment a real API or worker process of the test stack gets."""
+    return {
+        "PERFLAB_DB__DSN": pg.dsn(postgres_server.port),
+        "PERFLAB_REDIS__URL": f"redis://127.0.0.1:{redis_server.port}/0",
+        "PERFLAB_FLAGS__RESYNC_INTERVAL_SECONDS": "1",
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(settings_env: dict[str, str]) -> Settings:
+    return Settings(
+        db={"dsn": settings_env["PERFLAB_DB__DSN"]},
+        redis={"url": settings_env["PERFLAB_REDIS__URL"]},
+        flags={"resync_interval_seconds": 1},
+    )
+
+
+@pytest.fixture(scope="session")
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in this process (real Postgres and Redis), for technique tests."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lab") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+@pytest.fixture
+async def redis_client(settings: Settings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.redis.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def set_flag(app_client: httpx.AsyncClient) -> AsyncIterator:
+    """Set flags through the real API; every flag touched is put back afterwards."""
+    touched: dict[str, bool] = {}
+
+    async def _set(name: str, enabled: bool) -> None:
+        if name not in touched:
+            flags = (await app_client.get("/flags")).json()["flags"]
+            touched[name] = next(f["enabled"] for f in flags if f["name"] == name)
+        answer = await app_client.put(f"/flags/{name}", json={"enabled": enabled})
+        assert answer.status_code == 200, answer.text
+
+    yield _set
+    for name, enabled in touched.items():
+        await app_client.put(f"/flags/{name}", json={"enabled": enabled})
+
+
+__all__ = ["FLAGS"]
