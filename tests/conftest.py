@@ -15,7 +15,13 @@ from perflab.api.app import create_app
 from perflab.flags.catalog import FLAGS
 from perflab.lab import postgres as pg
 from perflab.settings import Settings
-from tests.support.servers import Server, start_postgres, start_redis
+from tests.support.servers import (
+    Server,
+    celery_worker,
+    service_env,
+    start_postgres,
+    start_redis,
+)
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +55,13 @@ def settings_env(postgres_server: Server, redis_server: Server) -> dict[str, str
         "PERFLAB_REDIS__URL": f"redis://127.0.0.1:{redis_server.port}/0",
         "PERFLAB_FLAGS__RESYNC_INTERVAL_SECONDS": "1",
     }
+
+
+@pytest.fixture(scope="session")
+def celery_worker_server(lab_root: Path, settings_env: dict[str, str]) -> Iterator[Server]:
+    """A real Celery worker (2 prefork processes) consuming from the test Redis."""
+    with celery_worker(lab_root, service_env(settings_env)) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

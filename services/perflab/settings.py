@@ -32,6 +32,13 @@ class CelerySettings(BaseModel):
     queue: str = "perflab"
 
 
+class WorkerSettings(BaseModel):
+    concurrency: int = Field(default=2, ge=1)
+    # The worker's own /metrics (all its pool processes aggregated).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9808
+
+
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -66,6 +73,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     celery: CelerySettings = CelerySettings()
     api: ApiSettings = ApiSettings()
+    worker: WorkerSettings = WorkerSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     flags: FlagSettings = FlagSettings()
     # When set, PUT /flags/{name} requires `Authorization: Bearer <token>`.

@@ -49,3 +49,17 @@ async def test_metrics_exposes_request_counter_by_route_template(app_client: htt
     text = (await app_client.get("/metrics")).text
     assert 'perflab_http_requests_total{method="GET",route="/books",status_class="2xx"}' in text
     assert 'perflab_flag_enabled{flag="n_plus_one"}' in text
+
+
+def test_celery_worker_runs_a_task(celery_worker_server, settings_env):
+    import subprocess
+    import sys
+
+    from tests.support.servers import service_env
+
+    code = "from perflab.worker.tasks import ping; print(ping.delay().get(timeout=10))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=service_env(settings_env), capture_output=True,
+        text=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "pong"

@@ -134,3 +134,43 @@ def uvicorn_server(
     finally:
         if pid_alive(proc.pid):
             server.stop()
+
+
+@contextmanager
+def celery_worker(root: Path, env: Mapping[str, str], *, concurrency: int = 2) -> Iterator[Server]:
+    """A real Celery worker (prefork) on the test Redis; waits until it answers a ping."""
+    log = root / "logs" / "celery.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    metrics_port = free_port()
+    metrics_dir = root / f"worker-{metrics_port}-metrics"
+    metrics_dir.mkdir(parents=True)
+    full_env = dict(env) | {
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "PERFLAB_WORKER__METRICS_PORT": str(metrics_port),
+    }
+    cmd = [
+        sys.executable, "-m", "celery", "-A", "perflab.worker.app:celery_app", "worker",
+        "--loglevel=INFO", f"--concurrency={concurrency}", "--without-gossip",
+        "--without-mingle", "-n", f"test-{metrics_port}@%h",
+    ]  # fmt: skip
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server("celery", proc, metrics_port, log)
+    probe_env = dict(full_env)
+
+    def answers_ping() -> bool:
+        code = (
+            "from perflab.worker.tasks import ping;"
+            "import sys; sys.exit(0 if ping.delay().get(timeout=3) == 'pong' else 1)"
+        )
+        done = subprocess.run([sys.executable, "-c", code], env=probe_env, timeout=10, check=False)
+        return done.returncode == 0
+
+    try:
+        _wait(server, answers_ping, timeout=60)
+        yield server
+    finally:
+        if pid_alive(proc.pid):
+            server.stop()
