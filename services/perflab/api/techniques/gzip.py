@@ -1,0 +1,102 @@
+"""gzip compression of a large JSON report vs sending it raw.
+
+Demonstrates: a sales report (one row per book: orders, units, revenue, last order)
+of a few hundred KB. Both paths build the very same JSON; what the flag switches is
+`api/middleware/gzip.py`, pure ASGI middleware that gzips compressible bodies of at
+least 1 KB for clients sending `Accept-Encoding: gzip` (and says
+`Vary: Accept-Encoding`). Repetitive JSON keys compress very well.
+Watch: `perflab_http_response_size_bytes{route="/reports/sales"}` (bytes on the wire,
+measured outside the compression) and the route's p95 on a slow link
+(Techniques dashboard). Expect ~6.5x fewer bytes per response (372 KB -> 56 KB
+for 2000 books at scale 1.0) for ~5 ms more CPU per response.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from perflab.api.deps import Flags, Pool
+from perflab.api.techniques.base import Technique, run
+from perflab.db.pool import acquire
+
+NAME = "gzip"
+
+
+class BookSales(BaseModel):
+    book_id: int
+    title: str
+    genre: str
+    author: str
+    orders: int
+    units: int
+    revenue_cents: int
+    cancelled: int
+    last_order_at: datetime | None
+
+
+# Aggregates only the page's books; orders has no index on book_id, so one hash join.
+_REPORT_SQL = """
+WITH page AS (
+    SELECT b.id, b.title, b.genre, a.name AS author
+    FROM books b JOIN authors a ON a.id = b.author_id
+    ORDER BY b.id LIMIT $1
+), sales AS (
+    SELECT o.book_id, count(*) AS orders, sum(o.quantity) AS units,
+           sum(o.total_cents) AS revenue_cents,
+           count(*) FILTER (WHERE o.status = 'cancelled') AS cancelled,
+           max(o.created_at) AS last_order_at
+    FROM orders o JOIN page p ON p.id = o.book_id
+    GROUP BY o.book_id
+)
+SELECT p.id AS book_id, p.title, p.genre, p.author,
+       coalesce(s.orders, 0) AS orders, coalesce(s.units, 0) AS units,
+       coalesce(s.revenue_cents, 0) AS revenue_cents,
+       coalesce(s.cancelled, 0) AS cancelled, s.last_order_at
+FROM page p LEFT JOIN sales s ON s.book_id = p.id
+ORDER BY p.id
+"""
+
+
+async def _report(pool: Pool, limit: int) -> list[BookSales]:
+    async with acquire(pool) as conn:
+        rows = await conn.fetch(_REPORT_SQL, limit)
+    return [BookSales(**dict(row)) for row in rows]
+
+
+async def naive(pool: Pool, limit: int) -> list[BookSales]:
+    return await _report(pool, limit)
+
+
+async def optimised(pool: Pool, limit: int) -> list[BookSales]:
+    # Same body: the compression happens on the way out, in GZipMiddleware.
+    return await _report(pool, limit)
+
+
+router = APIRouter(tags=["techniques"])
+
+
+@router.get("/reports/sales", response_model=list[BookSales])
+async def sales_report(
+    pool: Pool,
+    flags: Flags,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=20_000)] = 2_000,
+) -> list[BookSales]:
+    return await run(NAME, flags, naive, optimised, response, pool, limit)
+
+
+TECHNIQUE = Technique(
+    name=NAME,
+    method="GET",
+    path="/reports/sales",
+    summary="A large JSON sales report (one row per book).",
+    naive="Send the JSON body as is (identity encoding).",
+    optimised="Pure ASGI middleware gzips bodies >= 1 KB for clients accepting gzip.",
+    metric='perflab_http_response_size_bytes{route="/reports/sales"}',
+    expected="bytes on the wire ~6.5x lower (372 KB -> 56 KB); ~5 ms CPU per response",
+    router=router,
+)

@@ -1,0 +1,103 @@
+"""fast_json: byte-identical JSON both ways; orjson never calls back into Python."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import Response
+
+from perflab.api.techniques import fast_json
+from perflab.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+IDENTITY = {"Accept-Encoding": "identity"}
+
+
+async def test_same_bytes_both_ways(app_client: httpx.AsyncClient, set_flag, settings: Settings):
+    await set_flag("fast_json", False)
+    naive = await app_client.get("/books/dump", headers=IDENTITY)
+    await set_flag("fast_json", True)
+    optimised = await app_client.get("/books/dump", headers=IDENTITY)
+
+    assert naive.status_code == optimised.status_code == 200
+    assert naive.headers["X-Technique-Variant"] == "naive"
+    assert optimised.headers["X-Technique-Variant"] == "optimised"
+    assert naive.headers["content-type"] == optimised.headers["content-type"]
+    assert naive.content == optimised.content
+    books = optimised.json()
+    conn = await asyncpg.connect(settings.db.dsn)
+    try:
+        total = await conn.fetchval("SELECT count(*) FROM books")
+        first = await conn.fetchrow(
+            """
+            SELECT count(*) AS n, max(created_at) AS last_at FROM reviews
+            WHERE book_id = (SELECT min(id) FROM books)
+            """
+        )
+    finally:
+        await conn.close()
+    assert len(books) == min(total, 2000)
+    assert books[0]["reviews"]["count"] == first["n"]
+    assert datetime.fromisoformat(books[0]["reviews"]["last_at"]) == first["last_at"]
+    assert set(books[0]["author"]) == {"id", "name", "country"}
+
+
+async def test_limit_is_validated_and_honoured(app_client: httpx.AsyncClient):
+    assert len((await app_client.get("/books/dump", params={"limit": 7})).json()) == 7
+    for bad in ("0", "20001", "all"):
+        answer = await app_client.get("/books/dump", params={"limit": bad})
+        assert answer.status_code == 422, bad
+
+
+class _CallCounter:
+    """Counts Python-level function calls (not C calls) while it is installed."""
+
+    def __init__(self, watched: Callable[..., Any]) -> None:
+        self.calls = 0
+        self.watched_calls = 0
+        self._code = watched.__code__
+
+    def __call__(self, frame: FrameType, event: str, _arg: object) -> None:
+        if event == "call":
+            self.calls += 1
+            self.watched_calls += frame.f_code is self._code
+
+
+async def _profiled(
+    serialise: Callable[[list[dict[str, Any]]], Awaitable[Response]],
+    books: list[dict[str, Any]],
+) -> tuple[bytes, _CallCounter]:
+    counter = _CallCounter(fast_json._default)
+    sys.setprofile(counter)
+    try:
+        response = await serialise(books)
+    finally:
+        sys.setprofile(None)
+    return bytes(response.body), counter
+
+
+async def test_stdlib_calls_back_into_python_per_datetime_orjson_never(
+    app_client: httpx.AsyncClient,
+):
+    pool = app_client.app.state.resources.pool  # type: ignore[attr-defined]
+    books = await fast_json._load(pool, 2000)
+    datetimes = sum(
+        isinstance(value, datetime) for book in books for value in book["reviews"].values()
+    )
+    assert datetimes > 1000
+
+    naive_body, naive_calls = await _profiled(fast_json.naive, books)
+    optimised_body, optimised_calls = await _profiled(fast_json.optimised, books)
+
+    assert naive_body == optimised_body
+    assert naive_calls.watched_calls == datetimes
+    assert optimised_calls.watched_calls == 0
+    assert naive_calls.calls >= optimised_calls.calls + datetimes
