@@ -1,0 +1,58 @@
+"""The order-confirmation e-mail: a stand-in for a slow SMTP call, plus its effect.
+
+Shared by the API (background_offload's naive path, inline) and the Celery worker
+(its optimised path), so both variants do exactly the same work and store the same
+row; only `via` says who sent it. Not idempotent on purpose: each call is one e-mail
+sent (a resend is a new row), so every request costs the same under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+from pydantic import BaseModel
+
+Via = Literal["inline", "celery"]
+
+RECIPIENT_SQL = """
+SELECT u.email FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1
+"""
+
+
+class SentConfirmation(BaseModel):
+    id: int
+    order_id: int
+    recipient: str
+    via: Via
+    sent_at: datetime
+
+
+async def recipient_of(conn: asyncpg.Connection, order_id: int) -> str | None:
+    """The e-mail address an order's confirmation goes to; None for an unknown order."""
+    email: str | None = await conn.fetchval(RECIPIENT_SQL, order_id)
+    return email
+
+
+async def send_email(delay_seconds: float) -> None:
+    """The SMTP round trip nobody should wait for in a request (no connection held)."""
+    await asyncio.sleep(delay_seconds)
+
+
+async def record_confirmation(
+    conn: asyncpg.Connection, order_id: int, recipient: str, via: Via
+) -> SentConfirmation:
+    """The effect of a sent e-mail: one row in order_confirmations."""
+    row = await conn.fetchrow(
+        """
+        INSERT INTO order_confirmations (order_id, recipient, via) VALUES ($1, $2, $3)
+        RETURNING id, order_id, recipient, via, sent_at
+        """,
+        order_id,
+        recipient,
+        via,
+    )
+    assert row is not None
+    return SentConfirmation(**dict(row))
