@@ -45,6 +45,17 @@ async def _open_pool(settings: Settings) -> asyncpg.Pool:
         return await db_pool.create_pool(lazy)
 
 
+def _start_technique_hooks(resources: Resources) -> list[asyncio.Task[object]]:
+    # Imported here: technique modules import the dependencies defined next to Resources.
+    from perflab.api.techniques import REGISTRY
+
+    return [
+        asyncio.create_task(t.on_start(resources), name=f"{t.name}-on-start")
+        for t in REGISTRY.values()
+        if t.on_start is not None
+    ]
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -59,9 +70,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await flags.load()
     resources = Resources(settings=settings, pool=pool, redis=redis, flags=flags)
     app.state.resources = resources
+    # Kept on app.state so tests (and the bench) can wait until start-up work is done.
+    app.state.startup_hooks = _start_technique_hooks(resources)
     tasks = [
         asyncio.create_task(flags.listen(), name="flag-listener"),
-        asyncio.create_task(runtime.sample_forever(pool), name="runtime-sampler"),
+        *runtime.start_api_samplers(settings, pool),
+        *app.state.startup_hooks,
     ]
     try:
         yield

@@ -52,11 +52,19 @@ def record(query: str, elapsed: float) -> None:
         stats.add(query, elapsed)
 
 
+# The pool's reset on release is housekeeping, not SQL the request asked for.
+_HOUSEKEEPING: set[str] = set()
+
+
 def _on_query(logged: asyncpg.connection.LoggedQuery) -> None:
-    record(logged.query, logged.elapsed)
+    if logged.query not in _HOUSEKEEPING:
+        record(logged.query, logged.elapsed)
 
 
 def instrument(conn: asyncpg.Connection) -> None:
+    reset = conn.get_reset_query()
+    if reset:
+        _HOUSEKEEPING.add(reset)
     conn.add_query_logger(_on_query)
 
 

@@ -105,10 +105,13 @@ async def tapped_app(
     """A second API instance (same Redis, so same flags) talking to Postgres via a tap."""
     tap = PgWireTap(postgres_port)
     await tap.start()
-    db = settings.db.model_copy(update={"dsn": pg.dsn(tap.port)})
+    # One pooled connection: every request reuses the connection that was warmed up.
+    db = settings.db.model_copy(update={"dsn": pg.dsn(tap.port), "pool_min": 1, "pool_max": 1})
     app = create_app(settings.model_copy(update={"db": db}))
     try:
         async with app.router.lifespan_context(app):
+            # Start-up hooks (the index reconcile) talk to Postgres through the tap too.
+            await asyncio.gather(*app.state.startup_hooks)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://tap") as client:
                 client.app = app  # type: ignore[attr-defined]

@@ -47,6 +47,8 @@ class Technique:
     router: APIRouter
     # Runs in the process that accepted a flip (e.g. create / drop an index).
     on_flip: Callable[[bool, Resources], Awaitable[None]] | None = None
+    # Runs in the background at startup, e.g. to make the index match the flag.
+    on_start: Callable[[Resources], Awaitable[object]] | None = None
 
     def describe(self) -> dict[str, str]:
         return {

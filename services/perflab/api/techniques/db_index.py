@@ -172,4 +172,5 @@ TECHNIQUE = Technique(
     expected="Seq Scan of every order -> Bitmap Index Scan; p50 ~40 ms -> ~2 ms at scale 1",
     router=router,
     on_flip=on_flip,
+    on_start=reconcile,
 )
