@@ -1,0 +1,1 @@
+"""`lab experiment`: a flag flip turned into a measured A/B report."""

@@ -1,0 +1,98 @@
+"""Bootstrap confidence intervals for the ratio B/A of a statistic of two samples.
+
+Each arm's samples are resampled with replacement independently; the interval is the
+percentile interval of the resampled ratios. Deterministic for a given seed, so a
+report can be reproduced from its results.json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Statistic = Callable[[np.ndarray], float]
+# Huge arms are resampled m-out-of-n: a slightly wider (conservative) interval, bounded cost.
+MAX_BOOT_SAMPLE = 20_000
+
+
+def quantile(q: float) -> Statistic:
+    def stat(values: np.ndarray) -> float:
+        return float(np.quantile(values, q))
+
+    stat.__name__ = f"p{round(q * 100)}"
+    return stat
+
+
+def mean(values: np.ndarray) -> float:
+    return float(np.mean(values))
+
+
+def median(values: np.ndarray) -> float:
+    return float(np.median(values))
+
+
+def maximum(values: np.ndarray) -> float:
+    return float(np.max(values))
+
+
+@dataclass(frozen=True)
+class RatioEstimate:
+    a: float
+    b: float
+    ratio: float | None  # b / a; None when a is 0
+    low: float | None
+    high: float | None
+    n_a: int
+    n_b: int
+
+
+def _ratio(b: float, a: float) -> float | None:
+    if a == 0:
+        return None if b != 0 else 1.0
+    return b / a
+
+
+def bootstrap_ratio(
+    a: Sequence[float],
+    b: Sequence[float],
+    statistic: Statistic,
+    *,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 7,
+) -> RatioEstimate:
+    arr_a = np.asarray(a, dtype=float)
+    arr_b = np.asarray(b, dtype=float)
+    if arr_a.size == 0 or arr_b.size == 0:
+        raise ValueError("both arms need at least one sample")
+    est_a, est_b = statistic(arr_a), statistic(arr_b)
+    rng = np.random.default_rng(seed)
+    boot_a = _resample(rng, arr_a, statistic, n_boot)
+    boot_b = _resample(rng, arr_b, statistic, n_boot)
+    valid = boot_a != 0
+    ratios = boot_b[valid] / boot_a[valid]
+    tail = (1 - confidence) / 2
+    low = high = None
+    if ratios.size >= n_boot // 2:
+        low, high = (float(x) for x in np.quantile(ratios, [tail, 1 - tail]))
+    return RatioEstimate(
+        a=est_a,
+        b=est_b,
+        ratio=_ratio(est_b, est_a),
+        low=low,
+        high=high,
+        n_a=int(arr_a.size),
+        n_b=int(arr_b.size),
+    )
+
+
+def _resample(
+    rng: np.random.Generator, values: np.ndarray, statistic: Statistic, n_boot: int
+) -> np.ndarray:
+    size = min(values.size, MAX_BOOT_SAMPLE)
+    out = np.empty(n_boot)
+    for i in range(n_boot):
+        out[i] = statistic(rng.choice(values, size=size, replace=True))
+    return out

@@ -1,0 +1,188 @@
+"""`lab`: start, stop and inspect the native perflab stack, and flip its flags.
+
+`app` is the typer application; other modules add verbs with `@app.command()`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from perflab.experiment.cli import experiment_command
+from perflab.lab.components import LabContext
+from perflab.lab.config import LabSettings
+from perflab.lab.flags_client import FlagsClient, FlagsError
+from perflab.lab.load import load_command
+from perflab.lab.procs import StartError
+from perflab.lab.report import StartupView, status_table
+from perflab.lab.smoke import smoke_command
+from perflab.lab.stack import Stack
+
+app = typer.Typer(
+    help="perflab's native lab: Postgres, Redis, API, Celery worker, Prometheus, "
+    "Alertmanager, Locust (and Grafana when installed), all on 127.0.0.1.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+# Wide enough for the URL table when output goes to a file or a pipe.
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    for line in message.splitlines():
+        err_console.print(Text.assemble(("error: ", "bold red"), line))
+    raise typer.Exit(code)
+
+
+def _stack(workers: int | None = None) -> Stack:
+    cfg = LabSettings()
+    if workers is not None:
+        cfg.lab = cfg.lab.model_copy(update={"api_workers": workers})
+    return Stack(LabContext.load(cfg))
+
+
+@app.command()
+def up(
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", min=1, help="API worker processes.")
+    ] = None,
+    seed_scale: Annotated[
+        float | None,
+        typer.Option("--seed-scale", min=0.001, help="Data size; 1.0 = 20k books, 500k orders."),
+    ] = None,
+) -> None:
+    """Start every component (only what is not already running), wait for health, seed."""
+    began = time.perf_counter()
+    stack = _stack(workers)
+    scale = seed_scale if seed_scale is not None else stack.ctx.cfg.lab.seed_scale
+    try:
+        result = stack.up(StartupView(console), scale)
+        rows = stack.status()
+    except StartError as exc:
+        fail(f"{exc}\nlab up: stopped what this run had started")
+    except KeyboardInterrupt:
+        fail("interrupted: stopped what this run had started", 130)
+    finally:
+        stack.close()
+    notes = dict.fromkeys(result.started, "started")
+    notes |= dict.fromkeys(result.already_running, "already running")
+    console.print(status_table(rows, notes))
+    if not result.started:
+        console.print("already running: every component was up; nothing started")
+    console.print(f"lab up in {time.perf_counter() - began:.1f} s; state in {stack.ctx.paths.root}")
+    if not all(row.ok for row in rows):
+        fail("some components are not healthy; see `lab status` and `lab logs`")
+
+
+@app.command()
+def down(
+    purge: Annotated[bool, typer.Option(help="Also delete the state folder (data, logs).")] = False,
+) -> None:
+    """Stop every component the lab started (by PID); keep the data unless --purge."""
+    stack = _stack()
+    try:
+        stack.down(purge, say=console.print)
+    except StartError as exc:
+        fail(str(exc))
+    console.print("lab down")
+
+
+@app.command()
+def status() -> None:
+    """Show each component's PID, URL and health (exit 3 when something is not healthy)."""
+    stack = _stack()
+    try:
+        rows = stack.status()
+    finally:
+        stack.close()
+    console.print(status_table(rows))
+    if not all(row.ok for row in rows):
+        raise typer.Exit(3)
+
+
+@app.command()
+def logs(
+    component: Annotated[str | None, typer.Argument(help="One component; all if omitted.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing.")] = False,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=0)] = 40,
+) -> None:
+    """Print the last lines of the components' logs (or follow them)."""
+    stack = _stack()
+    names = [c.name for c in stack.components]
+    if component is not None and component not in names:
+        fail(f"unknown component {component!r}; one of: {', '.join(names)}")
+    chosen = [c for c in stack.components if component in (None, c.name)]
+    paths = [str(c.log) for c in chosen if c.log.exists()]
+    if not paths:
+        fail(f"no logs yet under {stack.ctx.paths.root / 'logs'}")
+    if follow:
+        os.execvp("tail", ["tail", "-n", str(lines), "-F", *paths])
+    for path in paths:
+        console.rule(path)
+        text = open(path, errors="replace").read().splitlines()
+        for line in text[-lines:] if lines else []:
+            console.print(line, markup=False, highlight=False)
+
+
+def _client() -> FlagsClient:
+    return FlagsClient(LabContext.load().api_url)
+
+
+@app.command()
+def flags() -> None:
+    """List the flags and their state (on = optimised path)."""
+    try:
+        with _client() as client:
+            listed = client.list()
+    except FlagsError as exc:
+        fail(str(exc))
+    table = Table(title="flags (on = optimised path)", title_justify="left")
+    for column in ("flag", "state", "description"):
+        table.add_column(column)
+    for flag_ in listed:
+        state = "[green]on[/]" if flag_["enabled"] else "[yellow]off[/]"
+        table.add_row(flag_["name"], state, flag_["description"])
+    console.print(table)
+
+
+@app.command()
+def flag(
+    name: Annotated[str, typer.Argument(help="A flag name, or all-on / all-off.")],
+    state: Annotated[str | None, typer.Argument(help="on or off.")] = None,
+) -> None:
+    """Turn a flag on or off (`lab flag n_plus_one off`), or all of them (`lab flag all-on`)."""
+    try:
+        with _client() as client:
+            if name in ("all-on", "all-off") and state is None:
+                targets = [f["name"] for f in client.list()]
+                enabled = name == "all-on"
+            elif state in ("on", "off"):
+                targets, enabled = [name], state == "on"
+            else:
+                fail("usage: lab flag NAME on|off, lab flag all-on, lab flag all-off")
+            for target in targets:
+                client.set(target, enabled)
+                console.print(f"{target}: {'on' if enabled else 'off'}")
+    except FlagsError as exc:
+        fail(str(exc))
+
+
+app.command("load")(load_command)
+app.command("smoke")(smoke_command)
+app.command("experiment")(experiment_command)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    app(prog_name="lab")
