@@ -1,11 +1,85 @@
-"""Minimal load for the lab (the full scenarios and shapes land with the load issue)."""
+"""perflab's Locust entry: user classes, load shapes, load-side metrics.
 
-from locust import FastHttpUser, between, task
+    locust -f loadgen/locustfile.py --config loadgen/locust.conf           # web UI
+    locust -f loadgen/locustfile.py --headless -u 20 -t 1m MixedBrowse     # one class
+    locust -f loadgen/locustfile.py --headless -u 50 -t 5m --shape spike   # a shape
+    ./scripts/lab load --scenario mixed --shape ramp --users 50            # the lab way
+
+User classes: MixedBrowse, ExportUser, WriterUser, EveryTechniqueUser (every technique
+the API lists; `--technique a,b` narrows it), CapacityUser (`/healthz` flat out) and one
+`<Technique>User` per technique (NPlusOneUser, DbIndexUser, ...). With `--class-picker`
+the UI offers all of them and the four shapes (RampShape, StepShape, SpikeShape,
+SoakShape); otherwise `--shape` / `LOCUST_SHAPE` picks the shape, and none means a
+constant `--users`. Load-side metrics: http://127.0.0.1:9646/metrics
+(`PERFLAB_LOADGEN_METRICS_PORT`, 0 disables; the master only in distributed mode).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from locust import events
+from locust.runners import WorkerRunner
+
+# Locust imports this file by path; make the `loadgen` package importable from anywhere.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from loadgen import metrics  # noqa: E402
+from loadgen.shapes import SHAPES, RampShape, SoakShape, SpikeShape, StepShape  # noqa: E402
+from loadgen.users import (  # noqa: E402
+    TECHNIQUE_USERS,
+    CapacityUser,
+    EveryTechniqueUser,
+    ExportUser,
+    MixedBrowse,
+    WriterUser,
+    reset_catalog,
+)
+
+# Locust discovers user classes among this module's names: one per technique.
+globals().update({cls.__name__: cls for cls in TECHNIQUE_USERS.values()})
+
+__all__ = [
+    "CapacityUser", "EveryTechniqueUser", "ExportUser", "MixedBrowse", "WriterUser",
+    "RampShape", "SoakShape", "SpikeShape", "StepShape",
+    *(cls.__name__ for cls in TECHNIQUE_USERS.values()),
+]  # fmt: skip
 
 
-class Browser(FastHttpUser):
-    wait_time = between(0.1, 0.5)
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any) -> None:
+    parser.add_argument(
+        "--shape",
+        choices=["", *SHAPES],
+        default="",
+        env_var="LOCUST_SHAPE",
+        help="Load shape: ramp, step, spike or soak (empty: constant --users).",
+        include_in_web_ui=False,  # the UI's class picker offers the shapes
+    )
+    parser.add_argument(
+        "--technique",
+        default="",
+        env_var="LOCUST_TECHNIQUE",
+        help="EveryTechniqueUser: only these techniques (comma-separated names).",
+    )
 
-    @task
-    def books(self) -> None:
-        self.client.get("/books?limit=20", name="/books")
+
+@events.init.add_listener
+def _init(environment: Any, runner: Any = None, **_: Any) -> None:
+    available = environment.available_shape_classes or {}
+    for shape in available.values():
+        shape.runner = runner
+    # Locust makes the first shape it finds the active one; the chosen one is instead.
+    options = environment.parsed_options
+    wanted = getattr(options, "shape", "") if options is not None else ""
+    by_name = {shape.name: shape for shape in available.values()}
+    environment.shape_class = by_name.get(wanted) if wanted else None
+    if not isinstance(runner, WorkerRunner):
+        metrics.start_exporter(environment)
+
+
+@events.test_start.add_listener
+def _test_start(**_: Any) -> None:
+    reset_catalog()

@@ -1,0 +1,5 @@
+"""perflab's load generator: Locust users, load shapes and load-side metrics.
+
+`locustfile.py` is the entry Locust loads; `recipes.py` (stdlib only) says how to call
+and validate each technique endpoint, and is shared with `lab smoke`.
+"""

@@ -1,0 +1,255 @@
+"""Locust users: what a visitor, an exporter, a writer and each technique's client do.
+
+Every user reads `GET /techniques` (once per process and test) to learn each
+technique's method and path, so paths live in one place: the API. URLs with ids are
+grouped under their template (`name=/books/{book_id}`), and every answer is checked
+against its recipe; a wrong status or body is a failure, not a success.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import ClassVar
+
+from gevent.lock import BoundedSemaphore
+from locust import FastHttpUser, between, constant, task
+
+from loadgen.recipes import (
+    REVIEW,
+    TECHNIQUES,
+    Endpoint,
+    build_call,
+    parse_techniques,
+    validate,
+)
+from loadgen.scenarios import class_name
+
+
+class _Catalog:
+    """This process's copy of the API's technique listing; reset when a test starts."""
+
+    endpoints: dict[str, Endpoint] | None = None
+    # Users start together: one fetches the listing while the others wait for it.
+    lock = BoundedSemaphore()
+
+
+CATALOG = _Catalog()
+
+
+def reset_catalog() -> None:
+    # A long-lived Locust UI sees techniques added since its previous test.
+    CATALOG.endpoints = None
+
+
+class PerflabUser(FastHttpUser):
+    abstract = True
+    wait_time = between(0.2, 1.0)
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+        # ETag per URL: the next request sends If-None-Match, so 304s are exercised.
+        self.etags: dict[str, str] = {}
+
+    @property
+    def endpoints(self) -> dict[str, Endpoint]:
+        with CATALOG.lock:
+            if CATALOG.endpoints is None:
+                with self.client.get("/techniques", catch_response=True) as resp:
+                    if resp.status_code != 200:
+                        resp.failure(f"/techniques: {_why(resp)}")
+                        return {}
+                    try:
+                        CATALOG.endpoints = parse_techniques(resp.json())
+                    except (ValueError, TypeError) as exc:
+                        resp.failure(f"bad /techniques listing: {exc}")
+                        return {}
+            return CATALOG.endpoints
+
+    def hit(self, technique: str) -> bool:
+        """Call the technique's endpoint once and validate it; False if the API lacks it."""
+        endpoint = REVIEW if technique == REVIEW.technique else self.endpoints.get(technique)
+        if endpoint is None:
+            return False
+        call = build_call(endpoint, self.rng)
+        etag = self.etags.get(call.url)
+        headers = {"If-None-Match": etag} if etag else {}
+        with self.client.request(
+            call.method, call.url, name=call.name, json=call.json, headers=headers,
+            catch_response=True,
+        ) as resp:  # fmt: skip
+            if resp.status_code == 0:  # no HTTP answer at all: say why (refused, timeout)
+                resp.failure(f"{technique}: {_why(resp)}")
+                return True
+            content_type = resp.headers.get("content-type", "") if resp.headers else ""
+            problem = validate(
+                technique, resp.status_code, content_type, resp.content or b"",
+                conditional=bool(etag),
+            )  # fmt: skip
+            if problem:
+                resp.failure(f"{technique}: {problem}")
+            else:
+                resp.success()
+                if new_etag := (resp.headers.get("etag") if resp.headers else None):
+                    self.etags[call.url] = new_etag
+        return True
+
+    def missing(self, technique: str) -> None:
+        """Count a technique this API does not serve as a failure, visible in the report."""
+        if CATALOG.endpoints is None:
+            return  # the listing itself failed, and that failure is already counted
+        self.environment.events.request.fire(
+            request_type="CHECK",
+            name=f"technique {technique}",
+            response_time=0,
+            response_length=0,
+            response=None,
+            context={},
+            exception=LookupError(f"GET /techniques does not list {technique!r}"),
+        )
+
+
+class MixedBrowse(PerflabUser):
+    """A shopper: mostly reads (lists, catalog, leaderboard, book pages), now and then an order."""
+
+    weight = 10
+    wait_time = between(0.5, 2.0)
+
+    @task(5)
+    def book_list(self) -> None:
+        self.hit("n_plus_one")
+
+    @task(3)
+    def catalog(self) -> None:
+        self.hit("select_columns")
+
+    @task(3)
+    def top_rated(self) -> None:
+        self.hit("response_cache")
+
+    @task(6)
+    def book_page(self) -> None:
+        self.hit("connection_pool")
+
+    @task(2)
+    def book_card(self) -> None:
+        self.hit("http_caching")
+
+    @task(2)
+    def author_page(self) -> None:
+        self.hit("prepared_statements")
+
+    @task(1)
+    def my_orders(self) -> None:
+        self.hit("db_index")
+
+    @task(1)
+    def order_feed(self) -> None:
+        self.hit("pagination")
+
+    @task(1)
+    def confirm_order(self) -> None:
+        self.hit("background_offload")
+
+    @task(1)
+    def write_review(self) -> None:
+        self.hit(REVIEW.technique)
+
+
+class ExportUser(PerflabUser):
+    """A back-office user pulling big payloads: CSV export, full dumps, reports."""
+
+    weight = 1
+    wait_time = between(1.0, 3.0)
+
+    @task(3)
+    def export_csv(self) -> None:
+        self.hit("streaming_export")
+
+    @task(2)
+    def dump(self) -> None:
+        self.hit("fast_json")
+
+    @task(2)
+    def report(self) -> None:
+        self.hit("gzip")
+
+
+class WriterUser(PerflabUser):
+    """An integration writing data: bulk order imports and order confirmations."""
+
+    weight = 2
+    wait_time = between(0.5, 2.0)
+
+    @task(2)
+    def bulk_import(self) -> None:
+        self.hit("batch_insert")
+
+    @task(3)
+    def confirm(self) -> None:
+        self.hit("background_offload")
+
+
+class TechniqueUser(PerflabUser):
+    """Hammers one technique's endpoint; subclasses set `technique`."""
+
+    abstract = True
+    weight = 1
+    technique: ClassVar[str] = ""
+
+    @task
+    def call(self) -> None:
+        if not self.hit(self.technique):
+            self.missing(self.technique)
+
+
+class EveryTechniqueUser(PerflabUser):
+    """Cycles through every technique `/techniques` lists (`--technique a,b` narrows it).
+
+    Techniques added to the API after this file was written are included as well.
+    """
+
+    weight = 1
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.turn = self.rng.randrange(1000)
+
+    @task
+    def call(self) -> None:
+        wanted = [t for t in _csv(self.environment.parsed_options, "technique") if t]
+        names = sorted(self.endpoints) if not wanted else wanted
+        if not names:
+            return
+        self.turn += 1
+        name = names[self.turn % len(names)]
+        if not self.hit(name):
+            self.missing(name)
+
+
+class CapacityUser(FastHttpUser):
+    """No think time against `/healthz`: measures how much load one Locust process makes."""
+
+    weight = 1
+    wait_time = constant(0)
+
+    @task
+    def healthz(self) -> None:
+        with self.client.get("/healthz", catch_response=True) as resp:
+            if resp.content != b'{"status":"ok"}':
+                resp.failure(f"unexpected /healthz body: {resp.content[:80]!r}")
+
+
+def _why(resp: object) -> str:
+    error = getattr(resp, "error", None)
+    return f"no answer ({error})" if error else f"HTTP {getattr(resp, 'status_code', '?')}"
+
+
+def _csv(options: object, name: str) -> list[str]:
+    value = getattr(options, name, None) or ""
+    return [part.strip() for part in str(value).split(",")]
+
+
+TECHNIQUE_USERS: dict[str, type[TechniqueUser]] = {
+    name: type(class_name(name), (TechniqueUser,), {"technique": name, "__module__": __name__})
+    for name in TECHNIQUES
+}

@@ -1,0 +1,259 @@
+"""`lab load`: a headless Locust run with a live progress line, a summary and reports.
+
+Runs `locust -f loadgen/locustfile.py --headless ...` as a child process and, while it
+runs, reads its load-side metrics endpoint for the progress line. Reports land in
+`results/load-<timestamp>/` (or `--output`): `locust_stats.csv`, `locust_failures.csv`,
+`locust_exceptions.csv`, `locust_stats_history.csv`, `report.html`, `locust.log` and
+`summary.json`. The exit code is non-zero when any request failed or none was made.
+
+`--processes N` runs Locust's own distributed mode on this machine: one master and N
+worker processes (`-1`: one per core); the metrics endpoint is the master's and covers
+every worker. Its series carry `run="<report folder name>"`. Inside the native lab,
+the endpoint is registered with Prometheus through a file_sd target file
+(`.lab/prometheus/loadgen/<run>.json`) for as long as the run lasts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+
+from perflab.lab import load_report
+from perflab.lab.config import REPO
+from perflab.lab.load_progress import watch
+from perflab.lab.procs import free_port, stop_pid
+
+LOCUSTFILE = REPO / "loadgen" / "locustfile.py"
+LOCUST_CONF = REPO / "loadgen" / "locust.conf"
+RESULTS = REPO / "results"
+SHAPES = ("ramp", "step", "spike", "soak")
+_TIMESPAN = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
+
+
+class LoadError(RuntimeError):
+    """`lab load` cannot start: a bad option or an unreachable API; the message says which."""
+
+
+def loadgen(module: str) -> ModuleType:
+    """A standard-library-only module of `loadgen/` (never the Locust users themselves)."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    return importlib.import_module(f"loadgen.{module}")
+
+
+def seconds(timespan: str) -> int:
+    """Locust's run-time syntax: `90`, `30s`, `5m`, `1h30m`."""
+    match = _TIMESPAN.match(timespan.strip())
+    if not timespan.strip() or match is None:
+        raise LoadError(f"bad duration {timespan!r}: use e.g. 30s, 5m, 1h30m")
+    hours, minutes, secs = (int(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + secs
+
+
+@dataclass
+class LoadOptions:
+    scenario: str = "mixed"
+    shape: str | None = None
+    users: int | None = None  # None: locust.conf / LOCUST_USERS
+    spawn_rate: float | None = None
+    duration: str | None = None  # None: the shape's own length, else 1m
+    host: str = "http://127.0.0.1:8000"
+    processes: int = 1
+    output: Path | None = None
+    metrics_port: int | None = None  # None: a free port
+    # The lab's Prometheus file_sd folder; the run registers its metrics target there.
+    prometheus_sd: Path | None = None
+
+
+@dataclass
+class LoadResult:
+    output: Path
+    returncode: int
+    metrics_port: int
+    rows: list[load_report.StatRow] = field(default_factory=list)
+    total: load_report.StatRow | None = None
+    failures: list[load_report.Failure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        made = self.total is not None and self.total.requests > 0
+        return self.returncode == 0 and made and not self.total.failures  # type: ignore[union-attr]
+
+
+def check_options(opts: LoadOptions) -> None:
+    if opts.shape is not None and opts.shape not in SHAPES:
+        raise LoadError(f"unknown shape {opts.shape!r}; one of: {', '.join(SHAPES)}")
+    if opts.duration is not None and seconds(opts.duration) <= 0:
+        raise LoadError("--duration must be longer than 0 s")
+    if opts.processes == 0 or opts.processes < -1:
+        raise LoadError("--processes is a number of workers (>= 1), or -1 for one per core")
+    scenarios = loadgen("scenarios")
+    known = [*scenarios.SCENARIOS, *loadgen("recipes").TECHNIQUES]
+    if opts.scenario in known:
+        return
+    try:  # A technique the API added since this lab was written still qualifies.
+        listed = [
+            t["name"] for t in httpx.get(f"{opts.host}/techniques", timeout=5).json()["techniques"]
+        ]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        raise LoadError(f"cannot list techniques at {opts.host}/techniques: {exc}") from exc
+    if opts.scenario not in listed:
+        raise LoadError(
+            f"unknown scenario {opts.scenario!r}; scenarios: {', '.join(scenarios.SCENARIOS)}; "
+            f"or a technique: {', '.join(listed)}"
+        )
+
+
+def locust_command(opts: LoadOptions, out: Path) -> list[str]:
+    prefix = out / "locust"
+    cmd = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--config", str(LOCUST_CONF),
+        "--headless", "--only-summary", "--host", opts.host,
+        "--csv", str(prefix), "--csv-full-history", "--html", str(out / "report.html"),
+    ]  # fmt: skip
+    if opts.users is not None:
+        cmd += ["--users", str(opts.users)]
+    if opts.spawn_rate is not None:
+        cmd += ["--spawn-rate", str(opts.spawn_rate)]
+    if opts.duration is not None:
+        cmd += ["--run-time", opts.duration]
+    elif opts.shape is None:
+        cmd += ["--run-time", "1m"]
+    if opts.shape is not None:
+        cmd += ["--shape", opts.shape]
+    if opts.processes != 1:
+        cmd += ["--processes", str(opts.processes)]
+    return cmd + loadgen("scenarios").locust_args(opts.scenario)
+
+
+def new_results_dir() -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = RESULTS / f"load-{stamp}", 1
+    while path.exists():
+        n += 1
+        path = RESULTS / f"load-{stamp}-{n}"
+    return path
+
+
+@contextmanager
+def prometheus_target(folder: Path | None, port: int, run: str) -> Iterator[None]:
+    """Announce the run's metrics endpoint to Prometheus (file_sd) while it lasts."""
+    if folder is None or not folder.parent.is_dir():
+        yield
+        return
+    folder.mkdir(exist_ok=True)
+    target, scratch = folder / f"{run}.json", folder / f".{run}.tmp"
+    scratch.write_text(json.dumps([{"targets": [f"127.0.0.1:{port}"]}]))
+    scratch.replace(target)  # atomic: Prometheus never reads half a file
+    try:
+        yield
+    finally:
+        target.unlink(missing_ok=True)
+
+
+def run_load(opts: LoadOptions, console: Console | None = None) -> LoadResult:
+    console = console or Console()
+    check_options(opts)
+    out = opts.output or new_results_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    port = opts.metrics_port if opts.metrics_port is not None else free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env |= {"PERFLAB_LOADGEN_METRICS_PORT": str(port), "PERFLAB_LOADGEN_RUN": out.name}
+    with (
+        prometheus_target(opts.prometheus_sd, port, out.name),
+        open(out / "locust.log", "wb") as log,
+    ):
+        proc = subprocess.Popen(
+            locust_command(opts, out), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, cwd=REPO, env=env, start_new_session=True,
+        )  # fmt: skip
+        try:
+            label = opts.scenario + (f" · {opts.shape}" if opts.shape else "")
+            planned = seconds(opts.duration) if opts.duration else None
+            watch(proc, port, console, label, planned)
+        except KeyboardInterrupt:
+            # Locust writes its reports on SIGTERM; the summary below still gets printed.
+            stop_pid(proc.pid, timeout=30)
+        returncode = proc.wait()
+    rows, total = load_report.read_stats(out / "locust")
+    failures = load_report.read_failures(out / "locust")
+    summary = load_report.as_json(rows, total, failures)
+    summary |= {"scenario": opts.scenario, "shape": opts.shape, "host": opts.host}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return LoadResult(out, returncode, port, rows, total, failures)
+
+
+def report(result: LoadResult, console: Console) -> None:
+    title = f"load: {result.output.name}"
+    console.print(load_report.summary_table(result.rows, result.total, title))
+    load_report.print_failures(console, result.failures)
+    if result.total is None or result.total.requests == 0:
+        console.print(f"[red]no requests were made[/]; see {result.output / 'locust.log'}")
+    console.print(f"reports: {result.output} (report.html, locust_*.csv, locust.log)")
+
+
+def load_command(
+    scenario: Annotated[
+        str,
+        typer.Option(
+            "--scenario",
+            "-s",
+            help="mixed, export, writer, techniques, all, "
+            "capacity, or a technique name (e.g. n_plus_one).",
+        ),
+    ] = "mixed",
+    shape: Annotated[
+        str | None, typer.Option(help="ramp, step, spike or soak (default: constant users).")
+    ] = None,
+    users: Annotated[
+        int | None, typer.Option("--users", "-u", min=1, help="Users (a shape's peak).")
+    ] = None,
+    spawn_rate: Annotated[float | None, typer.Option("--spawn-rate", "-r", min=0.1)] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", "-t", help="30s, 5m, 1h30m (default 1m; a shape's own)."),
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="API base URL (default: the lab's API).")] = None,
+    processes: Annotated[
+        int, typer.Option(min=-1, help="Locust worker processes (distributed; -1: one per core).")
+    ] = 1,
+    output: Annotated[
+        Path | None, typer.Option(help="Report folder (default results/load-<time>).")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Load-side /metrics port (default: free).")
+    ] = None,
+) -> None:
+    """Drive load headless with Locust: live progress, a summary table, CSV and HTML reports."""
+    from perflab.lab.components import LabContext
+
+    ctx = LabContext.load()
+    opts = LoadOptions(
+        scenario=scenario, shape=shape, users=users, spawn_rate=spawn_rate, duration=duration,
+        host=host or ctx.api_url, processes=processes, output=output, metrics_port=metrics_port,
+        prometheus_sd=ctx.paths.data("prometheus") / "loadgen",
+    )  # fmt: skip
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    try:
+        result = run_load(opts, console)
+    except LoadError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    report(result, console)
+    if not result.ok:
+        raise typer.Exit(1)
