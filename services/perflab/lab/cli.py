@@ -1,6 +1,7 @@
 """`lab`: start, stop and inspect the native perflab stack, and flip its flags.
 
-`app` is the typer application; other modules add verbs with `@app.command()`.
+`app` is the typer application; verbs that live in other modules (load, smoke,
+experiment) are registered on it at the bottom of this file.
 """
 
 from __future__ import annotations
@@ -36,9 +37,12 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
+def fail(message: str, code: int = 1, note: str | None = None) -> NoReturn:
+    """Print each line of `message` as an error (one line per problem), then exit."""
     for line in message.splitlines():
         err_console.print(Text.assemble(("error: ", "bold red"), line))
+    if note:
+        err_console.print(Text(note, style="dim"))
     raise typer.Exit(code)
 
 
@@ -65,21 +69,18 @@ def up(
     scale = seed_scale if seed_scale is not None else stack.ctx.cfg.lab.seed_scale
     try:
         result = stack.up(StartupView(console), scale)
-        rows = stack.status()
     except StartError as exc:
-        fail(f"{exc}\nlab up: stopped what this run had started")
+        fail(str(exc), note="lab up: stopped what this run had started")
     except KeyboardInterrupt:
         fail("interrupted: stopped what this run had started", 130)
     finally:
         stack.close()
     notes = dict.fromkeys(result.started, "started")
     notes |= dict.fromkeys(result.already_running, "already running")
-    console.print(status_table(rows, notes))
+    console.print(status_table(result.rows, notes))
     if not result.started:
         console.print("already running: every component was up; nothing started")
     console.print(f"lab up in {time.perf_counter() - began:.1f} s; state in {stack.ctx.paths.root}")
-    if not all(row.ok for row in rows):
-        fail("some components are not healthy; see `lab status` and `lab logs`")
 
 
 @app.command()
@@ -120,14 +121,14 @@ def logs(
     if component is not None and component not in names:
         fail(f"unknown component {component!r}; one of: {', '.join(names)}")
     chosen = [c for c in stack.components if component in (None, c.name)]
-    paths = [str(c.log) for c in chosen if c.log.exists()]
+    paths = [c.log for c in chosen if c.log.exists()]
     if not paths:
         fail(f"no logs yet under {stack.ctx.paths.root / 'logs'}")
     if follow:
-        os.execvp("tail", ["tail", "-n", str(lines), "-F", *paths])
+        os.execvp("tail", ["tail", "-n", str(lines), "-F", *map(str, paths)])
     for path in paths:
-        console.rule(path)
-        text = open(path, errors="replace").read().splitlines()
+        console.rule(str(path))
+        text = path.read_text(errors="replace").splitlines()
         for line in text[-lines:] if lines else []:
             console.print(line, markup=False, highlight=False)
 

@@ -1,0 +1,107 @@
+"""The lab's Python processes: the API (uvicorn), the Celery worker, the Locust web UI."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from perflab.lab import health
+from perflab.lab.components import Component, LabContext
+from perflab.lab.config import REPO
+from perflab.lab.procs import start_process
+
+LOCUSTFILE = REPO / "loadgen" / "locustfile.py"
+LOCUST_CONF = REPO / "loadgen" / "locust.conf"
+
+
+def _identity(cmd: list[str], upto: int) -> tuple[str, ...]:
+    """The leading arguments that name the process (options after them may change)."""
+    return (" ".join(cmd[:upto]) + " ",)
+
+
+def _fresh(folder: Path) -> None:
+    # prometheus_client's multiprocess files must not outlive the processes that wrote them.
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+
+
+def api(ctx: LabContext) -> Component:
+    port = ctx.ports.api
+    metrics_dir = ctx.paths.data("metrics") / "api"
+    cmd = [
+        sys.executable, "-m", "uvicorn", "perflab.api.app:app_factory", "--factory",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(ctx.cfg.lab.api_workers), "--no-access-log",
+    ]  # fmt: skip
+    log = ctx.paths.log_file("api")
+    env = ctx.service_env(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    return Component(
+        name="api",
+        port=port,
+        port_key="api",
+        url=ctx.api_url,
+        match=_identity(cmd, 9),
+        start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
+        healthy=lambda: health.http_ok(f"{ctx.api_url}/readyz"),
+        paths=ctx.paths,
+        prepare=lambda: _fresh(metrics_dir),
+    )
+
+
+def worker(ctx: LabContext) -> Component:
+    port = ctx.ports.worker_metrics
+    metrics_dir = ctx.paths.data("metrics") / "worker"
+    cmd = [
+        sys.executable, "-m", "celery", "-A", "perflab.worker.app:celery_app", "worker",
+        "-n", f"lab-{port}@%h", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+        f"--concurrency={ctx.cfg.lab.worker_concurrency}",
+    ]  # fmt: skip
+    log = ctx.paths.log_file("worker")
+    env = ctx.service_env(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    url = ctx.url(port)
+    settings = ctx.service_settings()
+    ping = health.CeleryPing(settings.celery_broker_url, settings.celery.queue)
+
+    def healthy() -> bool:
+        # /metrics first: it is cheap, and a ping before the worker runs only queues up.
+        return health.http_ok(f"{url}/metrics") and ping()
+
+    return Component(
+        name="worker",
+        port=port,
+        port_key="worker_metrics",
+        url=f"{url}/metrics",
+        match=_identity(cmd, 8),
+        start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
+        healthy=healthy,
+        paths=ctx.paths,
+        prepare=lambda: _fresh(metrics_dir),
+        close=ping.close,
+    )
+
+
+def locust(ctx: LabContext) -> Component:
+    port = ctx.ports.locust
+    cmd = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE),
+        "--web-host", "127.0.0.1", "--web-port", str(port), "--host", ctx.api_url,
+    ]  # fmt: skip
+    if LOCUST_CONF.exists():
+        # Command-line options above win over the file's.
+        cmd += ["--config", str(LOCUST_CONF)]
+    exporter = ctx.ports.loadgen_metrics
+    env = ctx.service_env(PERFLAB_LOADGEN_METRICS_PORT=str(exporter))
+    log = ctx.paths.log_file("locust")
+    url = ctx.url(port)
+    return Component(
+        name="locust",
+        port=port,
+        port_key="locust",
+        url=url,
+        match=_identity(cmd, 9),
+        start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
+        healthy=lambda: health.http_ok(url) and health.http_ok(f"{ctx.url(exporter)}/metrics"),
+        paths=ctx.paths,
+        extra_ports={"loadgen_metrics": exporter},
+    )
