@@ -59,6 +59,8 @@ def prometheus(ctx: LabContext) -> Component:
                 alertmanager_targets=[_local(ports.alertmanager)],
                 prometheus_target=_local(ports.prometheus),
                 locust_targets=[_local(ports.loadgen_metrics)],
+                # `lab load` runs announce their exporter here (see perflab.lab.load).
+                locust_file_sd=str(home / "loadgen" / "*.json"),
                 rule_files=[RULE_FILES],
                 scrape_interval=ctx.cfg.lab.scrape_interval,
                 evaluation_interval=ctx.cfg.lab.scrape_interval,

@@ -41,18 +41,23 @@ def render_prometheus_config(
     alertmanager_targets: list[str],
     prometheus_target: str,
     locust_targets: list[str] | None = None,
+    locust_file_sd: str | None = None,
     rule_files: list[str],
     scrape_interval: str = "5s",
     evaluation_interval: str = "5s",
 ) -> str:
+    """`locust_file_sd`: a glob of file_sd target files; each `lab load` run adds one."""
     jobs = [
         _job("api", api_targets, scrape_interval),
         _job("worker", worker_targets, scrape_interval),
         _job("prometheus", [prometheus_target], scrape_interval),
         _job("alertmanager", alertmanager_targets, scrape_interval),
     ]
-    if locust_targets:
-        jobs.append(_job("locust", locust_targets, scrape_interval))
+    if locust_targets or locust_file_sd:
+        locust = _job("locust", locust_targets or [], scrape_interval)
+        if locust_file_sd:
+            locust["file_sd_configs"] = [{"files": [locust_file_sd], "refresh_interval": "5s"}]
+        jobs.append(locust)
     config = {
         "global": {
             "scrape_interval": scrape_interval,

@@ -10,10 +10,10 @@ tells the client which variant answered (`X-Technique-Variant`).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Response
 
@@ -48,7 +48,7 @@ class Technique:
     # Runs in the process that accepted a flip (e.g. create / drop an index).
     on_flip: Callable[[bool, Resources], Awaitable[None]] | None = None
     # Runs in the background at startup, e.g. to make the index match the flag.
-    on_start: Callable[[Resources], Awaitable[object]] | None = None
+    on_start: Callable[[Resources], Coroutine[Any, Any, object]] | None = None
 
     def describe(self) -> dict[str, str]:
         return {

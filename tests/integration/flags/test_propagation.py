@@ -1,0 +1,87 @@
+"""A flip made through one API process reaches other processes, API and worker, within 1 s.
+
+Two separate uvicorn servers (real processes) share the test Redis; the Celery worker
+reports its own view through the `perflab.flags_snapshot` task. The 1 s bound is the
+contract in ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from celery import Celery
+
+from perflab.settings import Settings
+from tests.support.servers import Server, service_env, uvicorn_server
+
+pytestmark = pytest.mark.integration
+PROPAGATION_BOUND_SECONDS = 1.0
+FLAG = "select_columns"
+
+
+@pytest.fixture(scope="module")
+def two_apis(lab_root: Path, settings_env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    env = service_env(settings_env)
+    with (
+        uvicorn_server(lab_root, env, name="api-a") as a,
+        uvicorn_server(lab_root, env, name="api-b") as b,
+    ):
+        yield a, b
+
+
+def _enabled(base: str, flag: str) -> bool:
+    flags = httpx.get(f"{base}/flags", timeout=2).json()["flags"]
+    return next(f["enabled"] for f in flags if f["name"] == flag)
+
+
+def _seconds_until(check: Callable[[], bool], limit: float) -> float | None:
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.01)
+    return None
+
+
+def test_flip_reaches_the_other_api_process_within_a_second(two_apis: tuple[str, str]):
+    a, b = two_apis
+    original = _enabled(a, FLAG)
+    try:
+        for target in (not original, original):
+            answer = httpx.put(f"{a}/flags/{FLAG}", json={"enabled": target}, timeout=5)
+            assert answer.status_code == 200 and answer.json()["enabled"] is target
+            took = _seconds_until(lambda t=target: _enabled(b, FLAG) is t, 5.0)
+            assert took is not None, "the flip never reached the second process"
+            assert took < PROPAGATION_BOUND_SECONDS, f"took {took:.3f} s"
+            metrics = httpx.get(f"{b}/metrics", timeout=5).text
+            assert f'perflab_flag_enabled{{flag="{FLAG}"}} {1.0 if target else 0.0}' in metrics
+    finally:
+        httpx.put(f"{a}/flags/{FLAG}", json={"enabled": original}, timeout=5)
+
+
+def test_flip_reaches_the_celery_worker_within_a_second(
+    two_apis: tuple[str, str], celery_worker_server: Server, settings: Settings
+):
+    a, _ = two_apis
+    client = Celery(broker=settings.celery_broker_url, backend=settings.celery_broker_url)
+
+    def worker_view() -> bool:
+        answer = client.send_task("perflab.flags_snapshot", queue=settings.celery.queue)
+        return bool(answer.get(timeout=10)[FLAG])
+
+    original = _enabled(a, FLAG)
+    assert worker_view() is original
+    try:
+        httpx.put(f"{a}/flags/{FLAG}", json={"enabled": not original}, timeout=5)
+        took = _seconds_until(lambda: worker_view() is (not original), 5.0)
+        assert took is not None, "the worker never saw the flip"
+        assert took < PROPAGATION_BOUND_SECONDS, f"took {took:.3f} s"
+        # Prefork: later answers come from either worker process; all must agree.
+        assert all(worker_view() is (not original) for _ in range(8))
+    finally:
+        httpx.put(f"{a}/flags/{FLAG}", json={"enabled": original}, timeout=5)
+        client.close()
