@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from perflab.experiment.cli import experiment_command
+from perflab.lab import docker as compose_lab
 from perflab.lab.components import LabContext
 from perflab.lab.config import LabSettings
 from perflab.lab.flags_client import FlagsClient, FlagsError
@@ -62,8 +63,25 @@ def up(
         float | None,
         typer.Option("--seed-scale", min=0.001, help="Data size; 1.0 = 20k books, 500k orders."),
     ] = None,
+    docker: Annotated[
+        bool, typer.Option("--docker", help="Run the stack as containers (docker compose).")
+    ] = False,
+    api_replicas: Annotated[
+        int, typer.Option("--api-replicas", min=1, help="API containers behind the gateway.")
+    ] = 1,
 ) -> None:
     """Start every component (only what is not already running), wait for health, seed."""
+    if docker:
+        try:
+            compose = compose_lab.up(
+                workers=workers, seed_scale=seed_scale, api_replicas=api_replicas,
+                say=console.print,
+            )  # fmt: skip
+            table, _ = compose_lab.status_table(compose)
+        except compose_lab.DockerError as exc:
+            fail(str(exc), note="lab up --docker: `docker compose logs` shows why")
+        console.print(table)
+        return
     began = time.perf_counter()
     stack = _stack(workers)
     scale = seed_scale if seed_scale is not None else stack.ctx.cfg.lab.seed_scale
@@ -86,8 +104,17 @@ def up(
 @app.command()
 def down(
     purge: Annotated[bool, typer.Option(help="Also delete the state folder (data, logs).")] = False,
+    docker: Annotated[
+        bool, typer.Option("--docker", help="Stop the compose stack (--purge drops volumes).")
+    ] = False,
 ) -> None:
     """Stop every component the lab started (by PID); keep the data unless --purge."""
+    if docker:
+        try:
+            compose_lab.down(volumes=purge, say=console.print)
+        except compose_lab.DockerError as exc:
+            fail(str(exc))
+        return
     stack = _stack()
     try:
         stack.down(purge, say=console.print)
@@ -97,8 +124,21 @@ def down(
 
 
 @app.command()
-def status() -> None:
+def status(
+    docker: Annotated[
+        bool, typer.Option("--docker", help="The compose stack's containers and health.")
+    ] = False,
+) -> None:
     """Show each component's PID, URL and health (exit 3 when something is not healthy)."""
+    if docker:
+        try:
+            table, ok = compose_lab.status_table()
+        except compose_lab.DockerError as exc:
+            fail(str(exc))
+        console.print(table)
+        if not ok:
+            raise typer.Exit(3)
+        return
     stack = _stack()
     try:
         rows = stack.status()
