@@ -108,14 +108,15 @@ _ORDER = ("id", "book_id", "quantity", "total_cents", "status", "created_at")
 
 RECIPES: dict[str, Recipe] = {
     "n_plus_one": Recipe(
-        query=_ints(limit=(20, 20)), check=list_of("id", "title", "author", "review_count")
+        query=_ints(limit=(50, 50)), check=list_of("id", "title", "author", "review_count")
     ),
     "db_index": Recipe(check=object_with("user_id", "orders")),
     "response_cache": Recipe(check=object_with("genres")),
     "connection_pool": Recipe(check=object_with(*_BOOK)),
     "prepared_statements": Recipe(check=object_with("id", "name", "book_count", "genres")),
     "select_columns": Recipe(check=list_of("id", "title", "genre", "price_cents")),
-    # Pages 1..100 of 50 exist at any scale >= 0.01; deep pages are what OFFSET pays for.
+    # Pages 1..100 of 50 exist at any scale >= 0.01; users then follow `next_cursor`
+    # (loadgen/users.py), going deeper, which is what OFFSET pays for.
     "pagination": Recipe(query=_ints(page=(1, 100)), check=object_with("page", "size", "items")),
     "gzip": Recipe(query=_ints(limit=(500, 500)), check=list_of("book_id", "revenue_cents")),
     "fast_json": Recipe(query=_ints(limit=(500, 500)), check=list_of("id", "title")),

@@ -9,6 +9,7 @@ against its recipe; a wrong status or body is a failure, not a success.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import ClassVar
 
 from gevent.lock import BoundedSemaphore
@@ -34,6 +35,8 @@ class _Catalog:
 
 
 CATALOG = _Catalog()
+# Pages followed by `next_cursor` after each jump (a user scrolling through the feed).
+PAGINATION_WALK_PAGES = 100
 
 
 def reset_catalog() -> None:
@@ -49,6 +52,9 @@ class PerflabUser(FastHttpUser):
         self.rng = random.Random()
         # ETag per URL: the next request sends If-None-Match, so 304s are exercised.
         self.etags: dict[str, str] = {}
+        # Pagination walks: after a jump to page N, follow `next_cursor` like a real
+        # client scrolling; keyset pays off on exactly these follow-up pages.
+        self.walk: tuple[str, int] | None = None
 
     @property
     def endpoints(self) -> dict[str, Endpoint]:
@@ -71,6 +77,8 @@ class PerflabUser(FastHttpUser):
         if endpoint is None:
             return False
         call = build_call(endpoint, self.rng)
+        if technique == "pagination" and self.walk is not None:
+            call = replace(call, params={"cursor": self.walk[0]})
         etag = self.etags.get(call.url)
         headers = {"If-None-Match": etag} if etag else {}
         with self.client.request(
@@ -89,9 +97,15 @@ class PerflabUser(FastHttpUser):
                 resp.failure(f"{technique}: {problem}")
             else:
                 resp.success()
+                if technique == "pagination":
+                    self._follow(resp.json().get("next_cursor"))
                 if new_etag := (resp.headers.get("etag") if resp.headers else None):
                     self.etags[call.url] = new_etag
         return True
+
+    def _follow(self, cursor: str | None) -> None:
+        pages_left = PAGINATION_WALK_PAGES if self.walk is None else self.walk[1] - 1
+        self.walk = (cursor, pages_left) if cursor and pages_left > 0 else None
 
     def missing(self, technique: str) -> None:
         """Count a technique this API does not serve as a failure, visible in the report."""

@@ -47,9 +47,9 @@ def verdict(result: Result) -> str:
     if gain is None:
         return f"{flag}: {figure.label} is zero in arm A; no ratio."
     ci = f" (95% CI {lo:.2f}–{hi:.2f}×)" if lo is not None and hi is not None else ""
-    direction = "better" if gain >= 1 else "worse"
-    shown = gain if gain >= 1 else 1 / gain
-    line = f"{flag} on: {figure.label} {shown:.2f}× {direction}{ci}"
+    # Always an improvement factor (>1: the flag helps), so the CI reads the same way.
+    worse = " (worse)" if gain < 1 else ""
+    line = f"{flag} on: {figure.label} improvement {gain:.2f}×{worse}{ci}"
     if expected is not None:
         met = lo is not None and lo >= expected if ci else gain >= expected
         line += f" — expected ≥ {expected:g}×: {'met' if met else 'MISSED'}"
@@ -216,7 +216,7 @@ def _summary_row(result: Result) -> str:
     else:
         met = len(bounds) == 2 and min(bounds) >= expected
         exp = f"≥ {expected:g}× " + ("met" if met else "**missed**")
-    effect = "–" if gain is None else f"{gain:.2f}× " + ("better" if gain >= 1 else "worse")
+    effect = "–" if gain is None else f"{gain:.2f}×" + ("" if gain >= 1 else " (worse)")
     return (
         f"| {flag} | {figure.label} | {_fmt(e.a, figure.unit)} | {_fmt(e.b, figure.unit)} "
         f"| {effect} | {ci} | {exp} |"
@@ -225,8 +225,7 @@ def _summary_row(result: Result) -> str:
 
 def write_summary(results: list[Result], out: Path) -> str:
     lines = [
-        "| technique | key figure | flag off (A) | flag on (B) | effect of the flag "
-        "| 95% CI | expected |",
+        "| technique | key figure | flag off (A) | flag on (B) | improvement | 95% CI | expected |",
         "|---|---|---|---|---|---|---|",
         *(_summary_row(result) for result in results),
     ]
