@@ -18,6 +18,7 @@ from locust import FastHttpUser, between, constant, task
 from loadgen.recipes import (
     REVIEW,
     TECHNIQUES,
+    Call,
     Endpoint,
     build_call,
     parse_techniques,
@@ -36,7 +37,7 @@ class _Catalog:
 
 CATALOG = _Catalog()
 # Pages followed by `next_cursor` after each jump (a user scrolling through the feed).
-PAGINATION_WALK_PAGES = 100
+PAGINATION_WALK_PAGES = 40
 
 
 def reset_catalog() -> None:
@@ -55,6 +56,7 @@ class PerflabUser(FastHttpUser):
         # Pagination walks: after a jump to page N, follow `next_cursor` like a real
         # client scrolling; keyset pays off on exactly these follow-up pages.
         self.walk: tuple[str, int] | None = None
+        self.deepest_page: int | None = None
 
     @property
     def endpoints(self) -> dict[str, Endpoint]:
@@ -77,8 +79,8 @@ class PerflabUser(FastHttpUser):
         if endpoint is None:
             return False
         call = build_call(endpoint, self.rng)
-        if technique == "pagination" and self.walk is not None:
-            call = replace(call, params={"cursor": self.walk[0]})
+        if technique == "pagination":
+            call = self._pagination_call(call)
         etag = self.etags.get(call.url)
         headers = {"If-None-Match": etag} if etag else {}
         with self.client.request(
@@ -102,6 +104,28 @@ class PerflabUser(FastHttpUser):
                 if new_etag := (resp.headers.get("etag") if resp.headers else None):
                     self.etags[call.url] = new_etag
         return True
+
+    def _pagination_call(self, call: Call) -> Call:
+        """Continue the walk, or start one at a deep page (the deeper, the more OFFSET pays)."""
+        if self.walk is not None:
+            return replace(call, params={"cursor": self.walk[0]})
+        if self.deepest_page is None:
+            self.deepest_page = self._deepest_page(call.path)
+        page = self.rng.randint(max(1, self.deepest_page // 2), self.deepest_page)
+        return replace(call, params={"page": page})
+
+    def _deepest_page(self, path: str) -> int:
+        # Halve from far beyond any seed scale until a page has items: a few requests once.
+        page = 1 << 14
+        while page > 1:
+            with self.client.get(
+                f"{path}?page={page}", name=f"{path} (depth probe)", catch_response=True
+            ) as resp:
+                if resp.status_code == 200 and resp.json().get("items"):
+                    return page
+                resp.success()
+            page //= 2
+        return 1
 
     def _follow(self, cursor: str | None) -> None:
         pages_left = PAGINATION_WALK_PAGES if self.walk is None else self.walk[1] - 1
