@@ -110,16 +110,16 @@ class PerflabUser(FastHttpUser):
         if self.walk is not None:
             return replace(call, params={"cursor": self.walk[0]})
         if self.deepest_page is None:
-            self.deepest_page = self._deepest_page(call.path)
+            self.deepest_page = self._deepest_page(call)
         page = self.rng.randint(max(1, self.deepest_page // 2), self.deepest_page)
         return replace(call, params={"page": page})
 
-    def _deepest_page(self, path: str) -> int:
+    def _deepest_page(self, call: Call) -> int:
         # Halve from far beyond any seed scale until a page has items: a few requests once.
         page = 1 << 14
         while page > 1:
             with self.client.get(
-                f"{path}?page={page}", name=f"{path} (depth probe)", catch_response=True
+                f"{call.path}?page={page}", name=call.name, catch_response=True
             ) as resp:
                 if resp.status_code == 200 and resp.json().get("items"):
                     return page
