@@ -64,6 +64,17 @@ class FlagSettings(BaseModel):
         return self.overrides.get(name, self.default_enabled)
 
 
+class TechniqueSettings(BaseModel):
+    """Stand-ins for slow work in the concurrency techniques."""
+
+    # The fake SMTP call of background_offload.
+    email_delay_seconds: float = Field(default=0.2, ge=0)
+    # The slow upstream of async_io.
+    upstream_latency_seconds: float = Field(default=0.05, ge=0)
+    # Processes of cpu_offload's pool, per API process.
+    cpu_pool_workers: int = Field(default=2, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PERFLAB_", env_nested_delimiter="__", extra="ignore"
@@ -76,6 +87,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     flags: FlagSettings = FlagSettings()
+    techniques: TechniqueSettings = TechniqueSettings()
     # When set, PUT /flags/{name} requires `Authorization: Bearer <token>`.
     admin_token: SecretStr | None = None
 

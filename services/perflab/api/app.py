@@ -5,26 +5,35 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from perflab.api import errors
+from perflab.api.middleware.gzip import GZipMiddleware
 from perflab.api.middleware.metrics import MetricsMiddleware
 from perflab.api.resources import lifespan
-from perflab.api.routes import flags, health, metrics, techniques
+from perflab.api.routes import alerts, flags, health, metrics, techniques
 from perflab.api.techniques import REGISTRY
 from perflab.settings import Settings, get_settings
+from perflab.telemetry.logging import setup_logging
+from perflab.telemetry.tracing import fastapi_options, instrument_api
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="perflab", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="perflab", version="0.1.0", lifespan=lifespan, **fastapi_options())
     app.state.settings = settings or get_settings()
     errors.install(app)
-    routers = [health.router, metrics.router, flags.router, techniques.router]
+    routers = [health.router, metrics.router, flags.router, techniques.router, alerts.router]
     routers += [technique.router for technique in REGISTRY.values()]
     for router in routers:
         app.include_router(router)
-    # Outermost, so it sees the bytes that really go on the wire.
-    app.add_middleware(MetricsMiddleware, routes=[r for rt in routers for r in rt.routes])
+    # Inside the metrics middleware, so the size metric counts compressed bytes.
+    app.add_middleware(GZipMiddleware)
+    # Outside gzip, so it sees the bytes that really go on the wire.
+    if app.state.settings.telemetry.metrics_enabled:
+        app.add_middleware(MetricsMiddleware, routes=[r for rt in routers for r in rt.routes])
+    # Server spans wrap every middleware, so the metrics see the sampled trace id.
+    instrument_api(app, app.state.settings)
     return app
 
 
 def app_factory() -> FastAPI:
     """Entry for `uvicorn --factory perflab.api.app:app_factory`."""
+    setup_logging(get_settings().telemetry.log_level)
     return create_app()

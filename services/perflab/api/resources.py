@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,13 +37,14 @@ class Resources:
 
 
 async def _open_pool(settings: Settings) -> asyncpg.Pool:
+    query_log = settings.telemetry.metrics_enabled  # metrics off: no per-statement logger
     try:
-        return await db_pool.create_pool(settings.db)
+        return await db_pool.create_pool(settings.db, query_log=query_log)
     except DependencyUnavailable as exc:
         # Start anyway so /readyz can say what is wrong; connections open on demand.
         log.warning("starting without warm pool: %s", exc.message)
         lazy = settings.db.model_copy(update={"pool_min": 0})
-        return await db_pool.create_pool(lazy)
+        return await db_pool.create_pool(lazy, query_log=query_log)
 
 
 def _start_technique_hooks(resources: Resources) -> list[asyncio.Task[object]]:
@@ -77,9 +79,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         *runtime.start_api_samplers(settings, pool),
         *app.state.startup_hooks,
     ]
+    runtime.freeze_startup_heap()
     try:
         yield
     finally:
+        gc.unfreeze()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,7 +1,7 @@
 """The asyncpg pool and direct connections, both instrumented.
 
-Every connection gets the query logger (queries per request, query duration) and
-is counted when opened. The pool's size / idle / in-use figures are sampled by
+Every connection is a `querylog.CountingConnection` (queries per request, query
+duration) and is counted when opened. The pool's size / idle / in-use figures are sampled by
 `sample_pool` on the runtime sampler's tick.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from perflab.db import querylog
 from perflab.errors import DependencyUnavailable
@@ -25,14 +26,15 @@ from perflab.telemetry.metrics import (
 CONNECT_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
-async def _init_pooled(conn: asyncpg.Connection) -> None:
+async def _init_pooled(conn: asyncpg.Connection) -> None:  # noqa: ARG001 - asyncpg's hook
     DB_CONNECTIONS_OPENED.labels(kind="pool").inc()
-    querylog.instrument(conn)
 
 
 async def create_pool(
-    settings: DbSettings, *, statement_cache_size: int | None = None
+    settings: DbSettings, *, statement_cache_size: int | None = None, query_log: bool = True
 ) -> asyncpg.Pool:
+    """`query_log=False` (metrics off): plain connections, statements neither counted
+    nor timed."""
     try:
         pool = await asyncpg.create_pool(
             settings.dsn,
@@ -46,6 +48,7 @@ async def create_pool(
             command_timeout=settings.command_timeout_seconds,
             timeout=settings.connect_timeout_seconds,
             init=_init_pooled,
+            connection_class=querylog.CountingConnection if query_log else asyncpg.Connection,
         )
     except CONNECT_ERRORS as exc:
         raise DependencyUnavailable("postgres", str(exc) or type(exc).__name__) from exc
@@ -60,12 +63,12 @@ async def connect(settings: DbSettings, **kwargs: object) -> asyncpg.Connection:
             settings.dsn,
             timeout=settings.connect_timeout_seconds,
             command_timeout=settings.command_timeout_seconds,
+            connection_class=querylog.CountingConnection,
             **kwargs,
         )
     except CONNECT_ERRORS as exc:
         raise DependencyUnavailable("postgres", str(exc) or type(exc).__name__) from exc
     DB_CONNECTIONS_OPENED.labels(kind="direct").inc()
-    querylog.instrument(conn)
     return conn
 
 
@@ -81,7 +84,10 @@ async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     try:
         yield conn
     finally:
-        await pool.release(conn)
+        # The pool's reset query on release is housekeeping, not the request's work:
+        # no span for it (a third of a traced request's spans otherwise).
+        with suppress_instrumentation():
+            await pool.release(conn)
 
 
 def sample_pool(pool: asyncpg.Pool) -> None:

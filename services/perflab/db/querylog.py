@@ -1,16 +1,23 @@
-"""Per-request SQL accounting through asyncpg's query logger.
+"""Per-request SQL accounting, counted in the task that runs the statement.
 
-asyncpg calls loggers with `loop.call_soon`, which copies the current context, so a
-mutable `QueryStats` put in a context variable at request start collects every
-statement of that request, whichever connection ran it. Callers `await settle()`
-before reading the count so the last callbacks have run.
+A mutable `QueryStats` put in a context variable at request start collects every
+statement of that request, whichever connection ran it. Connections made by
+`perflab.db.pool` are `CountingConnection`s: each statement is counted and timed the
+moment it completes, in the caller's own task, so the count is final when the
+handler returns (asyncpg's query logger, used before, runs its callbacks on a later
+loop turn, so every request had to yield once more to read them: measured, that
+turn and the logger cost more than all the metric writes of a request together).
+`record(query, elapsed)` counts statements no connection method sees (COPY, cursor
+fetches). The pool's reset on release is housekeeping, not SQL the request asked
+for, and is not counted.
 """
 
 from __future__ import annotations
 
-import asyncio
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -45,29 +52,75 @@ def current() -> QueryStats | None:
 
 
 def record(query: str, elapsed: float) -> None:
-    """Count a statement the logger cannot see (COPY, cursors)."""
+    """Count one statement of the current request (and time it)."""
     DB_QUERY_DURATION.observe(elapsed)
     stats = _current.get()
     if stats is not None:
         stats.add(query, elapsed)
 
 
-# The pool's reset on release is housekeeping, not SQL the request asked for.
-_HOUSEKEEPING: set[str] = set()
+class CountingConnection(asyncpg.Connection):
+    """asyncpg's three statement entry points (the ones its query logger sees), counted.
 
+    `execute` without arguments uses the simple protocol; with arguments, like every
+    fetch*, it goes through `_execute`; `executemany` and `fetchmany` through
+    `_executemany`. Failed statements count too: they reached the server.
+    """
 
-def _on_query(logged: asyncpg.connection.LoggedQuery) -> None:
-    if logged.query not in _HOUSEKEEPING:
-        record(logged.query, logged.elapsed)
+    __slots__ = ("_housekeeping",)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._housekeeping = False
 
-def instrument(conn: asyncpg.Connection) -> None:
-    reset = conn.get_reset_query()
-    if reset:
-        _HOUSEKEEPING.add(reset)
-    conn.add_query_logger(_on_query)
+    # The `timeout` parameters are asyncpg's own signatures, passed through.
+    async def execute(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> str:
+        if args:  # counted in _execute
+            return await super().execute(query, *args, timeout=timeout)
+        started = time.perf_counter()
+        try:
+            return await super().execute(query, timeout=timeout)
+        finally:
+            if not self._housekeeping:
+                record(query, time.perf_counter() - started)
 
+    async def _execute(
+        self,
+        query: str,
+        args: Any,
+        limit: int,
+        timeout: Any,  # noqa: ASYNC109
+        **kw: Any,
+    ) -> Any:
+        started = time.perf_counter()
+        try:
+            return await super()._execute(query, args, limit, timeout, **kw)
+        finally:
+            if not self._housekeeping:
+                record(query, time.perf_counter() - started)
 
-async def settle() -> None:
-    # One loop turn runs the call_soon callbacks queued by the last statements.
-    await asyncio.sleep(0)
+    async def _executemany(
+        self,
+        query: str,
+        args: Any,
+        timeout: Any,  # noqa: ASYNC109
+        **kw: Any,
+    ) -> Any:
+        started = time.perf_counter()
+        try:
+            return await super()._executemany(query, args, timeout, **kw)
+        finally:
+            if not self._housekeeping:
+                record(query, time.perf_counter() - started)
+
+    async def reset(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        self._housekeeping = True
+        try:
+            await super().reset(timeout=timeout)
+        finally:
+            self._housekeeping = False

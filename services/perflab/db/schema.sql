@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS reviews (
     created_at  timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reviews_book_id_idx ON reviews (book_id);
+-- Ids of reviews written at runtime (POST /books/{book_id}/reviews); set by the seed.
+CREATE SEQUENCE IF NOT EXISTS reviews_id_seq;
 
 CREATE TABLE IF NOT EXISTS orders (
     id           bigint PRIMARY KEY,

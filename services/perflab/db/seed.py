@@ -131,6 +131,7 @@ async def seed(conn: asyncpg.Connection, scale: float = 1.0, *, force: bool = Fa
             ],
         )
         await conn.execute("SELECT setval('orders_id_seq', $1)", counts.orders)
+        await conn.execute("SELECT setval('reviews_id_seq', $1)", counts.reviews)
         await conn.execute("INSERT INTO seed_info (scale) VALUES ($1)", scale)
     await conn.execute("ANALYZE")
     return True

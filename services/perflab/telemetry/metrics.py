@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from perflab.telemetry import buffered_values
+
+# Before the first metric: updates then cost a dict write, not a file write.
+buffered_values.install()
+
 LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
@@ -90,11 +95,23 @@ FLAG_FLIPS = Counter(
     "Flag changes accepted by the API.",
     ["flag"],
 )
+UPSTREAM_IN_PROGRESS = Gauge(
+    "perflab_upstream_calls_in_progress",
+    "Calls to the (simulated) slow upstream waiting right now; a blocked loop keeps it <= 1.",
+    multiprocess_mode="livesum",
+)
 TECHNIQUE_DURATION = Histogram(
     "perflab_technique_duration_seconds",
     "Time spent in a technique's naive or optimised path.",
     ["technique", "variant"],
     buckets=LATENCY_BUCKETS,
+)
+EXPORT_BUFFER_PEAK = Histogram(
+    "perflab_export_buffer_peak_bytes",
+    "Largest CSV buffer one export held at once (whole file vs one batch): a cheap "
+    "proxy for the export's peak memory, which tracemalloc is too costly to track always.",
+    ["variant"],
+    buckets=SIZE_BUCKETS,
 )
 
 # --- Celery ---------------------------------------------------------------------
@@ -102,6 +119,11 @@ CELERY_TASKS = Counter(
     "perflab_celery_tasks_total",
     "Celery tasks finished, by task name and outcome.",
     ["task", "outcome"],
+)
+CELERY_TASKS_ENQUEUED = Counter(
+    "perflab_celery_tasks_enqueued_total",
+    "Celery tasks sent to the broker by the API, by task name.",
+    ["task"],
 )
 CELERY_TASK_DURATION = Histogram(
     "perflab_celery_task_duration_seconds",
@@ -125,6 +147,14 @@ CELERY_WORKERS_UP = Gauge(
     "perflab_celery_worker_up",
     "1 while a Celery worker process is alive and consuming.",
     multiprocess_mode="livesum",
+)
+
+# --- Alerts ---------------------------------------------------------------------
+ALERTS_RECEIVED = Counter(
+    "perflab_alerts_received_total",
+    "Alert notifications received from Alertmanager on the lab's webhook, by alert "
+    "name (the lab's own rule names; anything else counts as `other`) and status.",
+    ["alertname", "status"],
 )
 
 # --- Runtime (per process) ------------------------------------------------------

@@ -14,6 +14,8 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from perflab.flags.state import FlagState
 from perflab.flags.threaded import ThreadedFlagMirror
 from perflab.settings import get_settings
+from perflab.telemetry import celery_metrics
+from perflab.worker import metrics_server
 
 _settings = get_settings()
 
@@ -21,7 +23,7 @@ celery_app = Celery(
     "perflab",
     broker=_settings.celery_broker_url,
     backend=_settings.celery_broker_url,
-    include=["perflab.worker.tasks"],
+    include=["perflab.worker.tasks", "perflab.worker.confirmations"],
 )
 celery_app.conf.update(
     task_default_queue=_settings.celery.queue,
@@ -34,6 +36,8 @@ celery_app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )
+metrics_server.install()
+celery_metrics.install(celery_app, _settings)
 
 _mirror: ThreadedFlagMirror | None = None
 _mirror_pid = 0

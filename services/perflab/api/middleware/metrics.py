@@ -2,18 +2,25 @@
 
 Labels use the matched route template (`/books/{book_id}`), never the raw path;
 anything unmatched shares one label. The SQL count of the request is also sent back
-in an `X-DB-Queries` header so a user (or a test) sees it per response.
+in an `X-DB-Queries` header so a user (or a test) sees it per response. When the
+request's span is sampled, its trace id goes on the latency histogram as an
+exemplar (see telemetry/exemplars.py for the multiprocess case).
+
+Hot path: the route template is found by the route regexes alone (no param
+conversion, no scope copies) and the labelled children are bound once per label set.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from perflab.db import querylog
+from perflab.telemetry import exemplars, multiproc
 from perflab.telemetry.metrics import (
     DB_QUERIES_PER_REQUEST,
     HTTP_DURATION,
@@ -22,16 +29,58 @@ from perflab.telemetry.metrics import (
     HTTP_RESPONSE_SIZE,
     UNMATCHED_ROUTE,
 )
+from perflab.telemetry.tracing import sampled_trace_id
 
 # Scrapes and probes would drown the lab's own traffic in the RED figures.
 UNMEASURED_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
+
+
+class _Children:
+    """The label children of one (route, method), bound once."""
+
+    __slots__ = ("in_progress", "duration", "size", "queries", "statuses")
+
+    def __init__(self, route: str, method: str) -> None:
+        self.in_progress = HTTP_IN_PROGRESS.labels(route=route, method=method)
+        self.duration = HTTP_DURATION.labels(route=route, method=method)
+        self.size = HTTP_RESPONSE_SIZE.labels(route=route, method=method)
+        self.queries = DB_QUERIES_PER_REQUEST.labels(route=route)
+        self.statuses: dict[int, Any] = {}
+
+    def requests(self, route: str, method: str, status: int) -> Any:
+        klass = status // 100
+        child = self.statuses.get(klass)
+        if child is None:
+            child = HTTP_REQUESTS.labels(route=route, method=method, status_class=f"{klass}xx")
+            self.statuses[klass] = child
+        return child
 
 
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
         self.app = app
         # Matched here, before the app runs, because in-progress needs the label early.
-        self.routes = list(routes)
+        self._matchers = [
+            (route.path_regex.match, str(getattr(route, "path_format", route.path)))
+            for route in routes
+            if hasattr(route, "path_regex") and hasattr(route, "path")
+        ]
+        self._children: dict[tuple[str, str], _Children] = {}
+        self._exemplar_dir = multiproc.folder()
+
+    def route_template(self, scope: Scope) -> str:
+        # The template whichever the method: a 405 still belongs to its route.
+        path = scope["path"]
+        for match, template in self._matchers:
+            if match(path):
+                return template
+        return UNMATCHED_ROUTE
+
+    def _bound(self, route: str, method: str) -> _Children:
+        children = self._children.get((route, method))
+        if children is None:
+            children = self._children[(route, method)] = _Children(route, method)
+        return children
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNMEASURED_PATHS:
@@ -40,14 +89,13 @@ class MetricsMiddleware:
         method = scope["method"]
         started = time.perf_counter()
         stats = querylog.begin()
-        status = 500
+        status = 500  # unless a response starts
         body_bytes = 0
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, body_bytes
             if message["type"] == "http.response.start":
                 status = message["status"]
-                await querylog.settle()
                 headers = list(message.get("headers", []))
                 headers.append((b"x-db-queries", str(stats.count).encode()))
                 message = {**message, "headers": headers}
@@ -56,23 +104,25 @@ class MetricsMiddleware:
             await send(message)
 
         route = self.route_template(scope)
-        in_progress = HTTP_IN_PROGRESS.labels(route=route, method=method)
-        in_progress.inc()
+        children = self._bound(route, method)
+        children.in_progress.inc()
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            in_progress.dec()
-            await querylog.settle()
-            HTTP_REQUESTS.labels(
-                route=route, method=method, status_class=f"{status // 100}xx"
-            ).inc()
-            HTTP_DURATION.labels(route=route, method=method).observe(time.perf_counter() - started)
-            HTTP_RESPONSE_SIZE.labels(route=route, method=method).observe(body_bytes)
-            DB_QUERIES_PER_REQUEST.labels(route=route).observe(stats.count)
+            children.in_progress.dec()
+            elapsed = time.perf_counter() - started
+            children.requests(route, method, status).inc()
+            self._observe_duration(children, route, method, elapsed)
+            children.size.observe(body_bytes)
+            children.queries.observe(stats.count)
 
-    def route_template(self, scope: Scope) -> str:
-        for route in self.routes:
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return str(getattr(route, "path_format", None) or getattr(route, "path", ""))
-        return UNMATCHED_ROUTE
+    def _observe_duration(self, children: _Children, route: str, method: str, s: float) -> None:
+        trace_id = sampled_trace_id()
+        if trace_id is None:
+            children.duration.observe(s)
+        elif self._exemplar_dir is None:
+            children.duration.observe(s, {"trace_id": trace_id})
+        else:
+            # Multiprocess mode drops exemplars: keep them in the side channel.
+            children.duration.observe(s)
+            exemplars.record(route, method, s, trace_id)

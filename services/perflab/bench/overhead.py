@@ -1,0 +1,290 @@
+"""Instrumentation overhead: one endpoint with telemetry off, metrics only, metrics + tracing.
+
+Starts a private Postgres (seeded) and Redis, an OTLP sink, and one uvicorn server
+(1 worker) per configuration, all at once so rounds can interleave:
+
+- off:      `metrics_enabled=false`, `tracing_enabled=false` (no middleware, no query
+            logger, no samplers, no spans)
+- metrics:  Prometheus metrics in multiprocess mode, as the lab runs them
+- tracing:  metrics + OpenTelemetry at 10% head sampling, exported by OTLP/HTTP to a
+            local sink that discards them: the cost of recording, batching,
+            serialising and posting sampled spans is included, a collector's is not.
+
+Load: `wrk` on `GET /books/{random id}` (connection_pool technique, flag on: one
+pooled single-row query), 16 connections, for `--duration` s per run, rounds
+interleaved off/metrics/tracing `--rounds` times so drift hits every configuration
+alike. The API servers are pinned to one core, wrk, the sink, Postgres and Redis to
+the other (when there are two cores). Prints throughput and p95 per configuration
+and their ratios to `off` (medians over the rounds), plus the API's CPU time per
+request, the figure least disturbed by other work on the machine.
+
+    python -m perflab.bench.overhead [--duration 10] [--rounds 2] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+
+from perflab.db.seed import seed
+from perflab.lab import postgres as pg
+from perflab.lab import redis as redis_proc
+from perflab.lab.procs import free_port, start_process, stop_pid, tcp_ready, wait_until
+
+SEED_SCALE = 0.05
+CONFIGS: dict[str, dict[str, str]] = {
+    "off": {"METRICS_ENABLED": "false", "TRACING_ENABLED": "false"},
+    "metrics": {"METRICS_ENABLED": "true", "TRACING_ENABLED": "false"},
+    "metrics+tracing(10%)": {
+        "METRICS_ENABLED": "true",
+        "TRACING_ENABLED": "true",
+        "TRACE_SAMPLE_RATIO": "0.1",
+    },
+}
+TARGETS = {"metrics": 0.95, "metrics+tracing(10%)": 0.85}  # throughput vs off (issue 4)
+WRK_SCRIPT = """
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", "/books/" .. math.random(1, %(max_id)d))
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p95_us": %%d, '
+    .. '"errors": %%d, "non2xx": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+def _cores() -> tuple[set[int], set[int]] | None:
+    """(API core, load core), or None when there are not two cores to split."""
+    cores = sorted(os.sched_getaffinity(0))
+    return ({cores[0]}, {cores[1]}) if len(cores) >= 2 else None
+
+
+def _pin(pid: int, cores: set[int] | None) -> None:
+    # What `taskset -p` does; children forked later (Postgres backends) inherit it.
+    if cores is not None:
+        os.sched_setaffinity(pid, cores)
+
+
+class Bench:
+    def __init__(self, root: Path, stack: ExitStack, connections: int) -> None:
+        self.root = root
+        self.stack = stack
+        self.connections = connections
+        self.split = _cores()
+        self.api_cores = self.split[0] if self.split else None
+        self.load_cores = self.split[1] if self.split else None
+
+    def _started(self, proc: subprocess.Popen[bytes], cores: set[int] | None) -> int:
+        self.stack.callback(stop_pid, proc.pid)
+        _pin(proc.pid, cores)
+        return proc.pid
+
+    def start_datastores(self) -> tuple[str, str, int]:
+        data, log = self.root / "pgdata", self.root / "postgres.log"
+        pg.init_cluster(data, log)
+        pg_port, redis_port = free_port(), free_port()
+        self._started(pg.start(data, pg_port, log), self.load_cores)
+        redis = redis_proc.start(redis_port, self.root / "redis", self.root / "redis.log")
+        self._started(redis, self.load_cores)
+        if not wait_until(lambda: tcp_ready(pg_port) and tcp_ready(redis_port), timeout=30):
+            raise RuntimeError(f"postgres/redis did not start, see {self.root}")
+        dsn = pg.dsn(pg_port)
+
+        async def prepare() -> int:
+            for _ in range(100):  # the port opens a moment before connections are accepted
+                try:
+                    await pg.ensure_database(pg_port)
+                    break
+                except (OSError, asyncpg.PostgresError):
+                    await asyncio.sleep(0.1)
+            conn = await asyncpg.connect(dsn)
+            try:
+                await seed(conn, SEED_SCALE)
+                return int(await conn.fetchval("SELECT max(id) FROM books"))
+            finally:
+                await conn.close()
+
+        max_id = asyncio.run(prepare())
+        return dsn, f"redis://127.0.0.1:{redis_port}/0", max_id
+
+    def start_sink(self) -> str:
+        port = free_port()
+        cmd = [sys.executable, "-m", "perflab.bench.otlp_sink", "--port", str(port)]
+        self._started(start_process(cmd, log_path=self.root / "sink.log"), self.load_cores)
+        if not wait_until(lambda: tcp_ready(port), timeout=15):
+            raise RuntimeError("OTLP sink did not start")
+        return f"http://127.0.0.1:{port}"
+
+    def start_api(self, name: str, env: dict[str, str]) -> tuple[str, int]:
+        port = free_port()
+        metrics_dir = self.root / f"metrics-{port}"
+        metrics_dir.mkdir()
+        cmd = [
+            sys.executable, "-m", "uvicorn", "perflab.api.app:app_factory", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log",
+        ]  # fmt: skip
+        env = env | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        log = self.root / f"api-{name.split('(')[0]}.log"
+        pid = self._started(start_process(cmd, log_path=log, env=env), self.api_cores)
+        base = f"http://127.0.0.1:{port}"
+        if not wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200, timeout=60):
+            raise RuntimeError(f"API {name} did not start:\n{log.read_text()[-2000:]}")
+        return base, pid
+
+    def wrk(self, api: tuple[str, int], script: Path, seconds: float) -> dict[str, float]:
+        base, pid = api
+        # CPU the API process spent per request: robust to other load on the machine.
+        cpu = psutil.Process(pid).cpu_times()
+        cmd = [
+            shutil.which("wrk") or "wrk", "-t1", f"-c{self.connections}",
+            f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), base,
+        ]  # fmt: skip
+        load = self.load_cores
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            check=True,
+            preexec_fn=(lambda: os.sched_setaffinity(0, load)) if load else None,
+        )
+        after = psutil.Process(pid).cpu_times()
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        if result["errors"] or result["non2xx"]:
+            raise RuntimeError(f"wrk saw failures against {base}: {result}")
+        used = (after.user + after.system) - (cpu.user + cpu.system)
+        return {
+            "rps": result["requests"] / (result["duration_us"] / 1e6),
+            "p50_ms": result["p50_us"] / 1000,
+            "p95_ms": result["p95_us"] / 1000,
+            "cpu_ms_per_request": 1000 * used / max(1, result["requests"]),
+        }
+
+
+def _service_env(dsn: str, redis_url: str, sink: str, overrides: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERFLAB_")}
+    env |= {
+        "PERFLAB_DB__DSN": dsn,
+        "PERFLAB_REDIS__URL": redis_url,
+        "PERFLAB_FLAGS__DEFAULT_ENABLED": "true",  # connection_pool on: the pooled read
+        "PERFLAB_TELEMETRY__OTLP_ENDPOINT": sink,
+        "PERFLAB_TELEMETRY__LOG_LEVEL": "WARNING",
+    }
+    return env | {f"PERFLAB_TELEMETRY__{k}": v for k, v in overrides.items()}
+
+
+def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk not found (apt-get install wrk)")
+    root = Path(tempfile.mkdtemp(prefix="perflab-bench-"))
+    root.chmod(0o755)  # Postgres runs as another user when we are root
+    with ExitStack() as stack:
+        stack.callback(shutil.rmtree, root, True)
+        bench = Bench(root, stack, connections)
+        dsn, redis_url, max_id = bench.start_datastores()
+        sink = bench.start_sink()
+        script = root / "books.lua"
+        script.write_text(WRK_SCRIPT % {"max_id": max_id})
+        apis = {
+            name: bench.start_api(name, _service_env(dsn, redis_url, sink, overrides))
+            for name, overrides in CONFIGS.items()
+        }
+        for api in apis.values():  # warm-up: pool, caches, first-request costs
+            bench.wrk(api, script, 2)
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in CONFIGS}
+        for _ in range(rounds):
+            for name, api in apis.items():
+                runs[name].append(bench.wrk(api, script, duration))
+        time.sleep(6)  # the span batch processor exports every 5 s
+        exported = httpx.get(f"{sink}/").json()
+    return _summarise(runs, exported, bench.split is not None, duration, connections)
+
+
+def _summarise(
+    runs: dict[str, list[dict[str, float]]],
+    exported: dict[str, int],
+    pinned: bool,
+    duration: float,
+    connections: int,
+) -> dict[str, Any]:
+    # Medians over the rounds: one disturbed run does not move the figure.
+    medians = {
+        name: {key: statistics.median(r[key] for r in rs) for key in rs[0]}
+        for name, rs in runs.items()
+    }
+    off = medians["off"]
+    configs: dict[str, dict[str, Any]] = {}
+    for name, m in medians.items():
+        figures: dict[str, Any] = {**m, "runs": runs[name]}
+        figures["throughput_ratio"] = m["rps"] / off["rps"]
+        figures["p95_ratio"] = m["p95_ms"] / off["p95_ms"]
+        # What a CPU-bound process pays per request: robust to other load on the machine.
+        figures["cpu_ratio"] = m["cpu_ms_per_request"] / off["cpu_ms_per_request"]
+        configs[name] = figures
+        if name in TARGETS:
+            figures["target_throughput_ratio"] = TARGETS[name]
+            figures["within_target"] = figures["throughput_ratio"] >= TARGETS[name]
+    return {
+        "endpoint": "GET /books/{id}",
+        "duration_s": duration,
+        "connections": connections,
+        "pinned": pinned,
+        "otlp_sink": exported,
+        "configs": configs,
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [
+        f"{report['endpoint']}, {report['connections']} connections, "
+        f"{report['duration_s']:.0f} s per run, pinned={report['pinned']}",
+        f"{'config':<22}{'req/s':>8}{'p95 ms':>8}{'CPU ms/req':>11}"
+        f"{'thr ratio':>10}{'p95 ratio':>10}{'CPU ratio':>10}  target",
+    ]
+    for name, f in report["configs"].items():
+        target = ""
+        if "target_throughput_ratio" in f:
+            verdict = "ok" if f["within_target"] else "OVER"
+            target = f">= {f['target_throughput_ratio']:.2f} {verdict}"
+        lines.append(
+            f"{name:<22}{f['rps']:>8.0f}{f['p95_ms']:>8.2f}{f['cpu_ms_per_request']:>11.3f}"
+            f"{f['throughput_ratio']:>10.3f}{f['p95_ratio']:>10.3f}{f['cpu_ratio']:>10.3f}"
+            f"  {target}"
+        )
+    sink = report["otlp_sink"]
+    lines.append(f"OTLP sink received {sink['requests']} exports, {sink['bytes']} bytes")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args()
+    report = run(args.duration, args.rounds, args.connections)
+    sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.json else render(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Head sampling and the server-span middleware, on a private tracer provider."""
+
+from __future__ import annotations
+
+import secrets
+
+from opentelemetry import context, trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Decision
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+
+from perflab.api.middleware.tracing import TracingMiddleware
+from perflab.telemetry.tracing import LabSampler, otlp_traces_url, sampled_trace_id
+
+
+class _Route:
+    path_format = "/books/{book_id}"
+
+
+def _parent(sampled: bool) -> context.Context:
+    span_context = SpanContext(
+        trace_id=secrets.randbits(128) | 1,
+        span_id=secrets.randbits(64) | 1,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT),
+    )
+    return trace.set_span_in_context(NonRecordingSpan(span_context))
+
+
+def test_sampler_follows_the_parent_and_drops_orphan_client_spans():
+    always, never = LabSampler(1.0), LabSampler(0.0)
+    trace_id = secrets.randbits(128)
+    assert always.should_sample(None, trace_id, "GET", SpanKind.SERVER).decision is (
+        Decision.RECORD_AND_SAMPLE
+    )
+    assert never.should_sample(None, trace_id, "GET", SpanKind.SERVER).decision is Decision.DROP
+    # Redis polling of a background task: no parent, client kind.
+    assert always.should_sample(None, trace_id, "HGETALL", SpanKind.CLIENT).decision is (
+        Decision.DROP
+    )
+    # Inside a sampled request the same client span is kept, and the parent decides.
+    assert always.should_sample(_parent(True), trace_id, "SELECT", SpanKind.CLIENT).decision is (
+        Decision.RECORD_AND_SAMPLE
+    )
+    assert never.should_sample(_parent(True), trace_id, "SELECT", SpanKind.CLIENT).decision is (
+        Decision.RECORD_AND_SAMPLE
+    )
+    assert always.should_sample(_parent(False), trace_id, "SELECT", SpanKind.CLIENT).decision is (
+        Decision.DROP
+    )
+
+
+def test_otlp_url_gets_the_traces_path_once():
+    assert otlp_traces_url("http://c:4318") == "http://c:4318/v1/traces"
+    assert otlp_traces_url("http://c:4318/") == "http://c:4318/v1/traces"
+    assert otlp_traces_url("http://c:4318/v1/traces") == "http://c:4318/v1/traces"
+
+
+def _middleware(ratio: float) -> tuple[TracingMiddleware, InMemorySpanExporter, list]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=LabSampler(ratio))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    seen: list = []
+
+    async def app(scope, receive, send):
+        # What the endpoint sees: its trace id (if sampled) and instrumentation switch.
+        seen.append((sampled_trace_id(), is_instrumentation_enabled(), trace.get_current_span()))
+        scope["route"] = _Route()
+        await send({"type": "http.response.start", "status": 503, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return TracingMiddleware(app, provider, frozenset({"/metrics"})), exporter, seen
+
+
+def _scope(path: str, headers: list | None = None) -> dict:
+    return {
+        "type": "http", "method": "GET", "path": path, "scheme": "http", "http_version": "1.1",
+        "query_string": b"x=1", "headers": headers or [(b"user-agent", b"test")],
+        "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
+    }  # fmt: skip
+
+
+async def _call(mw: TracingMiddleware, scope: dict) -> None:
+    async def receive():
+        return {"type": "http.request"}
+
+    async def send(message):
+        pass
+
+    await mw(scope, receive, send)
+
+
+async def test_sampled_request_gets_a_named_server_span_and_a_trace_id():
+    mw, exporter, seen = _middleware(1.0)
+    await _call(mw, _scope("/books/7"))
+    (span,) = exporter.get_finished_spans()
+    assert span.kind is SpanKind.SERVER
+    assert span.name == "GET /books/{book_id}"
+    assert span.attributes["http.route"] == "/books/{book_id}"
+    assert span.attributes["url.path"] == "/books/7"
+    assert span.attributes["http.response.status_code"] == 503
+    assert span.status.is_ok is False
+    trace_id, instrumented, _ = seen[0]
+    assert trace_id == format(span.context.trace_id, "032x")
+    assert instrumented is True
+
+
+async def test_unsampled_request_runs_without_library_spans_but_keeps_its_trace_context():
+    mw, exporter, seen = _middleware(0.0)
+    await _call(mw, _scope("/books/7"))
+    assert exporter.get_finished_spans() == ()
+    trace_id, instrumented, span = seen[0]
+    assert trace_id is None and instrumented is False
+    # A task enqueued from here inherits "not sampled" rather than starting a new trace.
+    assert span.get_span_context().is_valid and not span.get_span_context().trace_flags.sampled
+
+
+async def test_incoming_traceparent_is_continued_and_probes_are_never_traced():
+    mw, exporter, seen = _middleware(0.0)  # the parent's decision wins over the ratio
+    parent = secrets.token_hex(16)
+    header = (b"traceparent", f"00-{parent}-{secrets.token_hex(8)}-01".encode())
+    await _call(mw, _scope("/books/7", [header]))
+    await _call(mw, _scope("/metrics", [header]))
+    (span,) = exporter.get_finished_spans()
+    assert format(span.context.trace_id, "032x") == parent
+    assert [trace_id for trace_id, _, _ in seen] == [parent, None]
