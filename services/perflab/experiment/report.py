@@ -32,7 +32,9 @@ def _fmt(value: float | None, unit: str) -> str:
         return f"{value:.0f} B"
     if unit == "ratio":
         return f"{value:.3f}"
-    return f"{value:.3g} {unit}" if unit not in ("count",) else f"{value:.2f}"
+    if unit == "count":
+        return f"{value:.2f}"
+    return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:.3g} {unit}"
 
 
 def verdict(result: Result) -> str:
