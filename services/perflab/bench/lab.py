@@ -58,11 +58,11 @@ def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[
         dsn, redis_url, max_id = bench.start_datastores()
         sink = bench.start_sink()
         books = root / "books.lua"
-        books.write_text(WRK_SCRIPT % {"max_id": max_id})
+        books.write_text(WRK_SCRIPT % {"max_id": max_id, "path": "/books/{id}"})
         cached = root / "cached.lua"
-        cached.write_text(_FIXED_PATH_SCRIPT % {"path": "/genres/top-rated"})
+        cached.write_text(WRK_SCRIPT % {"max_id": 1, "path": "/genres/top-rated"})
         bare_script = root / "bare.lua"
-        bare_script.write_text(_FIXED_PATH_SCRIPT % {"path": "/"})
+        bare_script.write_text(WRK_SCRIPT % {"max_id": 1, "path": "/"})
         servers = {"bare": bench.start_bare()}
         for name, overrides in TELEMETRY.items():
             servers[name] = bench.start_api(name, _service_env(dsn, redis_url, sink, overrides))

@@ -11,14 +11,15 @@ Starts a private Postgres (seeded) and Redis, an OTLP sink, and one uvicorn serv
             serialising and posting sampled spans is included, a collector's is not.
 
 Load: `wrk` on `GET /books/{random id}` (connection_pool technique, flag on: one
-pooled single-row query), 16 connections, for `--duration` s per run, rounds
-interleaved off/metrics/tracing `--rounds` times so drift hits every configuration
-alike. The API servers are pinned to one core, wrk, the sink, Postgres and Redis to
-the other (when there are two cores). Prints throughput and p95 per configuration
-and their ratios to `off` (medians over the rounds), plus the API's CPU time per
-request, the figure least disturbed by other work on the machine.
+pooled single-row query; `--path` picks another endpoint), 16 connections, for
+`--duration` s per run, rounds interleaved off/metrics/tracing `--rounds` times so
+drift hits every configuration alike. The API servers are pinned to one core; wrk,
+the sink, Postgres and Redis to the other (when there are two cores). Prints
+throughput and p95 per configuration and their ratios to `off` (medians over the
+rounds), plus the API's CPU time per request, the figure least disturbed by other
+work on the machine.
 
-    python -m perflab.bench.overhead [--duration 10] [--rounds 2] [--json]
+    python -m perflab.bench.overhead [--duration 10] [--rounds 2] [--path /books?limit=20] [--json]
 """
 
 from __future__ import annotations
@@ -56,11 +57,14 @@ CONFIGS: dict[str, dict[str, str]] = {
         "TRACE_SAMPLE_RATIO": "0.1",
     },
 }
+# The simplest DB read: connection_pool's one-row query (flag on: pooled).
+DEFAULT_PATH = "/books/{id}"
 TARGETS = {"metrics": 0.95, "metrics+tracing(10%)": 0.85}  # throughput vs off (issue 4)
 WRK_SCRIPT = """
 math.randomseed(os.time())
 request = function()
-  return wrk.format("GET", "/books/" .. math.random(1, %(max_id)d))
+  local path = string.gsub("%(path)s", "{id}", tostring(math.random(1, %(max_id)d)))
+  return wrk.format("GET", path)
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -192,7 +196,9 @@ def _service_env(dsn: str, redis_url: str, sink: str, overrides: dict[str, str])
     return env | {f"PERFLAB_TELEMETRY__{k}": v for k, v in overrides.items()}
 
 
-def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[str, Any]:
+def run(
+    duration: float = 10.0, rounds: int = 2, connections: int = 16, path: str = DEFAULT_PATH
+) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk not found (apt-get install wrk)")
     root = Path(tempfile.mkdtemp(prefix="perflab-bench-"))
@@ -203,7 +209,7 @@ def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[
         dsn, redis_url, max_id = bench.start_datastores()
         sink = bench.start_sink()
         script = root / "books.lua"
-        script.write_text(WRK_SCRIPT % {"max_id": max_id})
+        script.write_text(WRK_SCRIPT % {"max_id": max_id, "path": path})
         apis = {
             name: bench.start_api(name, _service_env(dsn, redis_url, sink, overrides))
             for name, overrides in CONFIGS.items()
@@ -216,7 +222,7 @@ def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[
                 runs[name].append(bench.wrk(api, script, duration))
         time.sleep(6)  # the span batch processor exports every 5 s
         exported = httpx.get(f"{sink}/").json()
-    return _summarise(runs, exported, bench.split is not None, duration, connections)
+    return _summarise(runs, exported, bench.split is not None, duration, connections, path)
 
 
 def _summarise(
@@ -225,6 +231,7 @@ def _summarise(
     pinned: bool,
     duration: float,
     connections: int,
+    path: str,
 ) -> dict[str, Any]:
     # Medians over the rounds: one disturbed run does not move the figure.
     medians = {
@@ -244,7 +251,7 @@ def _summarise(
             figures["target_throughput_ratio"] = TARGETS[name]
             figures["within_target"] = figures["throughput_ratio"] >= TARGETS[name]
     return {
-        "endpoint": "GET /books/{id}",
+        "endpoint": f"GET {path}",
         "duration_s": duration,
         "connections": connections,
         "pinned": pinned,
@@ -280,9 +287,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--path", default=DEFAULT_PATH, help="endpoint; {id} becomes a random book id"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
-    report = run(args.duration, args.rounds, args.connections)
+    report = run(args.duration, args.rounds, args.connections, args.path)
     sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.json else render(report))
 
 

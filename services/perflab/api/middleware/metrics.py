@@ -96,9 +96,11 @@ class MetricsMiddleware:
             nonlocal status, body_bytes
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-db-queries", str(stats.count).encode()))
-                message = {**message, "headers": headers}
+                # In place, as Starlette's own middleware does: the message is ours to edit.
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (b"x-db-queries", str(stats.count).encode()),
+                ]
             elif message["type"] == "http.response.body":
                 body_bytes += len(message.get("body", b""))
             await send(message)
