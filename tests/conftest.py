@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +23,11 @@ from tests.support.servers import (
     start_postgres,
     start_redis,
 )
+
+# Hermetic: a developer's own PERFLAB_* settings (ports, state dir) must not leak into
+# the tests; every test sets what it needs explicitly.
+for _name in [n for n in os.environ if n.startswith("PERFLAB_")]:
+    del os.environ[_name]
 
 
 @pytest.fixture(scope="session")
