@@ -8,9 +8,10 @@ the tests set it); gauges then say how samples of several processes combine.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge
 
 from perflab.telemetry import buffered_values
+from perflab.telemetry.fast_histogram import Histogram
 
 # Before the first metric: updates then cost a dict write, not a file write.
 buffered_values.install()
