@@ -37,7 +37,9 @@ class Resources:
 
 
 async def _open_pool(settings: Settings) -> asyncpg.Pool:
-    query_log = settings.telemetry.metrics_enabled  # metrics off: no per-statement logger
+    telemetry = settings.telemetry
+    # Telemetry off: plain connections, no per-statement accounting at all.
+    query_log = telemetry.metrics_enabled or telemetry.tracing_enabled
     try:
         return await db_pool.create_pool(settings.db, query_log=query_log)
     except DependencyUnavailable as exc:
@@ -45,6 +47,9 @@ async def _open_pool(settings: Settings) -> asyncpg.Pool:
         log.warning("starting without warm pool: %s", exc.message)
         lazy = settings.db.model_copy(update={"pool_min": 0})
         return await db_pool.create_pool(lazy, query_log=query_log)
+
+
+SHUTDOWN_TASKS_SECONDS = 5.0
 
 
 def _start_technique_hooks(resources: Resources) -> list[asyncio.Task[object]]:
@@ -86,7 +91,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gc.unfreeze()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Bounded: a task that ignores its cancel must not hang the shutdown.
+        _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_TASKS_SECONDS)
+        for task in stuck:
+            log.warning(
+                "background task %s did not stop within %ss",
+                task.get_name(),
+                SHUTDOWN_TASKS_SECONDS,
+            )
         for extra in resources.extras.values():
             close = getattr(extra, "aclose", None) or getattr(extra, "close", None)
             if close is not None:

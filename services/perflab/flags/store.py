@@ -106,6 +106,7 @@ class FlagStore:
                     message = await pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=self._resync_seconds
                     )
+                    _raise_if_cancelled()
                     if message is None:
                         await self.load()
                         continue
@@ -119,3 +120,17 @@ class FlagStore:
                 backoff = min(backoff * 2, 2.0)
             finally:
                 await pubsub.aclose()
+
+
+def _raise_if_cancelled() -> None:
+    """Re-raise a cancellation that a read timeout swallowed.
+
+    redis-py's timed read can absorb a cancel and return None (on Python 3.11,
+    `asyncio.timeout` turns a cancel that meets its deadline into a timeout); the
+    task, still marked as cancelling, then polled forever and the app's shutdown
+    hung (seen in the tests once the dependencies became async). A cancelled task
+    now stops at the next poll.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
