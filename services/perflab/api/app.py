@@ -27,7 +27,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware)
     # Outside gzip, so it sees the bytes that really go on the wire.
     if app.state.settings.telemetry.metrics_enabled:
-        app.add_middleware(MetricsMiddleware, routes=[r for rt in routers for r in rt.routes])
+        app.add_middleware(
+            MetricsMiddleware,
+            routes=[r for rt in routers for r in rt.routes],
+            exemplars=app.state.settings.telemetry.tracing_enabled,
+        )
     # Server spans wrap every middleware, so the metrics see the sampled trace id.
     instrument_api(app, app.state.settings)
     return app

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from perflab.db import querylog
 from perflab.errors import DependencyUnavailable
@@ -33,8 +32,8 @@ async def _init_pooled(conn: asyncpg.Connection) -> None:  # noqa: ARG001 - asyn
 async def create_pool(
     settings: DbSettings, *, statement_cache_size: int | None = None, query_log: bool = True
 ) -> asyncpg.Pool:
-    """`query_log=False` (metrics off): plain connections, statements neither counted
-    nor timed."""
+    """`query_log=False` (metrics and tracing off): plain connections, statements
+    neither counted, timed nor traced."""
     try:
         pool = await asyncpg.create_pool(
             settings.dsn,
@@ -84,10 +83,8 @@ async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     try:
         yield conn
     finally:
-        # The pool's reset query on release is housekeeping, not the request's work:
-        # no span for it (a third of a traced request's spans otherwise).
-        with suppress_instrumentation():
-            await pool.release(conn)
+        # Its reset query is housekeeping: neither counted nor traced (CountingConnection).
+        await pool.release(conn)
 
 
 def sample_pool(pool: asyncpg.Pool) -> None:

@@ -7,42 +7,53 @@ moment it completes, in the caller's own task, so the count is final when the
 handler returns (asyncpg's query logger, used before, runs its callbacks on a later
 loop turn, so every request had to yield once more to read them: measured, that
 turn and the logger cost more than all the metric writes of a request together).
-`record(query, elapsed)` counts statements no connection method sees (COPY, cursor
+`statement(query)` counts statements no connection method sees (COPY, cursor
 fetches). The pool's reset on release is housekeeping, not SQL the request asked
 for, and is not counted.
+
+Tracing lives here too: when the current span is sampled (recording), each statement
+gets a CLIENT span with the stable database semantic conventions; otherwise the only
+cost is one context lookup. This replaces opentelemetry-instrumentation-asyncpg,
+whose wrapt wrappers sit on every call of every connection, sampled or not (on
+`GET /books/{id}` it cost more per request than all the metric writes).
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from perflab.telemetry.metrics import DB_QUERY_DURATION
 
+_tracer = trace.get_tracer("perflab.db")
+_LEADING_COMMENTS = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*", re.DOTALL)
 
-@dataclass
+
 class QueryStats:
-    count: int = 0
-    seconds: float = 0.0
-    statements: list[str] = field(default_factory=list)
-    keep_statements: bool = False
+    __slots__ = ("count", "seconds")
 
-    def add(self, query: str, elapsed: float) -> None:
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+
+    def add(self, elapsed: float) -> None:
         self.count += 1
         self.seconds += elapsed
-        if self.keep_statements:
-            self.statements.append(query)
 
 
 _current: ContextVar[QueryStats | None] = ContextVar("perflab_query_stats", default=None)
 
 
-def begin(keep_statements: bool = False) -> QueryStats:
-    stats = QueryStats(keep_statements=keep_statements)
+def begin() -> QueryStats:
+    stats = QueryStats()
     _current.set(stats)
     return stats
 
@@ -51,27 +62,90 @@ def current() -> QueryStats | None:
     return _current.get()
 
 
-def record(query: str, elapsed: float) -> None:
+def record(elapsed: float) -> None:
     """Count one statement of the current request (and time it)."""
     DB_QUERY_DURATION.observe(elapsed)
     stats = _current.get()
     if stats is not None:
-        stats.add(query, elapsed)
+        stats.add(elapsed)
+
+
+def operation_name(query: str) -> str:
+    """`SELECT`, `INSERT`, `COPY`...: the first keyword, after any leading comments."""
+    words = _LEADING_COMMENTS.sub("", query, count=1).split(None, 1)
+    return words[0].upper() if words else "SQL"
+
+
+def _start_span(query: str, conn: asyncpg.Connection | None) -> Span | None:
+    """A CLIENT span for one statement, only inside a sampled trace."""
+    if not trace.get_current_span().is_recording():
+        return None
+    attributes = conn._span_attributes() if isinstance(conn, CountingConnection) else {}
+    operation = operation_name(query)
+    return _tracer.start_span(
+        operation,
+        kind=SpanKind.CLIENT,
+        attributes={
+            **attributes,
+            "db.system.name": "postgresql",
+            "db.operation.name": operation,
+            "db.query.text": query,
+        },
+    )
+
+
+def _end_span(span: Span, error: BaseException | None) -> None:
+    if error is not None:
+        span.set_status(Status(StatusCode.ERROR))
+        span.set_attribute("error.type", type(error).__qualname__)
+    span.end()
+
+
+@contextmanager
+def statement(query: str, conn: asyncpg.Connection | None = None) -> Iterator[None]:
+    """Count, time and trace a statement no connection method sees (COPY, cursors)."""
+    span = _start_span(query, conn)
+    started = time.perf_counter()
+    error: BaseException | None = None
+    try:
+        yield
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        record(time.perf_counter() - started)
+        if span is not None:
+            _end_span(span, error)
 
 
 class CountingConnection(asyncpg.Connection):
-    """asyncpg's three statement entry points (the ones its query logger sees), counted.
+    """asyncpg's three statement entry points (the ones its query logger sees), counted,
+    timed and, inside a sampled trace, traced.
 
     `execute` without arguments uses the simple protocol; with arguments, like every
     fetch*, it goes through `_execute`; `executemany` and `fetchmany` through
     `_executemany`. Failed statements count too: they reached the server.
     """
 
-    __slots__ = ("_housekeeping",)
+    __slots__ = ("_housekeeping", "_attributes")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._housekeeping = False
+        self._attributes: dict[str, Any] | None = None
+
+    def _span_attributes(self) -> dict[str, Any]:
+        # The database only: the server address is the lab's one Postgres (and every
+        # attribute costs a few us per sampled span to record and encode).
+        if self._attributes is None:
+            self._attributes = {"db.namespace": self._params.database}
+        return self._attributes
+
+    def _finish(self, started: float, span: Span | None, error: Any) -> None:
+        if not self._housekeeping:
+            record(time.perf_counter() - started)
+        if span is not None:
+            _end_span(span, error)
 
     # The `timeout` parameters are asyncpg's own signatures, passed through.
     async def execute(
@@ -82,12 +156,16 @@ class CountingConnection(asyncpg.Connection):
     ) -> str:
         if args:  # counted in _execute
             return await super().execute(query, *args, timeout=timeout)
+        span = None if self._housekeeping else _start_span(query, self)
         started = time.perf_counter()
+        error = None
         try:
             return await super().execute(query, timeout=timeout)
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
-            if not self._housekeeping:
-                record(query, time.perf_counter() - started)
+            self._finish(started, span, error)
 
     async def _execute(
         self,
@@ -97,12 +175,16 @@ class CountingConnection(asyncpg.Connection):
         timeout: Any,  # noqa: ASYNC109
         **kw: Any,
     ) -> Any:
+        span = None if self._housekeeping else _start_span(query, self)
         started = time.perf_counter()
+        error = None
         try:
             return await super()._execute(query, args, limit, timeout, **kw)
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
-            if not self._housekeeping:
-                record(query, time.perf_counter() - started)
+            self._finish(started, span, error)
 
     async def _executemany(
         self,
@@ -111,14 +193,19 @@ class CountingConnection(asyncpg.Connection):
         timeout: Any,  # noqa: ASYNC109
         **kw: Any,
     ) -> Any:
+        span = None if self._housekeeping else _start_span(query, self)
         started = time.perf_counter()
+        error = None
         try:
             return await super()._executemany(query, args, timeout, **kw)
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
-            if not self._housekeeping:
-                record(query, time.perf_counter() - started)
+            self._finish(started, span, error)
 
     async def reset(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        # Housekeeping on release to the pool: neither counted nor traced.
         self._housekeeping = True
         try:
             await super().reset(timeout=timeout)

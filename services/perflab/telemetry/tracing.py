@@ -3,23 +3,28 @@
 `setup_tracing` installs one `TracerProvider` per process (head sampling:
 `ParentBased(TraceIdRatioBased(trace_sample_ratio))`, so a task follows the decision
 of the request that enqueued it; parentless client spans are dropped) and
-instruments asyncpg, Redis and Celery. Spans
-are exported by OTLP/HTTP only when `telemetry.otlp_endpoint` is set; without it
-they still exist, so logs and exemplars carry trace ids. `tracing_enabled=false`
+instruments Redis and Celery with the contrib instrumentations. The API's server
+spans come from `api/middleware/tracing.py` and Postgres statement spans from
+`db/querylog.py` (see there why: both cost little on unsampled requests). Spans are
+exported by OTLP/HTTP (batched) only when `telemetry.otlp_endpoint` is set; without
+it they still exist, so logs and exemplars carry trace ids. `tracing_enabled=false`
 installs nothing at all. Celery propagates the context in the task message headers
-(`traceparent`), injected on `before_task_publish` and extracted on `task_prerun`.
+(`traceparent`): injected on `before_task_publish` (celery_tracing), extracted on
+`task_prerun` in the worker's pool process (the contrib instrumentor).
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import (
     Decision,
     ParentBased,
@@ -56,7 +61,13 @@ class LabSampler(Sampler):
     sampler, the pool warm-up) is background chatter, not a trace: dropped."""
 
     def __init__(self, ratio: float) -> None:
-        self._delegate = ParentBased(TraceIdRatioBased(ratio))
+        self._root = TraceIdRatioBased(ratio)
+        self._delegate = ParentBased(self._root)
+
+    def samples_root(self, trace_id: int) -> bool:
+        """The decision `should_sample` takes for a span without a parent (a request
+        without `traceparent`), from its trace id alone."""
+        return trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < self._root.bound
 
     def should_sample(
         self,
@@ -80,6 +91,29 @@ class LabSampler(Sampler):
         return f"LabSampler({self._delegate.get_description()})"
 
 
+class LabIdGenerator(RandomIdGenerator):
+    """Random ids, and a way to hand the SDK a trace id drawn beforehand.
+
+    The server middleware draws a request's trace id and decides sampling itself
+    (`LabSampler.samples_root`): an unsampled request then never enters the SDK (a
+    third of the unsampled cost); a sampled one primes its id here, and the SDK's
+    `start_span` takes it, so its sampler sees the same id and agrees.
+    """
+
+    def __init__(self) -> None:
+        self._primed = threading.local()
+
+    def prime(self, trace_id: int) -> None:
+        self._primed.trace_id = trace_id
+
+    def generate_trace_id(self) -> int:
+        primed: int | None = getattr(self._primed, "trace_id", None)
+        if primed is not None:
+            self._primed.trace_id = None
+            return primed
+        return super().generate_trace_id()
+
+
 def otlp_traces_url(endpoint: str) -> str:
     """`http://host:4318` -> `http://host:4318/v1/traces` (a full URL is kept)."""
     endpoint = endpoint.rstrip("/")
@@ -97,6 +131,7 @@ def setup_tracing(settings: Settings, service_name: str) -> TracerProvider | Non
     provider = TracerProvider(
         resource=Resource.create({"service.name": service_name}),
         sampler=LabSampler(telemetry.trace_sample_ratio),
+        id_generator=LabIdGenerator(),
     )
     if telemetry.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -114,12 +149,10 @@ def setup_tracing(settings: Settings, service_name: str) -> TracerProvider | Non
 
 
 def _instrument_libraries(provider: TracerProvider) -> None:
-    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
     # Each instrumentor patches process-wide and ignores a second call.
-    AsyncPGInstrumentor().instrument(tracer_provider=provider)
     RedisInstrumentor().instrument(tracer_provider=provider)
     CeleryInstrumentor().instrument(tracer_provider=provider)
     celery_tracing.install(provider)

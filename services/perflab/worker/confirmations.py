@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from perflab.db.querylog import CountingConnection
 from perflab.mail import record_confirmation, send_email
 from perflab.settings import get_settings
 from perflab.worker.app import celery_app
@@ -26,6 +27,7 @@ async def _send(order_id: int, recipient: str) -> dict[str, Any]:
     await send_email(settings.techniques.email_delay_seconds)
     conn = await asyncpg.connect(
         settings.db.dsn,
+        connection_class=CountingConnection,  # its INSERT is a span of the task's trace
         timeout=settings.db.connect_timeout_seconds,
         command_timeout=settings.db.command_timeout_seconds,
     )

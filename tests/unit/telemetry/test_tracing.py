@@ -13,7 +13,12 @@ from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from perflab.api.middleware.tracing import TracingMiddleware
-from perflab.telemetry.tracing import LabSampler, otlp_traces_url, sampled_trace_id
+from perflab.telemetry.tracing import (
+    LabIdGenerator,
+    LabSampler,
+    otlp_traces_url,
+    sampled_trace_id,
+)
 
 
 class _Route:
@@ -59,9 +64,12 @@ def test_otlp_url_gets_the_traces_path_once():
     assert otlp_traces_url("http://c:4318/v1/traces") == "http://c:4318/v1/traces"
 
 
-def _middleware(ratio: float) -> tuple[TracingMiddleware, InMemorySpanExporter, list]:
+def _middleware(
+    ratio: float, lab_ids: bool = True
+) -> tuple[TracingMiddleware, InMemorySpanExporter, list]:
     exporter = InMemorySpanExporter()
-    provider = TracerProvider(sampler=LabSampler(ratio))
+    ids = LabIdGenerator() if lab_ids else None  # None: the SDK's own generator
+    provider = TracerProvider(sampler=LabSampler(ratio), id_generator=ids)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     seen: list = []
 
@@ -127,3 +135,36 @@ async def test_incoming_traceparent_is_continued_and_probes_are_never_traced():
     (span,) = exporter.get_finished_spans()
     assert format(span.context.trace_id, "032x") == parent
     assert [trace_id for trace_id, _, _ in seen] == [parent, None]
+
+
+async def test_own_root_sampling_decides_as_the_sdk_sampler_would_for_the_same_trace_id():
+    mw, exporter, seen = _middleware(0.5)
+    sdk_sampler = LabSampler(0.5)
+    for _ in range(300):
+        await _call(mw, _scope("/books/7"))
+    contexts = [span.get_span_context() for _, _, span in seen]
+    sampled = [c for c in contexts if c.trace_flags.sampled]
+    assert 0 < len(sampled) < len(contexts)  # both branches ran
+    for c in contexts:
+        decision = sdk_sampler.should_sample(None, c.trace_id, "GET", SpanKind.SERVER).decision
+        assert c.trace_flags.sampled == decision.is_sampled()
+    # Sampled requests keep the trace id that was drawn for the decision.
+    assert sorted(s.context.trace_id for s in exporter.get_finished_spans()) == sorted(
+        c.trace_id for c in sampled
+    )
+    assert len({c.trace_id for c in contexts}) == len(contexts)
+
+
+async def test_without_the_lab_id_generator_the_sdk_samples_as_before():
+    for ratio, expected in ((1.0, 1), (0.0, 0)):
+        mw, exporter, seen = _middleware(ratio, lab_ids=False)
+        await _call(mw, _scope("/books/7"))
+        assert len(exporter.get_finished_spans()) == expected
+        assert seen[0][2].get_span_context().is_valid
+
+
+def test_a_primed_trace_id_is_used_once():
+    ids = LabIdGenerator()
+    ids.prime(42)
+    assert ids.generate_trace_id() == 42
+    assert ids.generate_trace_id() != 42

@@ -35,6 +35,11 @@ from perflab.telemetry.tracing import sampled_trace_id
 UNMEASURED_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
 
 
+def _first_segment(path: str) -> str:
+    """`/books/{id}` -> `books`; `/` -> ``."""
+    return path[1:].partition("/")[0]
+
+
 class _Children:
     """The label children of one (route, method), bound once."""
 
@@ -57,21 +62,35 @@ class _Children:
 
 
 class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute], exemplars: bool = True) -> None:
         self.app = app
         # Matched here, before the app runs, because in-progress needs the label early.
+        # A path can only match routes that share its first segment when that segment
+        # is literal: indexed by it, a request tries a handful of regexes, not all.
         self._matchers = [
             (route.path_regex.match, str(getattr(route, "path_format", route.path)))
             for route in routes
             if hasattr(route, "path_regex") and hasattr(route, "path")
         ]
+        self._by_segment: dict[str, list[tuple[Any, str]]] | None = {}
+        for match, template in self._matchers:
+            segment = _first_segment(template)
+            if "{" in segment:  # a parameter up front: keep the full scan
+                self._by_segment = None
+                break
+            self._by_segment.setdefault(segment, []).append((match, template))
         self._children: dict[tuple[str, str], _Children] = {}
         self._exemplar_dir = multiproc.folder()
+        self._exemplars = exemplars  # False: tracing is off, no trace id to look up
 
     def route_template(self, scope: Scope) -> str:
         # The template whichever the method: a 405 still belongs to its route.
         path = scope["path"]
-        for match, template in self._matchers:
+        if self._by_segment is None:
+            candidates = self._matchers
+        else:
+            candidates = self._by_segment.get(_first_segment(path), [])
+        for match, template in candidates:
             if match(path):
                 return template
         return UNMATCHED_ROUTE
@@ -119,7 +138,7 @@ class MetricsMiddleware:
             children.queries.observe(stats.count)
 
     def _observe_duration(self, children: _Children, route: str, method: str, s: float) -> None:
-        trace_id = sampled_trace_id()
+        trace_id = sampled_trace_id() if self._exemplars else None
         if trace_id is None:
             children.duration.observe(s)
         elif self._exemplar_dir is None:

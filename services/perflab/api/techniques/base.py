@@ -64,6 +64,19 @@ class Technique:
         }
 
 
+_durations: dict[tuple[str, Variant], Any] = {}
+
+
+def _duration(name: str, variant: Variant) -> Any:
+    # Bound once per (technique, variant): `labels()` takes a lock and builds a key.
+    child = _durations.get((name, variant))
+    if child is None:
+        child = _durations[(name, variant)] = TECHNIQUE_DURATION.labels(
+            technique=name, variant=variant.value
+        )
+    return child
+
+
 def variant_of(flags: FlagStore, name: str) -> Variant:
     return Variant.OPTIMISED if flags.enabled(name) else Variant.NAIVE
 
@@ -85,6 +98,4 @@ async def run(
     try:
         return await impl(*args, **kwargs)
     finally:
-        TECHNIQUE_DURATION.labels(technique=name, variant=variant.value).observe(
-            time.perf_counter() - started
-        )
+        _duration(name, variant).observe(time.perf_counter() - started)

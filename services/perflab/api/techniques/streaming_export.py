@@ -7,7 +7,7 @@ read-only transaction and streams batches of 1000 rows through a StreamingRespon
 memory stays at one batch whatever the table size. The pooled connection is held only
 while streaming and is released however the stream ends (done, error, or the client
 going away). Same CSV bytes either way. Cursor fetches are invisible to asyncpg's query
-logger, so each batch is counted with `querylog.record` (more round trips, by design).
+logger, so each batch is counted with `querylog.statement` (more round trips, by design).
 Watch: `perflab_process_resident_memory_bytes` (Runtime dashboard) while exporting and
 `perflab_export_buffer_peak_bytes{variant}`, a cheap proxy that records the largest CSV
 buffer held at once (the whole file vs one batch; the real peak also holds the rows).
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack
 from typing import Annotated, Any
@@ -80,9 +79,8 @@ class _CursorExport:
         try:
             conn = await stack.enter_async_context(acquire(pool))
             await stack.enter_async_context(conn.transaction(readonly=True))
-            started = time.perf_counter()
-            cursor = await conn.cursor(_EXPORT_SQL, limit)
-            querylog.record(_EXPORT_SQL, time.perf_counter() - started)
+            with querylog.statement(_EXPORT_SQL, conn):
+                cursor = await conn.cursor(_EXPORT_SQL, limit)
         except BaseException:
             await stack.aclose()
             raise
@@ -94,9 +92,8 @@ class _CursorExport:
         writer.writerow(COLUMNS)
         peak = 0
         while True:
-            started = time.perf_counter()
-            rows = await self._cursor.fetch(BATCH_ROWS)
-            querylog.record(_FETCH, time.perf_counter() - started)
+            with querylog.statement(_FETCH):
+                rows = await self._cursor.fetch(BATCH_ROWS)
             writer.writerows(map(_line, rows))
             chunk = buffer.getvalue().encode()
             buffer.seek(0)
