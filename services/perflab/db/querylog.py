@@ -20,6 +20,7 @@ whose wrapt wrappers sit on every call of every connection, sampled or not (on
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
@@ -34,6 +35,9 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from perflab.telemetry.metrics import DB_QUERY_DURATION
 
 _tracer = trace.get_tracer("perflab.db")
+# Set by `enable_tracing` (telemetry.tracing): without it a statement skips even the
+# context lookup that would find no sampled span.
+_tracing = False
 _LEADING_COMMENTS = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*", re.DOTALL)
 
 
@@ -76,9 +80,14 @@ def operation_name(query: str) -> str:
     return words[0].upper() if words else "SQL"
 
 
+def enable_tracing() -> None:
+    global _tracing
+    _tracing = True
+
+
 def _start_span(query: str, conn: asyncpg.Connection | None) -> Span | None:
     """A CLIENT span for one statement, only inside a sampled trace."""
-    if not trace.get_current_span().is_recording():
+    if not _tracing or not trace.get_current_span().is_recording():
         return None
     attributes = conn._span_attributes() if isinstance(conn, CountingConnection) else {}
     operation = operation_name(query)
@@ -127,11 +136,10 @@ class CountingConnection(asyncpg.Connection):
     `_executemany`. Failed statements count too: they reached the server.
     """
 
-    __slots__ = ("_housekeeping", "_attributes")
+    __slots__ = ("_attributes",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._housekeeping = False
         self._attributes: dict[str, Any] | None = None
 
     def _span_attributes(self) -> dict[str, Any]:
@@ -142,8 +150,7 @@ class CountingConnection(asyncpg.Connection):
         return self._attributes
 
     def _finish(self, started: float, span: Span | None, error: Any) -> None:
-        if not self._housekeeping:
-            record(time.perf_counter() - started)
+        record(time.perf_counter() - started)
         if span is not None:
             _end_span(span, error)
 
@@ -156,7 +163,7 @@ class CountingConnection(asyncpg.Connection):
     ) -> str:
         if args:  # counted in _execute
             return await super().execute(query, *args, timeout=timeout)
-        span = None if self._housekeeping else _start_span(query, self)
+        span = _start_span(query, self)
         started = time.perf_counter()
         error = None
         try:
@@ -175,7 +182,7 @@ class CountingConnection(asyncpg.Connection):
         timeout: Any,  # noqa: ASYNC109
         **kw: Any,
     ) -> Any:
-        span = None if self._housekeeping else _start_span(query, self)
+        span = _start_span(query, self)
         started = time.perf_counter()
         error = None
         try:
@@ -193,7 +200,7 @@ class CountingConnection(asyncpg.Connection):
         timeout: Any,  # noqa: ASYNC109
         **kw: Any,
     ) -> Any:
-        span = None if self._housekeeping else _start_span(query, self)
+        span = _start_span(query, self)
         started = time.perf_counter()
         error = None
         try:
@@ -205,9 +212,12 @@ class CountingConnection(asyncpg.Connection):
             self._finish(started, span, error)
 
     async def reset(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        # Housekeeping on release to the pool: neither counted nor traced.
-        self._housekeeping = True
-        try:
-            await super().reset(timeout=timeout)
-        finally:
-            self._housekeeping = False
+        """asyncpg's own `Connection.reset` (0.32), except that its reset query goes
+        straight to asyncpg's `execute`: housekeeping on every release to the pool,
+        neither counted nor traced, and without two extra coroutine layers (measured
+        ~4 us per request, a fifth of the metrics' whole cost on a one-query read)."""
+        async with asyncio.timeout(timeout):
+            await self._reset()
+            reset_query = self.get_reset_query()
+            if reset_query:
+                await asyncpg.Connection.execute(self, reset_query)

@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.sampling import (
 )
 from opentelemetry.trace import SpanKind
 
+from perflab.db import querylog
 from perflab.settings import Settings
 from perflab.telemetry import celery_tracing
 
@@ -140,6 +141,7 @@ def setup_tracing(settings: Settings, service_name: str) -> TracerProvider | Non
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     _instrument_libraries(provider)
+    querylog.enable_tracing()
     _provider = provider
     log.info(
         "tracing on",

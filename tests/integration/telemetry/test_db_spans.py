@@ -116,6 +116,12 @@ async def test_returning_a_connection_to_the_pool_is_neither_counted_nor_traced(
             "SELECT"
         ]
         assert stats.count == 1
+        # ...and it still resets the session: the next borrower (the same, only
+        # connection) does not inherit a setting.
+        async with db_pool.acquire(pool) as conn:
+            await conn.execute("SET application_name = 'left-over'")
+        async with db_pool.acquire(pool) as conn:
+            assert await conn.fetchval("SHOW application_name") != "left-over"
     finally:
         await pool.close()
 
