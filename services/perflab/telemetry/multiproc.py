@@ -41,6 +41,8 @@ def folder() -> Path | None:
 
 
 def pid_alive(pid: int) -> bool:
+    # Not lab.procs.pid_alive: that one reaps zombies of its own children, which here
+    # (Celery's main process scraping its pool) would steal billiard's exit statuses.
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -13,20 +13,25 @@ from typing import Any
 
 from celery.signals import worker_init, worker_process_shutdown
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.multiprocess import mark_process_dead
 
 from perflab.settings import get_settings
+from perflab.telemetry import multiproc
 
 log = logging.getLogger(__name__)
 _server: Any = None
 
 
 def registry() -> CollectorRegistry:
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        aggregated = CollectorRegistry()
-        MultiProcessCollector(aggregated)
-        return aggregated
-    return REGISTRY
+    """Built once for the HTTP server: the merged collector reaps the live gauges of
+    pool processes killed without `worker_process_shutdown` at every scrape, as the
+    API's `/metrics` does."""
+    path = multiproc.folder()
+    if path is None:
+        return REGISTRY
+    aggregated = CollectorRegistry(auto_describe=False)
+    aggregated.register(multiproc.MergedCollector(path))
+    return aggregated
 
 
 def serve(**_: object) -> None:

@@ -107,3 +107,29 @@ def test_render_reaps_dead_live_gauges_and_keeps_exemplars(folder: Path):
     assert exemplar_ids == {"0.005": "cd" * 16}
     assert not list(folder.glob(f"*_{dead}.json"))
     assert not list(folder.glob(f"gauge_live*_{dead}.db"))
+
+
+def test_worker_metrics_endpoint_drops_a_dead_pool_process_live_gauge(folder: Path):
+    out = _run(
+        folder,
+        """
+        import json, os
+        from perflab.telemetry import buffered_values
+        from perflab.telemetry.metrics import PROCESS_RSS
+        from perflab.worker.metrics_server import registry
+        pid = os.fork()
+        if pid == 0:  # a pool process that dies without worker_process_shutdown
+            PROCESS_RSS.set(123)
+            buffered_values.flush()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        PROCESS_RSS.set(456)
+        buffered_values.flush()
+        aggregated = registry()  # built once, as for start_http_server
+        values = {s.labels.get("pid"): s.value for m in aggregated.collect() for s in m.samples
+                  if s.name == "perflab_process_resident_memory_bytes"}
+        print(json.dumps({"values": values, "child": pid, "me": os.getpid()}))
+        """,
+    )
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["values"] == {str(result["me"]): 456.0}
