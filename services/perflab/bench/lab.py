@@ -11,25 +11,19 @@ medians over the rounds, and every ratio comes from the same run.
 
 from __future__ import annotations
 
-import shutil
-import statistics
 import sys
-import tempfile
 import time
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from perflab.bench.overhead import WRK_SCRIPT, Bench, _service_env
+from perflab.bench.overhead import Bench, median_runs
 from perflab.lab.procs import free_port, start_process, wait_until
 
 TELEMETRY = {
     "off": {"METRICS_ENABLED": "false", "TRACING_ENABLED": "false"},
     "on": {"METRICS_ENABLED": "true", "TRACING_ENABLED": "true", "TRACE_SAMPLE_RATIO": "0.1"},
 }
-_FIXED_PATH_SCRIPT = WRK_SCRIPT.replace('"/books/" .. math.random(1, %(max_id)d)', '"%(path)s"')
 
 
 class LabBench(Bench):
@@ -48,24 +42,13 @@ class LabBench(Bench):
 
 
 def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[str, Any]:
-    if shutil.which("wrk") is None:
-        raise RuntimeError("wrk not found (apt-get install wrk)")
-    root = Path(tempfile.mkdtemp(prefix="perflab-labbench-"))
-    root.chmod(0o755)  # Postgres runs as another user when we are root
-    with ExitStack() as stack:
-        stack.callback(shutil.rmtree, root, True)
-        bench = LabBench(root, stack, connections)
-        dsn, redis_url, max_id = bench.start_datastores()
-        sink = bench.start_sink()
-        books = root / "books.lua"
-        books.write_text(WRK_SCRIPT % {"max_id": max_id, "path": "/books/{id}"})
-        cached = root / "cached.lua"
-        cached.write_text(WRK_SCRIPT % {"max_id": 1, "path": "/genres/top-rated"})
-        bare_script = root / "bare.lua"
-        bare_script.write_text(WRK_SCRIPT % {"max_id": 1, "path": "/"})
+    with LabBench.running(connections, "perflab-labbench-") as bench:
+        books = bench.script("books", "/books/{id}")
+        cached = bench.script("cached", "/genres/top-rated")
+        bare_script = bench.script("bare", "/")
         servers = {"bare": bench.start_bare()}
-        for name, overrides in TELEMETRY.items():
-            servers[name] = bench.start_api(name, _service_env(dsn, redis_url, sink, overrides))
+        for name, telemetry in TELEMETRY.items():
+            servers[name] = bench.start_lab_api(name, telemetry)
         cases = {"bare ASGI (ceiling)": ("bare", bare_script)}
         for name in TELEMETRY:
             cases[f"cached read, telemetry {name}"] = (name, cached)
@@ -77,10 +60,7 @@ def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[
             for case, (server, script) in cases.items():
                 runs[case].append(bench.wrk(servers[server], script, duration))
                 time.sleep(0.5)
-    medians = {
-        case: {key: statistics.median(r[key] for r in rs) for key in rs[0]}
-        for case, rs in runs.items()
-    }
+    medians = median_runs(runs)
     return {
         "duration_s": duration,
         "rounds": rounds,

@@ -34,9 +34,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import asyncpg
 import httpx
@@ -97,6 +98,35 @@ class Bench:
         self.split = _cores()
         self.api_cores = self.split[0] if self.split else None
         self.load_cores = self.split[1] if self.split else None
+        self.dsn = self.redis_url = self.sink = ""
+        self.max_id = 0
+
+    @classmethod
+    @contextmanager
+    def running(cls, connections: int, prefix: str) -> Iterator[Self]:
+        """A bench with its private seeded Postgres, Redis and OTLP sink started; on
+        exit every process it started is stopped and its folder removed."""
+        if shutil.which("wrk") is None:
+            raise RuntimeError("wrk not found (apt-get install wrk)")
+        root = Path(tempfile.mkdtemp(prefix=prefix))
+        root.chmod(0o755)  # Postgres runs as another user when we are root
+        with ExitStack() as stack:
+            stack.callback(shutil.rmtree, root, True)
+            bench = cls(root, stack, connections)
+            bench.dsn, bench.redis_url, bench.max_id = bench.start_datastores()
+            bench.sink = bench.start_sink()
+            yield bench
+
+    def script(self, name: str, path: str) -> Path:
+        """A wrk script requesting `path` (`{id}` becomes a random book id)."""
+        script = self.root / f"{name}.lua"
+        script.write_text(WRK_SCRIPT % {"max_id": self.max_id, "path": path})
+        return script
+
+    def start_lab_api(self, name: str, telemetry: dict[str, str]) -> tuple[str, int]:
+        """The lab's API on the bench's datastores, with these telemetry settings."""
+        env = _service_env(self.dsn, self.redis_url, self.sink, telemetry)
+        return self.start_api(name, env)
 
     def _started(self, proc: subprocess.Popen[bytes], cores: set[int] | None) -> int:
         self.stack.callback(stop_pid, proc.pid)
@@ -199,21 +229,9 @@ def _service_env(dsn: str, redis_url: str, sink: str, overrides: dict[str, str])
 def run(
     duration: float = 10.0, rounds: int = 2, connections: int = 16, path: str = DEFAULT_PATH
 ) -> dict[str, Any]:
-    if shutil.which("wrk") is None:
-        raise RuntimeError("wrk not found (apt-get install wrk)")
-    root = Path(tempfile.mkdtemp(prefix="perflab-bench-"))
-    root.chmod(0o755)  # Postgres runs as another user when we are root
-    with ExitStack() as stack:
-        stack.callback(shutil.rmtree, root, True)
-        bench = Bench(root, stack, connections)
-        dsn, redis_url, max_id = bench.start_datastores()
-        sink = bench.start_sink()
-        script = root / "books.lua"
-        script.write_text(WRK_SCRIPT % {"max_id": max_id, "path": path})
-        apis = {
-            name: bench.start_api(name, _service_env(dsn, redis_url, sink, overrides))
-            for name, overrides in CONFIGS.items()
-        }
+    with Bench.running(connections, "perflab-bench-") as bench:
+        script = bench.script("endpoint", path)
+        apis = {name: bench.start_lab_api(name, telemetry) for name, telemetry in CONFIGS.items()}
         for api in apis.values():  # warm-up: pool, caches, first-request costs
             bench.wrk(api, script, 2)
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in CONFIGS}
@@ -221,8 +239,16 @@ def run(
             for name, api in apis.items():
                 runs[name].append(bench.wrk(api, script, duration))
         time.sleep(6)  # the span batch processor exports every 5 s
-        exported = httpx.get(f"{sink}/").json()
+        exported = httpx.get(f"{bench.sink}/").json()
     return _summarise(runs, exported, bench.split is not None, duration, connections, path)
+
+
+def median_runs(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Each figure's median over the rounds: one disturbed run does not move it."""
+    return {
+        name: {key: statistics.median(r[key] for r in rs) for key in rs[0]}
+        for name, rs in runs.items()
+    }
 
 
 def _summarise(
@@ -233,11 +259,7 @@ def _summarise(
     connections: int,
     path: str,
 ) -> dict[str, Any]:
-    # Medians over the rounds: one disturbed run does not move the figure.
-    medians = {
-        name: {key: statistics.median(r[key] for r in rs) for key in rs[0]}
-        for name, rs in runs.items()
-    }
+    medians = median_runs(runs)
     off = medians["off"]
     configs: dict[str, dict[str, Any]] = {}
     for name, m in medians.items():

@@ -7,7 +7,7 @@ moment it completes, in the caller's own task, so the count is final when the
 handler returns (asyncpg's query logger, used before, runs its callbacks on a later
 loop turn, so every request had to yield once more to read them: measured, that
 turn and the logger cost more than all the metric writes of a request together).
-`statement(query)` counts statements no connection method sees (COPY, cursor
+`Statement(query)` counts statements no connection method sees (COPY, cursor
 fetches). The pool's reset on release is housekeeping, not SQL the request asked
 for, and is not counted.
 
@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -110,21 +108,29 @@ def _end_span(span: Span, error: BaseException | None) -> None:
     span.end()
 
 
-@contextmanager
-def statement(query: str, conn: asyncpg.Connection | None = None) -> Iterator[None]:
-    """Count, time and trace a statement no connection method sees (COPY, cursors)."""
-    span = _start_span(query, conn)
-    started = time.perf_counter()
-    error: BaseException | None = None
-    try:
-        yield
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        record(time.perf_counter() - started)
-        if span is not None:
-            _end_span(span, error)
+class Statement:
+    """Count, time and, inside a sampled trace, trace one statement:
+    `with Statement(query, conn): ...`. The connection's methods use it; so do the
+    statements no connection method sees (COPY, cursor fetches). A class rather than a
+    generator context manager: it runs for every statement of every request."""
+
+    __slots__ = ("_query", "_conn", "_span", "_started")
+
+    def __init__(self, query: str, conn: asyncpg.Connection | None = None) -> None:
+        self._query = query
+        self._conn = conn
+        self._span: Span | None = None
+        self._started = 0.0
+
+    def __enter__(self) -> None:
+        self._span = _start_span(self._query, self._conn)
+        self._started = time.perf_counter()
+
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
+        # Failed statements count too: they reached the server.
+        record(time.perf_counter() - self._started)
+        if self._span is not None:
+            _end_span(self._span, error)
 
 
 class CountingConnection(asyncpg.Connection):
@@ -133,7 +139,7 @@ class CountingConnection(asyncpg.Connection):
 
     `execute` without arguments uses the simple protocol; with arguments, like every
     fetch*, it goes through `_execute`; `executemany` and `fetchmany` through
-    `_executemany`. Failed statements count too: they reached the server.
+    `_executemany`.
     """
 
     __slots__ = ("_attributes",)
@@ -149,11 +155,6 @@ class CountingConnection(asyncpg.Connection):
             self._attributes = {"db.namespace": self._params.database}
         return self._attributes
 
-    def _finish(self, started: float, span: Span | None, error: Any) -> None:
-        record(time.perf_counter() - started)
-        if span is not None:
-            _end_span(span, error)
-
     # The `timeout` parameters are asyncpg's own signatures, passed through.
     async def execute(
         self,
@@ -163,16 +164,8 @@ class CountingConnection(asyncpg.Connection):
     ) -> str:
         if args:  # counted in _execute
             return await super().execute(query, *args, timeout=timeout)
-        span = _start_span(query, self)
-        started = time.perf_counter()
-        error = None
-        try:
+        with Statement(query, self):
             return await super().execute(query, timeout=timeout)
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            self._finish(started, span, error)
 
     async def _execute(
         self,
@@ -182,16 +175,8 @@ class CountingConnection(asyncpg.Connection):
         timeout: Any,  # noqa: ASYNC109
         **kw: Any,
     ) -> Any:
-        span = _start_span(query, self)
-        started = time.perf_counter()
-        error = None
-        try:
+        with Statement(query, self):
             return await super()._execute(query, args, limit, timeout, **kw)
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            self._finish(started, span, error)
 
     async def _executemany(
         self,
@@ -200,16 +185,8 @@ class CountingConnection(asyncpg.Connection):
         timeout: Any,  # noqa: ASYNC109
         **kw: Any,
     ) -> Any:
-        span = _start_span(query, self)
-        started = time.perf_counter()
-        error = None
-        try:
+        with Statement(query, self):
             return await super()._executemany(query, args, timeout, **kw)
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            self._finish(started, span, error)
 
     async def reset(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
         """asyncpg's own `Connection.reset` (0.32), except that its reset query goes

@@ -67,7 +67,7 @@ async def test_each_statement_of_a_sampled_request_is_a_client_span_under_it(
         await conn.executemany("SELECT $1::int", [(1,), (2,)])
         with pytest.raises(asyncpg.PostgresError):
             await conn.fetchval("SELECT * FROM no_such_table")
-        with querylog.statement("COPY nothing", conn):
+        with querylog.Statement("COPY nothing", conn):
             pass
     spans = _db_spans(exporter, server.get_span_context().trace_id)
 

@@ -119,7 +119,7 @@ async def optimised(pool: Pool, items: list[OrderIn]) -> BulkResult:
                 for oid, i, total in zip(ids, items, totals, strict=True)
             ]
             # No connection method sees COPY: counted, timed and traced here.
-            with querylog.statement("COPY orders FROM STDIN", conn):
+            with querylog.Statement("COPY orders FROM STDIN", conn):
                 await conn.copy_records_to_table("orders", records=records, columns=_COLUMNS)
     return BulkResult(count=len(ids), ids=ids, total_cents=sum(totals))
 

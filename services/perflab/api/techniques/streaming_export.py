@@ -7,7 +7,7 @@ read-only transaction and streams batches of 1000 rows through a StreamingRespon
 memory stays at one batch whatever the table size. The pooled connection is held only
 while streaming and is released however the stream ends (done, error, or the client
 going away). Same CSV bytes either way. Cursor fetches are invisible to asyncpg's query
-logger, so each batch is counted with `querylog.statement` (more round trips, by design).
+logger, so each batch is counted with `querylog.Statement` (more round trips, by design).
 Watch: `perflab_process_resident_memory_bytes` (Runtime dashboard) while exporting and
 `perflab_export_buffer_peak_bytes{variant}`, a cheap proxy that records the largest CSV
 buffer held at once (the whole file vs one batch; the real peak also holds the rows).
@@ -79,7 +79,7 @@ class _CursorExport:
         try:
             conn = await stack.enter_async_context(acquire(pool))
             await stack.enter_async_context(conn.transaction(readonly=True))
-            with querylog.statement(_EXPORT_SQL, conn):
+            with querylog.Statement(_EXPORT_SQL, conn):
                 cursor = await conn.cursor(_EXPORT_SQL, limit)
         except BaseException:
             await stack.aclose()
@@ -92,7 +92,7 @@ class _CursorExport:
         writer.writerow(COLUMNS)
         peak = 0
         while True:
-            with querylog.statement(_FETCH):
+            with querylog.Statement(_FETCH):
                 rows = await self._cursor.fetch(BATCH_ROWS)
             writer.writerows(map(_line, rows))
             chunk = buffer.getvalue().encode()
