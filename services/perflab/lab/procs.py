@@ -71,18 +71,21 @@ def start_process(
         log.close()
 
 
-def pid_alive(pid: int) -> bool:
+def pid_alive(pid: int, *, reap: bool = True) -> bool:
+    """Whether `pid` runs; a zombie counts as dead. `reap=True` also reaps it when it
+    is our child; `reap=False` where another owner must see the exit status (Celery's
+    main process checking on billiard's pool processes)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    # A zombie child still answers kill(0); reap it if it is ours.
-    with contextlib.suppress(ChildProcessError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
+    if reap:
+        with contextlib.suppress(ChildProcessError):
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                return False
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().split(") ", 1)[1][0] != "Z"

@@ -27,6 +27,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
+from perflab.lab.procs import pid_alive
 from perflab.telemetry import buffered_values, exemplars
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -40,23 +41,6 @@ def folder() -> Path | None:
     return Path(value) if value else None
 
 
-def pid_alive(pid: int) -> bool:
-    # Not lab.procs.pid_alive: that one reaps zombies of its own children, which here
-    # (Celery's main process scraping its pool) would steal billiard's exit statuses.
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) is dead for our purpose.
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def reap_dead_processes(path: Path) -> list[int]:
     """Drop the live gauges (and exemplars) of processes that are gone; return their pids."""
     pids: set[int] = set()
@@ -66,7 +50,7 @@ def reap_dead_processes(path: Path) -> list[int]:
             pids.add(int(match.group(1)))
         elif match := _EXEMPLAR_FILE.match(entry):
             exemplar_pids.add(int(match.group(1)))
-    dead = sorted(pid for pid in pids | exemplar_pids if not pid_alive(pid))
+    dead = sorted(pid for pid in pids | exemplar_pids if not pid_alive(pid, reap=False))
     for pid in dead:
         mark_process_dead(pid, str(path))
         with contextlib.suppress(FileNotFoundError):
