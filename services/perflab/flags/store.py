@@ -9,7 +9,6 @@ missed while Redis was away.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import UTC, datetime
 
@@ -22,6 +21,7 @@ from perflab.flags.state import (
     REDIS_CHANNEL,
     REDIS_HISTORY,
     REDIS_KEY,
+    REDIS_VERSION,
     FlagState,
     Flip,
     encode,
@@ -30,13 +30,14 @@ from perflab.telemetry.metrics import FLAG_FLIPS
 
 log = logging.getLogger(__name__)
 
-# KEYS: hash, history. ARGV: flag, new, default, actor, at, channel, history limit.
+# KEYS: hash, history, version. ARGV: flag, new, default, actor, at, channel, history limit.
 _FLIP_SCRIPT = """
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if not old then old = ARGV[3] end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local version = redis.call('INCR', KEYS[3])
 local entry = cjson.encode({flag=ARGV[1], old=(old == '1'), new=(ARGV[2] == '1'),
-                            actor=ARGV[4], at=ARGV[5]})
+                            actor=ARGV[4], at=ARGV[5], version=version})
 redis.call('LPUSH', KEYS[2], entry)
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[7]) - 1)
 redis.call('PUBLISH', ARGV[6], entry)
@@ -56,19 +57,21 @@ class FlagStore:
 
     async def load(self) -> None:
         """Write missing defaults (first process wins), then mirror the hash."""
+        seen_before = self.state.version
         async with self.redis.pipeline(transaction=True) as pipe:
             for name, default in self.state.defaults.items():
                 pipe.hsetnx(REDIS_KEY, name, encode(default))
             pipe.hgetall(REDIS_KEY)
+            pipe.get(REDIS_VERSION)
             results = await pipe.execute()
-        self.state.from_redis(results[-1])
+        self.state.from_redis(results[-2], int(results[-1] or 0), seen_before)
 
     async def set(self, name: str, enabled: bool, actor: str) -> Flip:
         self.state.check(name)
         at = datetime.now(UTC).isoformat(timespec="milliseconds")
         try:
             raw = await self._flip(
-                keys=[REDIS_KEY, REDIS_HISTORY],
+                keys=[REDIS_KEY, REDIS_HISTORY, REDIS_VERSION],
                 args=[
                     name,
                     encode(enabled),
@@ -81,8 +84,8 @@ class FlagStore:
             )
         except (RedisError, OSError) as exc:
             raise DependencyUnavailable("redis", str(exc)) from exc
-        flip = Flip(**json.loads(raw))
-        self.state.apply({name: flip.new})
+        flip, version = Flip.from_entry(raw)
+        self.state.apply({name: flip.new}, version)
         FLAG_FLIPS.labels(flag=name).inc()
         return flip
 
@@ -91,7 +94,7 @@ class FlagStore:
             raw = await self.redis.lrange(REDIS_HISTORY, 0, limit - 1)
         except (RedisError, OSError) as exc:
             raise DependencyUnavailable("redis", str(exc)) from exc
-        return [Flip(**json.loads(item)) for item in raw]
+        return [Flip.from_entry(item)[0] for item in raw]
 
     async def listen(self) -> None:
         """Mirror flips until cancelled; survive Redis outages keeping the last state."""
@@ -110,8 +113,8 @@ class FlagStore:
                     if message is None:
                         await self.load()
                         continue
-                    entry = json.loads(message["data"])
-                    self.state.apply({entry["flag"]: bool(entry["new"])})
+                    flip, version = Flip.from_entry(message["data"])
+                    self.state.apply({flip.flag: flip.new}, version)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -10,7 +9,7 @@ import time
 import redis
 from redis.exceptions import RedisError
 
-from perflab.flags.state import REDIS_CHANNEL, REDIS_KEY, FlagState
+from perflab.flags.state import REDIS_CHANNEL, REDIS_KEY, REDIS_VERSION, FlagState, Flip
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +38,27 @@ class ThreadedFlagMirror:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(REDIS_CHANNEL)
-                self.state.from_redis(self._client.hgetall(REDIS_KEY))
+                self._resync()
                 synced = time.monotonic()
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=min(self._resync_seconds, 1.0))
                     if message is None:
                         if time.monotonic() - synced >= self._resync_seconds:
-                            self.state.from_redis(self._client.hgetall(REDIS_KEY))
+                            self._resync()
                             synced = time.monotonic()
                         continue
-                    entry = json.loads(message["data"])
-                    self.state.apply({entry["flag"]: bool(entry["new"])})
+                    flip, version = Flip.from_entry(message["data"])
+                    self.state.apply({flip.flag: flip.new}, version)
             except (RedisError, OSError) as exc:
                 log.warning("flag mirror lost Redis (%s); keeping last known flags", exc)
                 self._stop.wait(1.0)
             finally:
                 pubsub.close()
+
+    def _resync(self) -> None:
+        seen_before = self.state.version
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.hgetall(REDIS_KEY)
+            pipe.get(REDIS_VERSION)
+            values, version = pipe.execute()
+        self.state.from_redis(values, int(version or 0), seen_before)
