@@ -20,6 +20,7 @@ import atexit
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import values
@@ -30,10 +31,18 @@ _lock = threading.Lock()
 _dirty: list[Any] = []
 _all: list[Any] = []
 _flusher_pid = 0
+_before_flush: list[Callable[[], None]] = []
+
+
+def before_flush(hook: Callable[[], None]) -> None:
+    """Run `hook` at the start of every flush (tallies move their updates in)."""
+    _before_flush.append(hook)
 
 
 def flush() -> None:
     """Write every pending update of this process to its mmap files now."""
+    for hook in _before_flush:
+        hook()
     with _lock:
         pending = list(_dirty)
         _dirty.clear()
@@ -48,7 +57,8 @@ def _flush_forever() -> None:
         flush()
 
 
-def _ensure_flusher() -> None:
+def ensure_flusher() -> None:
+    """Start this process's flusher thread unless it runs already."""
     global _flusher_pid
     if _flusher_pid != os.getpid():
         _flusher_pid = os.getpid()
@@ -83,7 +93,7 @@ def buffered_class() -> type:
                 self._pending = True
                 _dirty.append(self)
                 if _flusher_pid != os.getpid():
-                    _ensure_flusher()
+                    ensure_flusher()
 
         def inc(self, amount: float) -> None:
             with _lock:

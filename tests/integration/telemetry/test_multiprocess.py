@@ -33,11 +33,15 @@ pytestmark = pytest.mark.integration
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 COUNTED_ROUTE = "/books"
 EXEMPLAR_ROUTE = "/techniques"
+SLOW_ROUTE = "/upstream/quote"  # async_io, flag on: awaits the simulated upstream
+UPSTREAM_LATENCY = 1.0
 
 
 @pytest.fixture(scope="module")
 def api(lab_root: Path, settings_env: dict[str, str]) -> Iterator[str]:
-    env = service_env(settings_env)
+    env = service_env(
+        settings_env, {"PERFLAB_TECHNIQUES__UPSTREAM_LATENCY_SECONDS": str(UPSTREAM_LATENCY)}
+    )
     with uvicorn_server(lab_root, env, workers=2, name="telemetry") as base:
         yield base
 
@@ -148,6 +152,36 @@ def test_latency_exemplars_carry_the_trace_ids_of_sampled_requests(api: str):
     assert wait_until(lambda: bool(exemplar_ids()), timeout=15)
     ids = exemplar_ids()
     assert ids and set(ids) <= set(sent), (ids, sent)
+
+
+def _in_progress(text: str, route: str) -> float:
+    families = {f.name: f.samples for f in text_string_to_metric_families(text)}
+    return sum(
+        s.value for s in families["perflab_http_requests_in_progress"] if s.labels["route"] == route
+    )
+
+
+def test_in_progress_shows_the_requests_in_flight_over_both_workers(api: str):
+    in_flight = 6
+
+    async def scenario() -> tuple[float, list[httpx.Response]]:
+        async with httpx.AsyncClient(base_url=api, timeout=10) as client:
+            calls = [
+                asyncio.create_task(client.get(SLOW_ROUTE, params={"book_id": 1, "quantity": 1}))
+                for _ in range(in_flight)
+            ]
+            await asyncio.sleep(UPSTREAM_LATENCY / 2)
+            during = _in_progress((await client.get("/metrics")).text, SLOW_ROUTE)
+            return during, await asyncio.gather(*calls)
+
+    during, responses = asyncio.run(scenario())
+    assert {r.status_code for r in responses} == {200}
+    assert during == in_flight
+    # Each worker's flusher writes its gauge within a tick of the last request ending.
+    assert wait_until(
+        lambda: _in_progress(httpx.get(f"{api}/metrics", timeout=10).text, SLOW_ROUTE) == 0,
+        timeout=5,
+    )
 
 
 def test_promtool_finds_no_problem_and_every_api_family_has_data(api: str):

@@ -168,3 +168,16 @@ def test_a_primed_trace_id_is_used_once():
     ids.prime(42)
     assert ids.generate_trace_id() == 42
     assert ids.generate_trace_id() != 42
+
+
+def test_the_resource_hashes_once_and_like_the_sdk_resource():
+    from opentelemetry.sdk.resources import Resource
+
+    from perflab.telemetry.tracing import _HashOnceResource
+
+    sdk = Resource.create({"service.name": "perflab-api"})
+    ours = _HashOnceResource(sdk.attributes, sdk.schema_url)
+    assert ours == sdk and hash(ours) == hash(sdk)
+    # The OTLP encoder groups spans by resource: both must land in one group.
+    assert len({ours: 1, sdk: 2}) == 1
+    assert ours._hash == hash(sdk)  # cached after the first call

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from perflab.db import querylog
-from perflab.telemetry import exemplars, multiproc
+from perflab.telemetry import exemplars, multiproc, tally
 from perflab.telemetry.metrics import (
     DB_QUERIES_PER_REQUEST,
     HTTP_DURATION,
@@ -41,22 +41,36 @@ def _first_segment(path: str) -> str:
 
 
 class _Children:
-    """The label children of one (route, method), bound once."""
+    """The label children of one (route, method), bound once; in multiprocess mode
+    behind tallies (telemetry/tally.py), so a request's updates take no lock."""
 
-    __slots__ = ("in_progress", "duration", "size", "queries", "statuses")
+    __slots__ = ("in_progress", "duration", "size", "queries", "statuses", "_tallied")
 
     def __init__(self, route: str, method: str) -> None:
-        self.in_progress = HTTP_IN_PROGRESS.labels(route=route, method=method)
-        self.duration = HTTP_DURATION.labels(route=route, method=method)
-        self.size = HTTP_RESPONSE_SIZE.labels(route=route, method=method)
-        self.queries = DB_QUERIES_PER_REQUEST.labels(route=route)
+        self._tallied = tally.enabled()
+        self.in_progress = self._wrap(
+            tally.GaugeTally, HTTP_IN_PROGRESS.labels(route=route, method=method)
+        )
+        self.duration = self._wrap(
+            tally.HistogramTally, HTTP_DURATION.labels(route=route, method=method)
+        )
+        self.size = self._wrap(
+            tally.HistogramTally, HTTP_RESPONSE_SIZE.labels(route=route, method=method)
+        )
+        self.queries = self._wrap(tally.HistogramTally, DB_QUERIES_PER_REQUEST.labels(route=route))
         self.statuses: dict[int, Any] = {}
+
+    def _wrap(self, kind: type, child: Any) -> Any:
+        return kind(child) if self._tallied else child
 
     def requests(self, route: str, method: str, status: int) -> Any:
         klass = status // 100
         child = self.statuses.get(klass)
         if child is None:
-            child = HTTP_REQUESTS.labels(route=route, method=method, status_class=f"{klass}xx")
+            child = self._wrap(
+                tally.CounterTally,
+                HTTP_REQUESTS.labels(route=route, method=method, status_class=f"{klass}xx"),
+            )
             self.statuses[klass] = child
         return child
 
@@ -116,10 +130,12 @@ class MetricsMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 # In place, as Starlette's own middleware does: the message is ours to edit.
-                message["headers"] = [
-                    *message.get("headers", ()),
-                    (b"x-db-queries", str(stats.count).encode()),
-                ]
+                header = (b"x-db-queries", str(stats.count).encode())
+                headers = message.get("headers")
+                if type(headers) is list:
+                    headers.append(header)
+                else:
+                    message["headers"] = [*(headers or ()), header]
             elif message["type"] == "http.response.body":
                 body_bytes += len(message.get("body", b""))
             await send(message)
