@@ -211,7 +211,10 @@ def flush_tracing(timeout_millis: int = 5_000) -> None:
 
 def sampled_trace_id() -> str | None:
     """Hex trace id of the current span when it is sampled, else None (cheap)."""
-    context = trace.get_current_span().get_span_context()
+    span = trace.get_current_span()
+    if not span.is_recording():  # first: an unsampled span makes its ids on demand
+        return None
+    context = span.get_span_context()
     if context.trace_flags.sampled:
         return format(context.trace_id, "032x")
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from opentelemetry import context, trace
+from opentelemetry import context, propagate, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -124,6 +124,19 @@ async def test_unsampled_request_runs_without_library_spans_but_keeps_its_trace_
     assert trace_id is None and instrumented is False
     # A task enqueued from here inherits "not sampled" rather than starting a new trace.
     assert span.get_span_context().is_valid and not span.get_span_context().trace_flags.sampled
+
+
+async def test_an_unsampled_span_makes_its_ids_once_and_propagates_them_as_not_sampled():
+    mw, _, seen = _middleware(0.0)
+    await _call(mw, _scope("/books/7"))
+    span = seen[0][2]
+    first = span.get_span_context()
+    assert span.get_span_context() is first  # drawn on demand, then fixed
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    _, trace_id, span_id, flags = carrier["traceparent"].split("-")
+    assert (trace_id, span_id) == (f"{first.trace_id:032x}", f"{first.span_id:016x}")
+    assert int(flags, 16) & 0x01 == 0  # "not sampled" (0x02 is only "random trace id")
 
 
 async def test_incoming_traceparent_is_continued_and_probes_are_never_traced():
