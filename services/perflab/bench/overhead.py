@@ -1,7 +1,7 @@
 """Instrumentation overhead: one endpoint with telemetry off, metrics only, metrics + tracing.
 
-Starts a private Postgres (seeded) and Redis, an OTLP sink, and one uvicorn server
-(1 worker) per configuration, all at once so rounds can interleave:
+Starts a private Postgres (seeded) and Redis, an OTLP sink, and for every run a fresh
+uvicorn server (1 worker) of the configuration measured:
 
 - off:      `metrics_enabled=false`, `tracing_enabled=false` (no middleware, no query
             logger, no samplers, no spans)
@@ -12,11 +12,14 @@ Starts a private Postgres (seeded) and Redis, an OTLP sink, and one uvicorn serv
 
 Load: `wrk` on `GET /books/{random id}` (connection_pool technique, flag on: one
 pooled single-row query; `--path` picks another endpoint), 16 connections, for
-`--duration` s per run, rounds interleaved off/metrics/tracing `--rounds` times so
-drift hits every configuration alike. The API servers are pinned to one core; wrk,
-the sink, Postgres and Redis to the other (when there are two cores). Prints
-throughput and p95 per configuration and their ratios to `off` (medians over the
-rounds), plus the API's CPU time per request, the figure least disturbed by other
+`--duration` s per run after a 2 s warm-up, rounds interleaved off/metrics/tracing
+`--rounds` times so drift hits every configuration alike. A fresh process per run because
+one process keeps its own speed for its whole life (memory layout, hash seed): measured,
+processes of the same configuration differed by up to 5 us per request, about 2 %, so
+with one process per configuration that luck decided the ratio. The API servers are
+pinned to one core; wrk, the sink, Postgres and Redis to the other (when there are two
+cores). Prints throughput and p95 per configuration and their ratios to `off` (medians
+over the rounds), plus the API's CPU time per request, the figure least disturbed by other
 work on the machine.
 
     python -m perflab.bench.overhead [--duration 10] [--rounds 2] [--path /books?limit=20] [--json]
@@ -33,7 +36,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -231,14 +233,13 @@ def run(
 ) -> dict[str, Any]:
     with Bench.running(connections, "perflab-bench-") as bench:
         script = bench.script("endpoint", path)
-        apis = {name: bench.start_lab_api(name, telemetry) for name, telemetry in CONFIGS.items()}
-        for api in apis.values():  # warm-up: pool, caches, first-request costs
-            bench.wrk(api, script, 2)
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in CONFIGS}
         for _ in range(rounds):
-            for name, api in apis.items():
+            for name, telemetry in CONFIGS.items():
+                api = bench.start_lab_api(name, telemetry)
+                bench.wrk(api, script, 2)  # warm-up: pool, caches, first-request costs
                 runs[name].append(bench.wrk(api, script, duration))
-        time.sleep(6)  # the span batch processor exports every 5 s
+                stop_pid(api[1])  # a graceful stop: the tracing one exports what it holds
         exported = httpx.get(f"{bench.sink}/").json()
     return _summarise(runs, exported, bench.split is not None, duration, connections, path)
 
