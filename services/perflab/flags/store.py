@@ -9,6 +9,7 @@ missed while Redis was away.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -85,7 +86,12 @@ class FlagStore:
         except (RedisError, OSError) as exc:
             raise DependencyUnavailable("redis", str(exc)) from exc
         flip, version = Flip.from_entry(raw)
-        self.state.apply({name: flip.new}, version)
+        if not self.state.apply({name: flip.new}, version):
+            # Older than what we hold: either a newer flip already arrived (the snapshot
+            # will say so) or Redis lost its data and counts from 1 again (the snapshot
+            # detects that and wins). Either way Redis has the answer.
+            with contextlib.suppress(RedisError, OSError):
+                await self.load()
         FLAG_FLIPS.labels(flag=name).inc()
         return flip
 

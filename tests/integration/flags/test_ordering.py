@@ -87,6 +87,17 @@ async def test_a_reset_redis_is_followed_not_ignored(client: Redis):
     assert store.state.version == 1
 
 
+async def test_a_flip_right_after_a_reset_applies_here_at_once(client: Redis):
+    store = _store(client)
+    await store.load()
+    for _ in range(3):
+        await store.set(FLAG, True, actor="test")
+    await client.flushall()  # no resync in between: this process still holds version 3
+    await store.set(FLAG, False, actor="test")  # version 1 in the new Redis
+    assert store.enabled(FLAG) is False
+    assert store.state.version == 1
+
+
 async def test_the_worker_mirror_ignores_a_late_message_too(own_redis: Server, client: Redis):
     writer = _store(client)
     await writer.load()
