@@ -120,9 +120,14 @@ def buffered_class() -> type:
     return BufferedValue
 
 
+def installed() -> bool:
+    """Whether metrics of this process use buffered values (multiprocess mode)."""
+    return getattr(values.ValueClass, "_buffered", False) is True
+
+
 def install() -> None:
     """Use buffered values for every metric created from now on (multiprocess mode only)."""
-    if values.ValueClass is values.MutexValue or getattr(values.ValueClass, "_buffered", False):
+    if values.ValueClass is values.MutexValue or installed():
         return
     cls = buffered_class()
     cls._buffered = True  # type: ignore[attr-defined]

@@ -21,8 +21,6 @@ import threading
 from bisect import bisect_left
 from typing import Any
 
-from prometheus_client import values
-
 from perflab.telemetry import buffered_values
 
 _lock = threading.Lock()  # one flush at a time: two would move the same difference
@@ -30,7 +28,7 @@ _tallies: list[Any] = []
 
 
 def enabled() -> bool:
-    return getattr(values.ValueClass, "_buffered", False) is True
+    return buffered_values.installed()
 
 
 class CounterTally:
@@ -85,20 +83,20 @@ class GaugeTally:
 class HistogramTally:
     """Same buckets and `le` semantics as the child (`amount <= bound`)."""
 
-    __slots__ = ("_child", "bounds", "counts", "sum", "_moved_counts", "_moved_sum")
+    __slots__ = ("_child", "_bounds", "counts", "sum", "_moved_counts", "_moved_sum")
 
     def __init__(self, child: Any) -> None:
         self._child = child
-        self.bounds = list(child._upper_bounds)
-        self.counts = [0] * len(self.bounds)
+        self._bounds = list(child._upper_bounds)
+        self.counts = [0] * len(self._bounds)
         self.sum = 0.0
-        self._moved_counts = [0] * len(self.bounds)
+        self._moved_counts = [0] * len(self._bounds)
         self._moved_sum = 0.0
         _register(self)
 
     def observe(self, amount: float) -> None:
         self.sum += amount
-        self.counts[bisect_left(self.bounds, amount)] += 1
+        self.counts[bisect_left(self._bounds, amount)] += 1
 
     def _flush(self) -> None:
         # Counts are read before the sum, which the writer adds to first: every

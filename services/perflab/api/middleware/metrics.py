@@ -13,7 +13,6 @@ conversion, no scope copies) and the labelled children are bound once per label 
 from __future__ import annotations
 
 import time
-from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,32 +41,36 @@ def _first_segment(path: str) -> str:
 
 
 class _RouteMetrics:
-    """The metric children of one (route, method), bound once, updated directly."""
+    """The metric children of one (route, method), bound once. With `tallied` (multiprocess
+    mode) each child sits behind a tally (telemetry/tally.py): same calls, but a request
+    makes no lock and no file write."""
 
-    def __init__(self, route: str, method: str) -> None:
-        self.route, self.method = route, method
-        # Any: children here, their tallies in the subclass.
-        self.in_progress: Any = HTTP_IN_PROGRESS.labels(route=route, method=method)
-        self.duration: Any = HTTP_DURATION.labels(route=route, method=method)
-        self.size: Any = HTTP_RESPONSE_SIZE.labels(route=route, method=method)
-        self.queries: Any = DB_QUERIES_PER_REQUEST.labels(route=route)
+    def __init__(self, route: str, method: str, tallied: bool) -> None:
+        self.route, self.method, self._tallied = route, method, tallied
+        self.in_progress = self._wrap(
+            tally.GaugeTally, HTTP_IN_PROGRESS.labels(route=route, method=method)
+        )
+        self.duration = self._wrap(
+            tally.HistogramTally, HTTP_DURATION.labels(route=route, method=method)
+        )
+        self.size = self._wrap(
+            tally.HistogramTally, HTTP_RESPONSE_SIZE.labels(route=route, method=method)
+        )
+        self.queries = self._wrap(tally.HistogramTally, DB_QUERIES_PER_REQUEST.labels(route=route))
         self.statuses: dict[int, Any] = {}
+
+    def _wrap(self, kind: type, child: Any) -> Any:
+        return kind(child) if self._tallied else child
 
     def requests(self, status: int) -> Any:
         klass = status // 100
-        child = self.statuses.get(klass)
-        if child is None:
+        counter = self.statuses.get(klass)
+        if counter is None:
             child = HTTP_REQUESTS.labels(
                 route=self.route, method=self.method, status_class=f"{klass}xx"
             )
-            self.statuses[klass] = self._counter(child)
-        return self.statuses[klass]
-
-    def _counter(self, child: Any) -> Any:
-        return child
-
-    def start(self) -> None:
-        self.in_progress.inc()
+            counter = self.statuses[klass] = self._wrap(tally.CounterTally, child)
+        return counter
 
     def finish(
         self,
@@ -79,47 +82,12 @@ class _RouteMetrics:
     ) -> None:
         self.in_progress.dec()
         self.requests(status).inc()
-        self.duration.observe(seconds, exemplar)
+        if exemplar is None:
+            self.duration.observe(seconds)
+        else:  # single-process only: multiprocess mode keeps them in a side channel
+            self.duration.observe(seconds, exemplar)
         self.size.observe(size)
         self.queries.observe(queries)
-
-
-class _TalliedRouteMetrics(_RouteMetrics):
-    """Multiprocess mode: the same updates as plain numbers (telemetry/tally.py), inline,
-    so a request makes no lock, no file write and a handful of calls less."""
-
-    def __init__(self, route: str, method: str) -> None:
-        super().__init__(route, method)
-        self.in_progress = tally.GaugeTally(self.in_progress)
-        self.duration = tally.HistogramTally(self.duration)
-        self.size = tally.HistogramTally(self.size)
-        self.queries = tally.HistogramTally(self.queries)
-
-    def _counter(self, child: Any) -> Any:
-        return tally.CounterTally(child)
-
-    def start(self) -> None:
-        self.in_progress.value += 1
-
-    def finish(
-        self,
-        status: int,
-        seconds: float,
-        size: int,
-        queries: int,
-        exemplar: dict[str, str] | None = None,  # noqa: ARG002 (multiprocess: side channel)
-    ) -> None:
-        self.in_progress.value -= 1
-        counter = self.statuses.get(status // 100) or self.requests(status)
-        counter.count += 1
-        # HistogramTally.observe, inlined: the sum first (see there).
-        duration, response_size, query_count = self.duration, self.size, self.queries
-        duration.sum += seconds
-        duration.counts[bisect_left(duration.bounds, seconds)] += 1
-        response_size.sum += size
-        response_size.counts[bisect_left(response_size.bounds, size)] += 1
-        query_count.sum += queries
-        query_count.counts[bisect_left(query_count.bounds, queries)] += 1
 
 
 class MetricsMiddleware:
@@ -141,7 +109,7 @@ class MetricsMiddleware:
                 break
             self._by_segment.setdefault(segment, []).append((match, template))
         self._metrics: dict[tuple[str, str], _RouteMetrics] = {}
-        self._metrics_class = _TalliedRouteMetrics if tally.enabled() else _RouteMetrics
+        self._tallied = tally.enabled()
         self._exemplar_dir = multiproc.folder()
         self._exemplars = exemplars  # False: tracing is off, no trace id to look up
 
@@ -160,7 +128,7 @@ class MetricsMiddleware:
     def _bound(self, route: str, method: str) -> _RouteMetrics:
         metrics = self._metrics.get((route, method))
         if metrics is None:
-            metrics = self._metrics[(route, method)] = self._metrics_class(route, method)
+            metrics = self._metrics[(route, method)] = _RouteMetrics(route, method, self._tallied)
         return metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -189,7 +157,7 @@ class MetricsMiddleware:
             await send(message)
 
         metrics = self._bound(self.route_template(scope), method)
-        metrics.start()
+        metrics.in_progress.inc()
         try:
             await self.app(scope, receive, send_wrapper)
         finally:

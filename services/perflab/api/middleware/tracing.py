@@ -65,7 +65,7 @@ class _UnsampledRootSpan(NonRecordingSpan):
     them was a fifth of the unsampled cost.
     """
 
-    def __init__(self, trace_id: int, ids: LabIdGenerator) -> None:  # noqa: D107
+    def __init__(self, trace_id: int, ids: LabIdGenerator) -> None:
         self._trace_id = trace_id
         self._ids = ids
         self._span_context: SpanContext | None = None
