@@ -7,10 +7,12 @@ from fastapi import FastAPI
 from perflab.api import errors
 from perflab.api.middleware.gzip import GZipMiddleware
 from perflab.api.middleware.metrics import MetricsMiddleware
+from perflab.api.middleware.querycount import QueryCountMiddleware
 from perflab.api.resources import lifespan
 from perflab.api.routes import alerts, flags, health, metrics, techniques
 from perflab.api.techniques import REGISTRY
 from perflab.settings import Settings, get_settings
+from perflab.telemetry import metrics as lab_metrics
 from perflab.telemetry.logging import setup_logging
 from perflab.telemetry.tracing import fastapi_options, instrument_api
 
@@ -25,13 +27,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     # Inside the metrics middleware, so the size metric counts compressed bytes.
     app.add_middleware(GZipMiddleware)
-    # Outside gzip, so it sees the bytes that really go on the wire.
+    # Outside gzip, so it sees the bytes that really go on the wire. Either one sends
+    # the X-DB-Queries header: it is part of the answers, metrics on or off.
     if app.state.settings.telemetry.metrics_enabled:
         app.add_middleware(
             MetricsMiddleware,
             routes=[r for rt in routers for r in rt.routes],
             exemplars=app.state.settings.telemetry.tracing_enabled,
         )
+    else:
+        lab_metrics.disable()  # before any request binds a metric
+        app.add_middleware(QueryCountMiddleware)
     # Server spans wrap every middleware, so the metrics see the sampled trace id.
     instrument_api(app, app.state.settings)
     return app

@@ -37,16 +37,13 @@ class Resources:
 
 
 async def _open_pool(settings: Settings) -> asyncpg.Pool:
-    telemetry = settings.telemetry
-    # Telemetry off: plain connections, no per-statement accounting at all.
-    query_log = telemetry.metrics_enabled or telemetry.tracing_enabled
     try:
-        return await db_pool.create_pool(settings.db, query_log=query_log)
+        return await db_pool.create_pool(settings.db)
     except DependencyUnavailable as exc:
         # Start anyway so /readyz can say what is wrong; connections open on demand.
         log.warning("starting without warm pool: %s", exc.message)
         lazy = settings.db.model_copy(update={"pool_min": 0})
-        return await db_pool.create_pool(lazy, query_log=query_log)
+        return await db_pool.create_pool(lazy)
 
 
 SHUTDOWN_TASKS_SECONDS = 5.0

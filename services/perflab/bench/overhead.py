@@ -3,8 +3,10 @@
 Starts a private Postgres (seeded) and Redis, an OTLP sink, and for every run a fresh
 uvicorn server (1 worker) of the configuration measured:
 
-- off:      `metrics_enabled=false`, `tracing_enabled=false` (no middleware, no query
-            logger, no samplers, no spans)
+- off:      `metrics_enabled=false`, `tracing_enabled=false`: no metric written (every
+            metric is a no-op), no sampler, no flush thread, no span. The service itself
+            is unchanged: it still counts each request's SQL for its `X-DB-Queries`
+            header, which every configuration sends.
 - metrics:  Prometheus metrics in multiprocess mode, as the lab runs them
 - tracing:  metrics + OpenTelemetry at 10% head sampling, exported by OTLP/HTTP to a
             local sink that discards them: the cost of recording, batching,

@@ -30,10 +30,8 @@ async def _init_pooled(conn: asyncpg.Connection) -> None:  # noqa: ARG001 - asyn
 
 
 async def create_pool(
-    settings: DbSettings, *, statement_cache_size: int | None = None, query_log: bool = True
+    settings: DbSettings, *, statement_cache_size: int | None = None
 ) -> asyncpg.Pool:
-    """`query_log=False` (metrics and tracing off): plain connections, statements
-    neither counted, timed nor traced."""
     try:
         pool = await asyncpg.create_pool(
             settings.dsn,
@@ -47,7 +45,7 @@ async def create_pool(
             command_timeout=settings.command_timeout_seconds,
             timeout=settings.connect_timeout_seconds,
             init=_init_pooled,
-            connection_class=querylog.CountingConnection if query_log else asyncpg.Connection,
+            connection_class=querylog.CountingConnection,
         )
     except CONNECT_ERRORS as exc:
         raise DependencyUnavailable("postgres", str(exc) or type(exc).__name__) from exc

@@ -40,15 +40,10 @@ _LEADING_COMMENTS = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*", re.DOTAL
 
 
 class QueryStats:
-    __slots__ = ("count", "seconds")
+    __slots__ = ("count",)
 
     def __init__(self) -> None:
         self.count = 0
-        self.seconds = 0.0
-
-    def add(self, elapsed: float) -> None:
-        self.count += 1
-        self.seconds += elapsed
 
 
 _current: ContextVar[QueryStats | None] = ContextVar("perflab_query_stats", default=None)
@@ -69,7 +64,7 @@ def record(elapsed: float) -> None:
     DB_QUERY_DURATION.observe(elapsed)
     stats = _current.get()
     if stats is not None:
-        stats.add(elapsed)
+        stats.count += 1
 
 
 def operation_name(query: str) -> str:

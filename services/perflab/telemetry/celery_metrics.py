@@ -102,8 +102,9 @@ def install(app: Celery, settings: Settings) -> None:
 
     def init_pool_process(**_: Any) -> None:
         setup_tracing(settings, "perflab-worker")
-        runtime.start_sampler_thread(SAMPLE_SECONDS)
-        preinit_labels(app)
+        if settings.telemetry.metrics_enabled:
+            runtime.start_sampler_thread(SAMPLE_SECONDS)
+            preinit_labels(app)
 
     def setup_worker_logging(loglevel: Any = None, **_: Any) -> None:
         setup_logging(loglevel or settings.telemetry.log_level)
@@ -122,4 +123,5 @@ def install(app: Celery, settings: Settings) -> None:
     for signal, receiver in hooks:
         uid = f"perflab.telemetry.{receiver.__name__}"
         signal.connect(receiver, weak=False, dispatch_uid=uid)
-    app.steps["consumer"].add(WorkerTelemetry)
+    if settings.telemetry.metrics_enabled:
+        app.steps["consumer"].add(WorkerTelemetry)

@@ -8,7 +8,11 @@ the tests set it); gauges then say how samples of several processes combine.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
 from prometheus_client import Counter, Gauge
+from prometheus_client.metrics import MetricWrapperBase
 
 from perflab.telemetry import buffered_values
 from perflab.telemetry.fast_histogram import Histogram
@@ -185,3 +189,36 @@ PROCESS_GC_COLLECTIONS = Gauge(
     ["generation"],
     multiprocess_mode="liveall",
 )
+
+
+# --- Metrics off ----------------------------------------------------------------
+class _Off:
+    """What every metric (and each of its children) is when metrics are off."""
+
+    def labels(self, *_: Any, **__: Any) -> _Off:
+        return self
+
+    def inc(self, *_: Any) -> None:
+        pass
+
+    dec = set = inc
+
+    def observe(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def track_inprogress(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
+_OFF = _Off()
+
+
+def disable() -> None:
+    """Metrics off (`metrics_enabled=false`): for the rest of this process's life every
+    metric above ignores its updates, so nothing is counted, buffered or written and
+    "off" costs nothing. Call it before the first request: children bound earlier
+    (`labels()` results kept by callers) would still count."""
+    for metric in list(globals().values()):
+        if isinstance(metric, MetricWrapperBase):
+            for method in ("labels", "inc", "dec", "set", "observe", "track_inprogress"):
+                setattr(metric, method, getattr(_OFF, method))

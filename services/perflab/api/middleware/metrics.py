@@ -2,7 +2,7 @@
 
 Labels use the matched route template (`/books/{book_id}`), never the raw path;
 anything unmatched shares one label. The SQL count of the request is also sent back
-in an `X-DB-Queries` header so a user (or a test) sees it per response. When the
+in the `X-DB-Queries` header (middleware/querycount.py), in this same layer. When the
 request's span is sampled, its trace id goes on the latency histogram as an
 exemplar (see telemetry/exemplars.py for the multiprocess case).
 
@@ -19,6 +19,7 @@ from typing import Any
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from perflab.api.middleware.querycount import PROBE_PATHS, add_query_count
 from perflab.db import querylog
 from perflab.telemetry import exemplars, multiproc, tally
 from perflab.telemetry.metrics import (
@@ -30,9 +31,6 @@ from perflab.telemetry.metrics import (
     UNMATCHED_ROUTE,
 )
 from perflab.telemetry.tracing import sampled_trace_id
-
-# Scrapes and probes would drown the lab's own traffic in the RED figures.
-UNMEASURED_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
 
 
 def _first_segment(path: str) -> str:
@@ -132,7 +130,7 @@ class MetricsMiddleware:
         return metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNMEASURED_PATHS:
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
@@ -145,13 +143,7 @@ class MetricsMiddleware:
             nonlocal status, body_bytes
             if message["type"] == "http.response.start":
                 status = message["status"]
-                # In place, as Starlette's own middleware does: the message is ours to edit.
-                header = (b"x-db-queries", str(stats.count).encode())
-                headers = message.get("headers")
-                if type(headers) is list:
-                    headers.append(header)
-                else:
-                    message["headers"] = [*(headers or ()), header]
+                add_query_count(message, stats.count)
             elif message["type"] == "http.response.body":
                 body_bytes += len(message.get("body", b""))
             await send(message)

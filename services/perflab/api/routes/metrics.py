@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from perflab.errors import NotFound
 from perflab.telemetry import multiproc
 
 router = APIRouter(tags=["telemetry"])
@@ -15,6 +16,8 @@ router = APIRouter(tags=["telemetry"])
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
+    if not request.app.state.settings.telemetry.metrics_enabled:
+        raise NotFound("metrics are off (PERFLAB_TELEMETRY__METRICS_ENABLED=false)")
     # OpenMetrics when Prometheus asks for it: that is the format carrying exemplars.
     # A plain `def`: reading every process's files is blocking, so it runs in the
     # threadpool and never stalls the event loop.
