@@ -16,12 +16,14 @@ import asyncpg
 from perflab.db import querylog
 from perflab.errors import DependencyUnavailable
 from perflab.settings import DbSettings
+from perflab.telemetry import tally
 from perflab.telemetry.metrics import (
     DB_CONNECTIONS_OPENED,
     DB_POOL_ACQUIRE,
     DB_POOL_CONNECTIONS,
 )
 
+_ACQUIRE_WAIT = tally.OwnedHistogram(DB_POOL_ACQUIRE)
 CONNECT_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
@@ -77,7 +79,7 @@ async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         conn = await pool.acquire()
     except CONNECT_ERRORS as exc:
         raise DependencyUnavailable("postgres", str(exc) or type(exc).__name__) from exc
-    DB_POOL_ACQUIRE.observe(time.perf_counter() - started)
+    _ACQUIRE_WAIT.observe(time.perf_counter() - started)
     try:
         yield conn
     finally:

@@ -30,9 +30,11 @@ import asyncpg
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
+from perflab.telemetry import tally
 from perflab.telemetry.metrics import DB_QUERY_DURATION
 
 _tracer = trace.get_tracer("perflab.db")
+_QUERY_DURATION = tally.OwnedHistogram(DB_QUERY_DURATION)
 # Set by `enable_tracing` (telemetry.tracing): without it a statement skips even the
 # context lookup that would find no sampled span.
 _tracing = False
@@ -61,7 +63,7 @@ def current() -> QueryStats | None:
 
 def record(elapsed: float) -> None:
     """Count one statement of the current request (and time it)."""
-    DB_QUERY_DURATION.observe(elapsed)
+    _QUERY_DURATION.observe(elapsed)
     stats = _current.get()
     if stats is not None:
         stats.count += 1

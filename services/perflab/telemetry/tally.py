@@ -12,6 +12,10 @@ lost or counted twice while both threads run. Exposition is the library's own.
 Multiprocess mode only (`enabled()`): there the values reach other processes a tick
 late anyway. In single-process mode the middleware updates the children directly, so
 `REGISTRY` is always current.
+
+Histograms that any thread may observe (query duration, pool acquire wait, technique
+duration) are `OwnedHistogram`s: the thread that called `own_this_thread()` (the API's
+event loop) observes into a tally, any other thread into the child itself, as before.
 """
 
 from __future__ import annotations
@@ -116,6 +120,38 @@ class HistogramTally:
         self._moved_sum = self.sum
 
 
+# The one thread whose OwnedHistogram updates go to tallies; None: every update is direct.
+_owner: int | None = None
+_get_ident = threading.get_ident
+
+
+def own_this_thread() -> None:
+    """Make the calling thread (the API's event loop) the writer of OwnedHistogram tallies.
+    Multiprocess mode with metrics on only: a tally flushes past `metrics.disable()`."""
+    global _owner
+    if enabled():
+        _owner = _get_ident()
+
+
+class OwnedHistogram:
+    """A histogram child several threads may observe: the owner thread's observations go
+    to a tally (no lock), any other thread's to the child directly."""
+
+    __slots__ = ("_child", "_tally")
+
+    def __init__(self, child: Any) -> None:
+        self._child = child
+        self._tally: HistogramTally | None = None  # made by the owner's first observation
+
+    def observe(self, amount: float) -> None:
+        if _get_ident() == _owner:
+            if self._tally is None:
+                self._tally = HistogramTally(self._child)
+            self._tally.observe(amount)
+        else:
+            self._child.observe(amount)
+
+
 def _register(tally: Any) -> None:
     with _lock:
         _tallies.append(tally)
@@ -132,8 +168,9 @@ def flush() -> None:
 def _after_fork_in_child() -> None:
     # The parent's unflushed updates are the parent's: the child's metrics start
     # from zero (its own files), as buffered values do.
-    global _lock
+    global _lock, _owner
     _lock = threading.Lock()
+    _owner = None  # the child's thread ids are its own
     for tally in _tallies:
         tally._forget()
 

@@ -86,3 +86,38 @@ def test_updates_made_while_other_threads_flush_are_all_counted_once():
 def test_tallies_are_used_only_where_values_are_buffered():
     # The unit tests run without PROMETHEUS_MULTIPROC_DIR: children are updated directly.
     assert tally.enabled() is False
+
+
+def test_owned_histogram_tallies_the_owner_thread_and_updates_directly_from_others(
+    monkeypatch,
+):
+    registry = CollectorRegistry()
+    child = Histogram("h", "h", ["x"], buckets=BUCKETS, registry=registry).labels(x="1")
+    owned = tally.OwnedHistogram(child)
+    # As `own_this_thread()` does in multiprocess mode.
+    monkeypatch.setattr(tally, "_owner", threading.get_ident())
+
+    def from_another_thread() -> None:
+        for _ in range(50):
+            owned.observe(0.5)
+
+    for _ in range(100):
+        owned.observe(0.005)
+    other = threading.Thread(target=from_another_thread)
+    other.start()
+    other.join()
+    # The other thread's updates are in already; the owner's wait for the flush.
+    assert registry.get_sample_value("h_count", {"x": "1"}) == 50
+    tally.flush()
+    assert registry.get_sample_value("h_count", {"x": "1"}) == 150
+    assert registry.get_sample_value("h_bucket", {"x": "1", "le": "0.01"}) == 100
+    assert abs(registry.get_sample_value("h_sum", {"x": "1"}) - (0.5 + 25)) < 1e-9
+
+
+def test_owned_histogram_without_an_owner_updates_directly():
+    registry = CollectorRegistry()
+    child = Histogram("h", "h", buckets=BUCKETS, registry=registry)
+    owned = tally.OwnedHistogram(child)
+    tally.own_this_thread()  # not multiprocess mode: no owner is set
+    owned.observe(0.05)
+    assert registry.get_sample_value("h_count") == 1
