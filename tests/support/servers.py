@@ -106,13 +106,19 @@ def service_env(settings_env: Mapping[str, str], extra: Mapping[str, str] | None
     return env
 
 
+def api_metrics_dir(root: Path, name: str, base: str) -> Path:
+    """The PROMETHEUS_MULTIPROC_DIR of the `uvicorn_server` named `name` at `base`."""
+    return root / f"{name}-{base.rsplit(':', 1)[1]}-metrics"
+
+
 @contextmanager
 def uvicorn_server(
     root: Path, env: Mapping[str, str], *, workers: int = 1, name: str = "api"
 ) -> Iterator[str]:
     """A real uvicorn running the API; yields its base URL and always stops it."""
     port = free_port()
-    metrics_dir = root / f"{name}-{port}-metrics"
+    base = f"http://127.0.0.1:{port}"
+    metrics_dir = api_metrics_dir(root, name, base)
     metrics_dir.mkdir(parents=True)
     log = root / "logs" / f"{name}-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +133,6 @@ def uvicorn_server(
             cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = Server(name, proc, port, log)
-    base = f"http://127.0.0.1:{port}"
     try:
         _wait(server, lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200)
         yield base

@@ -74,8 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await flags.load()
     resources = Resources(settings=settings, pool=pool, redis=redis, flags=flags)
     app.state.resources = resources
-    if settings.telemetry.metrics_enabled:
-        tally.own_this_thread()  # this loop's query, pool and technique timings: no lock
+    tally.own_this_thread()  # this loop's query, pool and technique timings: no lock
     # Kept on app.state so tests (and the bench) can wait until start-up work is done.
     app.state.startup_hooks = _start_technique_hooks(resources)
     tasks = [

@@ -57,10 +57,6 @@ def begin() -> QueryStats:
     return stats
 
 
-def current() -> QueryStats | None:
-    return _current.get()
-
-
 def record(elapsed: float) -> None:
     """Count one statement of the current request (and time it)."""
     _QUERY_DURATION.observe(elapsed)

@@ -211,6 +211,11 @@ class _Off:
 
 
 _OFF = _Off()
+_disabled = False
+
+
+def disabled() -> bool:
+    return _disabled
 
 
 def disable() -> None:
@@ -218,6 +223,8 @@ def disable() -> None:
     metric above ignores its updates, so nothing is counted, buffered or written and
     "off" costs nothing. Call it before the first request: children bound earlier
     (`labels()` results kept by callers) would still count."""
+    global _disabled
+    _disabled = True
     for metric in list(globals().values()):
         if isinstance(metric, MetricWrapperBase):
             for method in ("labels", "inc", "dec", "set", "observe", "track_inprogress"):

@@ -25,7 +25,7 @@ import threading
 from bisect import bisect_left
 from typing import Any
 
-from perflab.telemetry import buffered_values
+from perflab.telemetry import buffered_values, metrics
 
 _lock = threading.Lock()  # one flush at a time: two would move the same difference
 _tallies: list[Any] = []
@@ -127,9 +127,10 @@ _get_ident = threading.get_ident
 
 def own_this_thread() -> None:
     """Make the calling thread (the API's event loop) the writer of OwnedHistogram tallies.
-    Multiprocess mode with metrics on only: a tally flushes past `metrics.disable()`."""
+    Multiprocess mode with metrics on only: a tally writes the child's values directly,
+    past `metrics.disable()`."""
     global _owner
-    if enabled():
+    if enabled() and not metrics.disabled():
         _owner = _get_ident()
 
 

@@ -26,7 +26,7 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from perflab.lab.procs import wait_until
-from tests.support.servers import service_env, uvicorn_server
+from tests.support.servers import api_metrics_dir, service_env, uvicorn_server
 
 pytestmark = pytest.mark.integration
 
@@ -44,10 +44,6 @@ def api(lab_root: Path, settings_env: dict[str, str]) -> Iterator[str]:
     )
     with uvicorn_server(lab_root, env, workers=2, name="telemetry") as base:
         yield base
-
-
-def _metrics_dir(lab_root: Path, base: str) -> Path:
-    return lab_root / f"telemetry-{base.rsplit(':', 1)[1]}-metrics"
 
 
 def _scrape(base: str) -> dict[str, list]:
@@ -98,7 +94,7 @@ async def _send(base: str, n: int, path: str, headers_for=None) -> None:  # noqa
 def test_request_counter_is_exact_across_workers_and_survives_a_killed_one(
     api: str, lab_root: Path
 ):
-    folder = _metrics_dir(lab_root, api)
+    folder = api_metrics_dir(lab_root, "telemetry", api)
     asyncio.run(_send(api, 200, f"{COUNTED_ROUTE}?limit=1"))
     # Each worker writes its updates to its file every 0.1 s (buffered_values).
     assert wait_until(lambda: _requests_total(api, COUNTED_ROUTE) >= 200, timeout=10)

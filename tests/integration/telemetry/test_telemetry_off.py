@@ -11,17 +11,18 @@ import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from tests.support.servers import service_env, uvicorn_server
+from tests.support.servers import api_metrics_dir, service_env, uvicorn_server
 
 pytestmark = pytest.mark.integration
 
 OFF = {"PERFLAB_TELEMETRY__METRICS_ENABLED": "false", "PERFLAB_TELEMETRY__TRACING_ENABLED": "false"}
 PAGE = 5
+NAME = "telemetry-off"
 
 
 @pytest.fixture(scope="module")
 def api(lab_root: Path, settings_env: dict[str, str]) -> Iterator[str]:
-    with uvicorn_server(lab_root, service_env(settings_env, OFF), name="telemetry-off") as base:
+    with uvicorn_server(lab_root, service_env(settings_env, OFF), name=NAME) as base:
         yield base
 
 
@@ -46,7 +47,7 @@ def test_metrics_endpoint_says_metrics_are_off(api: str):
 def test_nothing_is_recorded(api: str, lab_root: Path):
     for _ in range(20):
         assert httpx.get(f"{api}/books", params={"limit": 2}, timeout=10).status_code == 200
-    folder = lab_root / f"telemetry-off-{api.rsplit(':', 1)[1]}-metrics"
+    folder = api_metrics_dir(lab_root, NAME, api)
     recorded = {
         sample.name
         for family in MultiProcessCollector.merge([str(p) for p in folder.glob("*.db")])

@@ -60,3 +60,23 @@ def test_the_same_updates_record_when_enabled() -> None:
         "perflab_celery_worker_up",
         "perflab_event_loop_lag_seconds",
     } <= set(result["recorded"])
+
+
+OWN_THE_LOOP = """
+from perflab.telemetry import metrics, tally
+if {disable}:
+    metrics.disable()
+tally.own_this_thread()
+print(tally.enabled(), tally._owner is not None)
+"""
+
+
+def test_disabled_metrics_never_route_updates_to_tallies(tmp_path) -> None:
+    # A tally writes the child's values itself, past disable(): no owner thread then.
+    env = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for disable, owned in ((True, "False"), (False, "True")):
+        done = subprocess.run(
+            [sys.executable, "-c", OWN_THE_LOOP.format(disable=disable)],
+            capture_output=True, text=True, check=True, env=env, timeout=60,
+        )  # fmt: skip
+        assert done.stdout.split() == ["True", owned]
