@@ -12,10 +12,11 @@ fetches). The pool's reset on release is housekeeping, not SQL the request asked
 for, and is not counted.
 
 Tracing lives here too: when the current span is sampled (recording), each statement
-gets a CLIENT span with the stable database semantic conventions; otherwise the only
-cost is one context lookup. This replaces opentelemetry-instrumentation-asyncpg,
-whose wrapt wrappers sit on every call of every connection, sampled or not (on
-`GET /books/{id}` it cost more per request than all the metric writes).
+gets a CLIENT span with the stable database semantic conventions (a `LeanSpan`, see
+telemetry/lean_spans.py); otherwise the only cost is one context lookup. This
+replaces opentelemetry-instrumentation-asyncpg, whose wrapt wrappers sit on every
+call of every connection, sampled or not (on `GET /books/{id}` it cost more per
+request than all the metric writes).
 """
 
 from __future__ import annotations
@@ -31,9 +32,13 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from perflab.telemetry import tally
+from perflab.telemetry.lean_spans import LabTracerProvider, LeanTracer
 from perflab.telemetry.metrics import DB_QUERY_DURATION
 
 _tracer = trace.get_tracer("perflab.db")
+# Set by `enable_tracing` with the lab's provider: statement spans under a sampled
+# parent are lean spans.
+_lean: LeanTracer | None = None
 _QUERY_DURATION = tally.OwnedHistogram(DB_QUERY_DURATION)
 # Set by `enable_tracing` (telemetry.tracing): without it a statement skips even the
 # context lookup that would find no sampled span.
@@ -71,27 +76,31 @@ def operation_name(query: str) -> str:
     return words[0].upper() if words else "SQL"
 
 
-def enable_tracing() -> None:
-    global _tracing
+def enable_tracing(provider: trace.TracerProvider | None = None) -> None:
+    global _tracing, _lean
     _tracing = True
+    if isinstance(provider, LabTracerProvider):
+        _lean = provider.lean_tracer("perflab.db")
 
 
 def _start_span(query: str, conn: asyncpg.Connection | None) -> Span | None:
     """A CLIENT span for one statement, only inside a sampled trace."""
-    if not _tracing or not trace.get_current_span().is_recording():
+    if not _tracing:
         return None
-    attributes = conn._span_attributes() if isinstance(conn, CountingConnection) else {}
+    parent = trace.get_current_span()
+    if not parent.is_recording():
+        return None
     operation = operation_name(query)
-    return _tracer.start_span(
-        operation,
-        kind=SpanKind.CLIENT,
-        attributes={
-            **attributes,
-            "db.system.name": "postgresql",
-            "db.operation.name": operation,
-            "db.query.text": query,
-        },
-    )
+    attributes = {
+        **(conn._span_attributes() if isinstance(conn, CountingConnection) else {}),
+        "db.system.name": "postgresql",
+        "db.operation.name": operation,
+        "db.query.text": query,
+    }
+    parent_context = parent.get_span_context()
+    if _lean is not None and parent_context.trace_flags.sampled:
+        return _lean.start_child(operation, parent_context, SpanKind.CLIENT, attributes)
+    return _tracer.start_span(operation, kind=SpanKind.CLIENT, attributes=attributes)
 
 
 def _end_span(span: Span, error: BaseException | None) -> None:

@@ -1,6 +1,7 @@
 """OpenTelemetry tracing for the API and the Celery workers.
 
-`setup_tracing` installs one `TracerProvider` per process (head sampling:
+`setup_tracing` installs one `LabTracerProvider` per process (the SDK's provider, with
+its span processors shared by the lab's lean spans, see lean_spans.py; head sampling:
 `ParentBased(TraceIdRatioBased(trace_sample_ratio))`, so a task follows the decision
 of the request that enqueued it; parentless client spans are dropped) and
 instruments Redis and Celery with the contrib instrumentations. The API's server
@@ -17,14 +18,12 @@ from __future__ import annotations
 
 import inspect
 import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import (
     Decision,
     ParentBased,
@@ -37,6 +36,7 @@ from opentelemetry.trace import SpanKind
 from perflab.db import querylog
 from perflab.settings import Settings
 from perflab.telemetry import celery_tracing
+from perflab.telemetry.lean_spans import LabTracerProvider
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 EXCLUDED_URLS = "/metrics,/healthz,/readyz"
 TRACES_PATH = "/v1/traces"
 
-_provider: TracerProvider | None = None
+_provider: LabTracerProvider | None = None
 
 
 class LabSampler(Sampler):
@@ -92,29 +92,6 @@ class LabSampler(Sampler):
         return f"LabSampler({self._delegate.get_description()})"
 
 
-class LabIdGenerator(RandomIdGenerator):
-    """Random ids, and a way to hand the SDK a trace id drawn beforehand.
-
-    The server middleware draws a request's trace id and decides sampling itself
-    (`LabSampler.samples_root`): an unsampled request then never enters the SDK (a
-    third of the unsampled cost); a sampled one primes its id here, and the SDK's
-    `start_span` takes it, so its sampler sees the same id and agrees.
-    """
-
-    def __init__(self) -> None:
-        self._primed = threading.local()
-
-    def prime(self, trace_id: int) -> None:
-        self._primed.trace_id = trace_id
-
-    def generate_trace_id(self) -> int:
-        primed: int | None = getattr(self._primed, "trace_id", None)
-        if primed is not None:
-            self._primed.trace_id = None
-            return primed
-        return super().generate_trace_id()
-
-
 class _HashOnceResource(Resource):
     """A Resource that computes its hash once.
 
@@ -137,7 +114,7 @@ def otlp_traces_url(endpoint: str) -> str:
     return endpoint if endpoint.endswith(TRACES_PATH) else endpoint + TRACES_PATH
 
 
-def setup_tracing(settings: Settings, service_name: str) -> TracerProvider | None:
+def setup_tracing(settings: Settings, service_name: str) -> LabTracerProvider | None:
     """Install tracing in this process once; later calls return the same provider."""
     global _provider
     telemetry = settings.telemetry
@@ -146,10 +123,9 @@ def setup_tracing(settings: Settings, service_name: str) -> TracerProvider | Non
     if _provider is not None:
         return _provider
     resource = Resource.create({"service.name": service_name})
-    provider = TracerProvider(
+    provider = LabTracerProvider(
         resource=_HashOnceResource(resource.attributes, resource.schema_url),
         sampler=LabSampler(telemetry.trace_sample_ratio),
-        id_generator=LabIdGenerator(),
     )
     if telemetry.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -158,7 +134,7 @@ def setup_tracing(settings: Settings, service_name: str) -> TracerProvider | Non
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     _instrument_libraries(provider)
-    querylog.enable_tracing()
+    querylog.enable_tracing(provider)
     _provider = provider
     log.info(
         "tracing on",

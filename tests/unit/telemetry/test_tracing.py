@@ -10,11 +10,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode, TraceFlags
 
 from perflab.api.middleware.tracing import TracingMiddleware
+from perflab.telemetry.lean_spans import LabTracerProvider, LeanSpan
 from perflab.telemetry.tracing import (
-    LabIdGenerator,
     LabSampler,
     otlp_traces_url,
     sampled_trace_id,
@@ -65,11 +65,12 @@ def test_otlp_url_gets_the_traces_path_once():
 
 
 def _middleware(
-    ratio: float, lab_ids: bool = True
+    ratio: float, lab_provider: bool = True
 ) -> tuple[TracingMiddleware, InMemorySpanExporter, list]:
     exporter = InMemorySpanExporter()
-    ids = LabIdGenerator() if lab_ids else None  # None: the SDK's own generator
-    provider = TracerProvider(sampler=LabSampler(ratio), id_generator=ids)
+    # The SDK's own provider: every request takes the SDK path (no lean spans).
+    kind = LabTracerProvider if lab_provider else TracerProvider
+    provider = kind(sampler=LabSampler(ratio))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     seen: list = []
 
@@ -168,19 +169,29 @@ async def test_own_root_sampling_decides_as_the_sdk_sampler_would_for_the_same_t
     assert len({c.trace_id for c in contexts}) == len(contexts)
 
 
-async def test_without_the_lab_id_generator_the_sdk_samples_as_before():
+async def test_lean_and_sdk_server_spans_carry_the_same_data():
+    spans = {}
+    for lab_provider in (True, False):
+        mw, exporter, seen = _middleware(1.0, lab_provider=lab_provider)
+        await _call(mw, _scope("/books/7"))
+        (span,) = exporter.get_finished_spans()
+        assert isinstance(seen[0][2], LeanSpan) is lab_provider
+        spans[lab_provider] = span
+    lean, sdk = spans[True], spans[False]
+    assert (lean.name, lean.kind) == (sdk.name, sdk.kind)
+    assert dict(lean.attributes) == dict(sdk.attributes)
+    assert lean.status.status_code is sdk.status.status_code is StatusCode.ERROR  # the 503
+    assert lean.context.trace_flags == sdk.context.trace_flags  # sampled, random trace id
+    assert lean.parent is None and sdk.parent is None
+    assert lean.start_time <= lean.end_time
+
+
+async def test_without_the_lab_provider_the_sdk_samples_as_before():
     for ratio, expected in ((1.0, 1), (0.0, 0)):
-        mw, exporter, seen = _middleware(ratio, lab_ids=False)
+        mw, exporter, seen = _middleware(ratio, lab_provider=False)
         await _call(mw, _scope("/books/7"))
         assert len(exporter.get_finished_spans()) == expected
         assert seen[0][2].get_span_context().is_valid
-
-
-def test_a_primed_trace_id_is_used_once():
-    ids = LabIdGenerator()
-    ids.prime(42)
-    assert ids.generate_trace_id() == 42
-    assert ids.generate_trace_id() != 42
 
 
 def test_the_resource_hashes_once_and_like_the_sdk_resource():

@@ -3,15 +3,20 @@
 Why not `FastAPIInstrumentor` (or FastAPI's native telemetry): both collect every
 attribute and match the route again for each request, sampled or not; measured on
 `GET /books/{id}` that roughly doubled the CPU per request at 10% sampling. Here the
-head-sampling decision comes first (`tracer.start_span`, ParentBased ratio sampler):
+head-sampling decision comes first:
 
-- not sampled: for a request without `traceparent` (all of a load test's) the
-  middleware draws the trace id and applies the sampler's rule itself, so the SDK
-  is not entered at all; the request runs under a non-recording span (so a Celery task it
-  enqueues inherits "not sampled" through `traceparent`) with the library
-  instrumentations suppressed, so asyncpg and Redis calls skip their span work;
-- sampled: a SERVER span with the required HTTP semantic-convention attributes, named
-  `METHOD /route/{template}` once routing has chosen the route.
+- a request without `traceparent` (all of a load test's): the middleware draws the
+  trace id and applies the sampler's root rule itself (`LabSampler.samples_root`), so
+  the SDK is not entered to decide;
+  - not sampled: the request runs under a non-recording span (so a Celery task it
+    enqueues inherits "not sampled" through `traceparent`) with the library
+    instrumentations suppressed, so asyncpg and Redis calls skip their span work;
+  - sampled: a `LeanSpan` (telemetry/lean_spans.py), a seventh of an SDK span's cost;
+- a request with `traceparent` (rare): the SDK's `tracer.start_span` with the parent,
+  and the same two outcomes;
+- either way a sampled request's SERVER span carries the required HTTP semantic-
+  convention attributes and is named `METHOD /route/{template}` once routing has
+  chosen the route.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import (
     NonRecordingSpan,
     SpanContext,
@@ -32,7 +38,8 @@ from opentelemetry.trace import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from perflab.telemetry.tracing import LabIdGenerator, LabSampler
+from perflab.telemetry.lean_spans import LabTracerProvider, LeanTracer
+from perflab.telemetry.tracing import LabSampler
 
 _TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
 
@@ -65,7 +72,7 @@ class _UnsampledRootSpan(NonRecordingSpan):
     them was a fifth of the unsampled cost.
     """
 
-    def __init__(self, trace_id: int, ids: LabIdGenerator) -> None:
+    def __init__(self, trace_id: int, ids: IdGenerator) -> None:
         self._trace_id = trace_id
         self._ids = ids
         self._span_context: SpanContext | None = None
@@ -89,9 +96,13 @@ class TracingMiddleware:
         self.app = app
         self.tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
         self.excluded = excluded
-        ids, sampler = tracer_provider.id_generator, tracer_provider.sampler
-        self._ids = ids if isinstance(ids, LabIdGenerator) else None
-        self._sampler = sampler if isinstance(sampler, LabSampler) else None
+        # The fast root path needs both the lab's sampler (its root rule) and provider
+        # (lean spans); with any other provider every request goes through the SDK.
+        sampler = tracer_provider.sampler
+        self._lean: LeanTracer | None = None
+        self._sampler: LabSampler | None = None
+        if isinstance(tracer_provider, LabTracerProvider) and isinstance(sampler, LabSampler):
+            self._lean, self._sampler = tracer_provider.lean_tracer(__name__), sampler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,10 +117,12 @@ class TracingMiddleware:
         parent = propagate.extract(incoming, getter=_GETTER) if incoming else context.Context()
         if scope["path"] in self.excluded:
             span: Any = trace.INVALID_SPAN
-        elif not incoming and self._ids is not None and self._sampler is not None:
-            span = self._root_span(scope["method"], self._ids, self._sampler)
+        elif not incoming and self._lean is not None and self._sampler is not None:
+            span = self._root_span(scope, self._lean, self._sampler)
         else:
             span = self.tracer.start_span(scope["method"], context=parent, kind=SpanKind.SERVER)
+            if span.is_recording():
+                span.set_attributes(_request_attributes(scope))
         if not span.is_recording():
             base = (
                 _SUPPRESSED
@@ -124,17 +137,16 @@ class TracingMiddleware:
             return
         await self._traced(scope, receive, send, span, trace.set_span_in_context(span, parent))
 
-    def _root_span(self, name: str, ids: LabIdGenerator, sampler: LabSampler) -> Any:
-        trace_id = ids.generate_trace_id()
+    def _root_span(self, scope: Scope, lean: LeanTracer, sampler: LabSampler) -> Any:
+        trace_id = lean.ids.generate_trace_id()
         if sampler.samples_root(trace_id):
-            ids.prime(trace_id)
-            return self.tracer.start_span(name, context=context.Context(), kind=SpanKind.SERVER)
-        return _UnsampledRootSpan(trace_id, ids)
+            attributes = _request_attributes(scope)
+            return lean.start_root(scope["method"], trace_id, SpanKind.SERVER, attributes)
+        return _UnsampledRootSpan(trace_id, lean.ids)
 
     async def _traced(
         self, scope: Scope, receive: Receive, send: Send, span: Any, current: context.Context
     ) -> None:
-        span.set_attributes(_request_attributes(scope))
         status = 500
 
         async def send_status(message: Message) -> None:
