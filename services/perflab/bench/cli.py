@@ -12,9 +12,16 @@ from perflab.bench import lab, overhead
 
 
 def bench_command(
-    duration: Annotated[float, typer.Option(min=1, help="Seconds per run.")] = 10.0,
-    rounds: Annotated[int, typer.Option(min=1, help="Interleaved rounds.")] = 2,
+    duration: Annotated[
+        float | None, typer.Option(min=1, help="Seconds per run (default 10; --overhead 5).")
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option(min=1, help="Interleaved rounds (default 2; --overhead 4).")
+    ] = None,
     connections: Annotated[int, typer.Option(min=1, help="wrk connections.")] = 16,
+    processes: Annotated[
+        int, typer.Option(min=1, help="--overhead: fresh API processes per configuration.")
+    ] = 3,
     telemetry_overhead: Annotated[
         bool,
         typer.Option(
@@ -24,10 +31,14 @@ def bench_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Benchmark the lab itself: bare ASGI ceiling, cached read, DB read, telemetry on/off."""
-    module = overhead if telemetry_overhead else lab
     try:
-        report = module.run(duration, rounds, connections)
+        if telemetry_overhead:
+            report = overhead.run(duration or 5.0, rounds or 4, connections, processes=processes)
+            text = overhead.render(report)
+        else:
+            report = lab.run(duration or 10.0, rounds or 2, connections)
+            text = lab.render(report)
     except RuntimeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    sys.stdout.write(json.dumps(report, indent=2) + "\n" if as_json else module.render(report))
+    sys.stdout.write(json.dumps(report, indent=2) + "\n" if as_json else text)

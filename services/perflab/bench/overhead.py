@@ -13,18 +13,22 @@ uvicorn server (1 worker) of the configuration measured:
             serialising and posting sampled spans is included, a collector's is not.
 
 Load: `wrk` on `GET /books/{random id}` (connection_pool technique, flag on: one
-pooled single-row query; `--path` picks another endpoint), 16 connections, for
-`--duration` s per run after a 2 s warm-up, rounds interleaved off/metrics/tracing
-`--rounds` times so drift hits every configuration alike. A fresh process per run because
-one process keeps its own speed for its whole life (memory layout, hash seed): measured,
-processes of the same configuration differed by up to 5 us per request, about 2 %, so
-with one process per configuration that luck decided the ratio. The API servers are
-pinned to one core; wrk, the sink, Postgres and Redis to the other (when there are two
-cores). Prints throughput and p95 per configuration and their ratios to `off` (medians
-over the rounds), plus the API's CPU time per request, the figure least disturbed by other
-work on the machine.
+pooled single-row query; `--path` picks another endpoint), 16 connections. Design:
+`--processes` fresh API processes per configuration are started side by side and warmed
+up (2 s each); then every round sends one `--duration` s burst to each process, in a new
+random order per round. Why both:
+- one process keeps its own speed for its whole life (memory layout, hash seed):
+  processes of the same configuration differed by up to 5 us per request, about 2 %,
+  so several processes per configuration average that luck out;
+- the machine drifts (a VM on a shared host: the same configuration moved by 10 % over
+  a few minutes), so the configurations are compared within each round, where they
+  ran seconds apart, and the per-round ratios are summarised (median, min, max).
+The API servers are pinned to one core; wrk, the sink, Postgres and Redis to the other
+(when there are two cores). Prints throughput and p95 per configuration and their
+ratios to `off`, plus the API's CPU time per request, the figure least disturbed by
+other work on the machine.
 
-    python -m perflab.bench.overhead [--duration 10] [--rounds 2] [--path /books?limit=20] [--json]
+    python -m perflab.bench.overhead [--duration 5] [--rounds 4] [--processes 3] [--json]
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -65,6 +70,8 @@ CONFIGS: dict[str, dict[str, str]] = {
 # The simplest DB read: connection_pool's one-row query (flag on: pooled).
 DEFAULT_PATH = "/books/{id}"
 TARGETS = {"metrics": 0.95, "metrics+tracing(10%)": 0.85}  # throughput vs off (issue 4)
+# Ratio to `off` -> the figure it divides.
+RATIOS = {"throughput_ratio": "rps", "p95_ratio": "p95_ms", "cpu_ratio": "cpu_ms_per_request"}
 WRK_SCRIPT = """
 math.randomseed(os.time())
 request = function()
@@ -231,19 +238,45 @@ def _service_env(dsn: str, redis_url: str, sink: str, overrides: dict[str, str])
 
 
 def run(
-    duration: float = 10.0, rounds: int = 2, connections: int = 16, path: str = DEFAULT_PATH
+    duration: float = 5.0,
+    rounds: int = 4,
+    connections: int = 16,
+    path: str = DEFAULT_PATH,
+    processes: int = 3,
 ) -> dict[str, Any]:
     with Bench.running(connections, "perflab-bench-") as bench:
         script = bench.script("endpoint", path)
-        runs: dict[str, list[dict[str, float]]] = {name: [] for name in CONFIGS}
-        for _ in range(rounds):
-            for name, telemetry in CONFIGS.items():
+        apis: list[tuple[str, tuple[str, int]]] = []
+        for name, telemetry in CONFIGS.items():
+            for _ in range(processes):
                 api = bench.start_lab_api(name, telemetry)
                 bench.wrk(api, script, 2)  # warm-up: pool, caches, first-request costs
-                runs[name].append(bench.wrk(api, script, duration))
-                stop_pid(api[1])  # a graceful stop: the tracing one exports what it holds
+                apis.append((name, api))
+        shuffle = random.Random(0x5EED).shuffle  # a fixed seed: a run can be repeated
+        per_round: list[dict[str, dict[str, float]]] = []
+        for _ in range(rounds):
+            order = list(apis)
+            shuffle(order)
+            bursts: dict[str, list[dict[str, float]]] = {name: [] for name in CONFIGS}
+            for name, api in order:
+                bursts[name].append(bench.wrk(api, script, duration))
+            per_round.append({name: _mean(runs) for name, runs in bursts.items()})
+        for _, (_, pid) in apis:
+            stop_pid(pid)  # a graceful stop: the tracing ones export what they hold
         exported = httpx.get(f"{bench.sink}/").json()
-    return _summarise(runs, exported, bench.split is not None, duration, connections, path)
+    setup = {
+        "endpoint": f"GET {path}",
+        "duration_s": duration,
+        "rounds": rounds,
+        "processes": processes,
+        "connections": connections,
+        "pinned": bench.split is not None,
+    }
+    return _summarise(per_round, exported, setup)
+
+
+def _mean(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.fmean(r[key] for r in runs) for key in runs[0]}
 
 
 def median_runs(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
@@ -255,52 +288,46 @@ def median_runs(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, 
 
 
 def _summarise(
-    runs: dict[str, list[dict[str, float]]],
+    per_round: list[dict[str, dict[str, float]]],
     exported: dict[str, int],
-    pinned: bool,
-    duration: float,
-    connections: int,
-    path: str,
+    setup: dict[str, Any],
 ) -> dict[str, Any]:
+    runs = {name: [r[name] for r in per_round] for name in per_round[0]}
     medians = median_runs(runs)
-    off = medians["off"]
     configs: dict[str, dict[str, Any]] = {}
     for name, m in medians.items():
-        figures: dict[str, Any] = {**m, "runs": runs[name]}
-        figures["throughput_ratio"] = m["rps"] / off["rps"]
-        figures["p95_ratio"] = m["p95_ms"] / off["p95_ms"]
-        # What a CPU-bound process pays per request: robust to other load on the machine.
-        figures["cpu_ratio"] = m["cpu_ms_per_request"] / off["cpu_ms_per_request"]
+        figures: dict[str, Any] = {**m, "rounds": runs[name]}
+        # Ratios within each round (configurations seconds apart), then their median.
+        for ratio, key in RATIOS.items():
+            values = [r[name][key] / r["off"][key] for r in per_round]
+            figures[ratio] = statistics.median(values)
+            figures[f"{ratio}_range"] = [min(values), max(values)]
         configs[name] = figures
         if name in TARGETS:
             figures["target_throughput_ratio"] = TARGETS[name]
             figures["within_target"] = figures["throughput_ratio"] >= TARGETS[name]
-    return {
-        "endpoint": f"GET {path}",
-        "duration_s": duration,
-        "connections": connections,
-        "pinned": pinned,
-        "otlp_sink": exported,
-        "configs": configs,
-    }
+    return {**setup, "otlp_sink": exported, "configs": configs}
 
 
 def render(report: dict[str, Any]) -> str:
     lines = [
-        f"{report['endpoint']}, {report['connections']} connections, "
-        f"{report['duration_s']:.0f} s per run, pinned={report['pinned']}",
-        f"{'config':<22}{'req/s':>8}{'p95 ms':>8}{'CPU ms/req':>11}"
-        f"{'thr ratio':>10}{'p95 ratio':>10}{'CPU ratio':>10}  target",
+        f"{report['endpoint']}, {report['connections']} connections, {report['processes']} "
+        f"processes per config, {report['rounds']} rounds of {report['duration_s']:.0f} s "
+        f"bursts, pinned={report['pinned']}",
+        "medians over the rounds; ratios to off within each round: median [min..max]",
+        f"{'config':<22}{'req/s':>7}{'p95 ms':>8}{'CPU ms/req':>11}"
+        f"{'throughput ratio':>25}{'p95 ratio':>10}{'CPU ratio':>10}  target",
     ]
     for name, f in report["configs"].items():
         target = ""
         if "target_throughput_ratio" in f:
             verdict = "ok" if f["within_target"] else "OVER"
             target = f">= {f['target_throughput_ratio']:.2f} {verdict}"
+        low, high = f["throughput_ratio_range"]
         lines.append(
-            f"{name:<22}{f['rps']:>8.0f}{f['p95_ms']:>8.2f}{f['cpu_ms_per_request']:>11.3f}"
-            f"{f['throughput_ratio']:>10.3f}{f['p95_ratio']:>10.3f}{f['cpu_ratio']:>10.3f}"
-            f"  {target}"
+            f"{name:<22}{f['rps']:>7.0f}{f['p95_ms']:>8.2f}{f['cpu_ms_per_request']:>11.3f}"
+            f"{f['throughput_ratio']:>9.3f} [{low:.3f}..{high:.3f}]"
+            f"{f['p95_ratio']:>10.3f}{f['cpu_ratio']:>10.3f}  {target}"
         )
     sink = report["otlp_sink"]
     lines.append(f"OTLP sink received {sink['requests']} exports, {sink['bytes']} bytes")
@@ -309,15 +336,16 @@ def render(report: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per burst")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds over every process")
+    parser.add_argument("--processes", type=int, default=3, help="API processes per config")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
         "--path", default=DEFAULT_PATH, help="endpoint; {id} becomes a random book id"
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
-    report = run(args.duration, args.rounds, args.connections, args.path)
+    report = run(args.duration, args.rounds, args.connections, args.path, args.processes)
     sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.json else render(report))
 
 
