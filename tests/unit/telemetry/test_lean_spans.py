@@ -5,6 +5,9 @@ from __future__ import annotations
 import secrets
 
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import (
+    encode_spans as official_encode_spans,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -13,6 +16,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from perflab.telemetry.lean_spans import ROOT_SAMPLED, LabTracerProvider, LeanSpan
+from perflab.telemetry.otlp_encoder import encode_spans
 
 RESOURCE = Resource.create({"service.name": "lean-test"})
 
@@ -85,6 +89,8 @@ def test_a_lean_span_exports_what_an_sdk_span_exports_for_the_same_calls():
     assert ours.attributes["tags"] == ("a", "b") and ours.attributes["odd"] == "odd value"
     assert ours.context.trace_id == trace_id and ours.context.trace_flags == ROOT_SAMPLED
     assert 0 < ours.start_time <= ours.end_time
+    # What the exporter sends of it: the lab's encoder writes what the official one does.
+    assert encode_spans([ours]) == official_encode_spans([ours]).SerializePartialToString()
 
 
 def test_ok_is_final_as_in_the_sdk():
