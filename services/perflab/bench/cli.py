@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,12 +31,15 @@ def bench_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Benchmark the lab itself: bare ASGI ceiling, cached read, DB read, telemetry on/off."""
+    # Only what was given: each benchmark keeps its own defaults.
+    options = {"duration": duration, "rounds": rounds}
+    given: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
     try:
         if telemetry_overhead:
-            report = overhead.run(duration or 5.0, rounds or 4, connections, processes=processes)
+            report = overhead.run(connections=connections, processes=processes, **given)
             text = overhead.render(report)
         else:
-            report = lab.run(duration or 10.0, rounds or 2, connections)
+            report = lab.run(connections=connections, **given)
             text = lab.render(report)
     except RuntimeError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -47,8 +47,11 @@ if TYPE_CHECKING:
 
 _PLAIN = (str, bool, int, float, bytes)
 _UNSET = Status(StatusCode.UNSET)
-# What the SDK gives a sampled root span of a random trace id (W3C trace context level 2).
-ROOT_SAMPLED = TraceFlags(TraceFlags.SAMPLED | getattr(TraceFlags, "RANDOM_TRACE_ID", 0))
+# What the SDK gives a root span of a random trace id (W3C trace context level 2), sampled
+# or not.
+_RANDOM_TRACE_ID = getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
+ROOT_SAMPLED = TraceFlags(TraceFlags.SAMPLED | _RANDOM_TRACE_ID)
+ROOT_UNSAMPLED = TraceFlags(TraceFlags.DEFAULT | _RANDOM_TRACE_ID)
 
 
 class LabTracerProvider(TracerProvider):

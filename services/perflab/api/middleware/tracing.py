@@ -34,11 +34,10 @@ from opentelemetry.trace import (
     SpanKind,
     Status,
     StatusCode,
-    TraceFlags,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from perflab.telemetry.lean_spans import LabTracerProvider, LeanTracer
+from perflab.telemetry.lean_spans import ROOT_UNSAMPLED, LabTracerProvider, LeanTracer
 from perflab.telemetry.tracing import LabSampler
 
 _TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
@@ -56,8 +55,6 @@ class _Headers(Getter[dict[str, str]]):
 
 
 _GETTER = _Headers()
-# What the SDK gives an unsampled root span of a random trace id.
-_UNSAMPLED = TraceFlags(TraceFlags.DEFAULT | getattr(TraceFlags, "RANDOM_TRACE_ID", 0))
 # Unsampled requests run with the library instrumentations suppressed: their span work
 # would be thrown away anyway.
 _SUPPRESSED = context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True, context.Context())
@@ -81,7 +78,7 @@ class _UnsampledRootSpan(NonRecordingSpan):
         if self._span_context is None:
             span_id = self._ids.generate_span_id()
             self._span_context = SpanContext(
-                self._trace_id, span_id, is_remote=False, trace_flags=_UNSAMPLED
+                self._trace_id, span_id, is_remote=False, trace_flags=ROOT_UNSAMPLED
             )
         return self._span_context
 
@@ -99,10 +96,9 @@ class TracingMiddleware:
         # The fast root path needs both the lab's sampler (its root rule) and provider
         # (lean spans); with any other provider every request goes through the SDK.
         sampler = tracer_provider.sampler
-        self._lean: LeanTracer | None = None
-        self._sampler: LabSampler | None = None
+        self._fast_root: tuple[LeanTracer, LabSampler] | None = None
         if isinstance(tracer_provider, LabTracerProvider) and isinstance(sampler, LabSampler):
-            self._lean, self._sampler = tracer_provider.lean_tracer(__name__), sampler
+            self._fast_root = (tracer_provider.lean_tracer(__name__), sampler)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -117,8 +113,8 @@ class TracingMiddleware:
         parent = propagate.extract(incoming, getter=_GETTER) if incoming else context.Context()
         if scope["path"] in self.excluded:
             span: Any = trace.INVALID_SPAN
-        elif not incoming and self._lean is not None and self._sampler is not None:
-            span = self._root_span(scope, self._lean, self._sampler)
+        elif not incoming and self._fast_root is not None:
+            span = self._root_span(scope, *self._fast_root)
         else:
             span = self.tracer.start_span(scope["method"], context=parent, kind=SpanKind.SERVER)
             if span.is_recording():
