@@ -31,7 +31,7 @@ from tests.support.monitoring import AMTOOL, PROMTOOL
 pytestmark = pytest.mark.integration
 
 TESTS_DIR = PROMETHEUS_DIR / "tests"
-RUNBOOK = "https://github.com/perflab/perflab/blob/main/README.md#runbook-{}"
+RUNBOOK = "https://github.com/perflab/perflab/blob/main/docs/alerts.md#runbook-{}"
 
 
 def _run(*cmd: str | Path) -> subprocess.CompletedProcess[str]:

@@ -65,7 +65,7 @@ def build() -> dict[str, Any]:
                 "Firing alerts by name",
                 "short",
                 prom(q.ALERTS_FIRING, "{{alertname}}", instant=True, as_table=True),
-                description="Each firing alert with its severity; README has the runbooks.",
+                description="Each firing alert with its severity; docs/alerts.md has the runbooks.",
             )
         )
     )
