@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import sys
+from typing import Any
 
-from perflab.api import errors
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from perflab.api import errors, responses
+from perflab.api.middleware.admin import AdminTokenMiddleware
+from perflab.api.middleware.body_limit import BodyLimitMiddleware
 from perflab.api.middleware.gzip import GZipMiddleware
 from perflab.api.middleware.metrics import MetricsMiddleware
 from perflab.api.middleware.querycount import QueryCountMiddleware
 from perflab.api.resources import lifespan
 from perflab.api.routes import alerts, flags, health, metrics, techniques
 from perflab.api.techniques import REGISTRY
-from perflab.settings import Settings, get_settings
+from perflab.settings import Settings, explain, get_settings
 from perflab.telemetry import metrics as lab_metrics
 from perflab.telemetry.logging import setup_logging
 from perflab.telemetry.tracing import fastapi_options, instrument_api
@@ -28,7 +36,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = [health.router, metrics.router, flags.router, techniques.router, alerts.router]
     routers += [technique.router for technique in REGISTRY.values()]
     for router in routers:
-        app.include_router(router)
+        # Every route but the health probes (readyz documents its own 503) needs a store.
+        unavailable = {} if router is health.router else responses.UNAVAILABLE
+        app.include_router(router, responses=unavailable)
+    _document_security(app)
+    settings = app.state.settings
+    # Innermost: both answer before routing and before any body is read.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    app.add_middleware(AdminTokenMiddleware, token=token)
     # Inside the metrics middleware, so the size metric counts compressed bytes.
     app.add_middleware(GZipMiddleware)
     # Outside gzip, so it sees the bytes that really go on the wire. Either one sends
@@ -47,7 +63,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _document_security(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            app.openapi_schema = responses.add_security_scheme(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented hook
+
+
 def app_factory() -> FastAPI:
     """Entry for `uvicorn --factory perflab.api.app:app_factory`."""
-    setup_logging(get_settings().telemetry.log_level)
-    return create_app()
+    try:
+        settings = get_settings()
+    except (ValidationError, SettingsError) as exc:
+        sys.exit("\n".join(f"perflab api: bad setting {line}" for line in explain(exc)))
+    setup_logging(settings.telemetry.log_level)
+    return create_app(settings)

@@ -15,7 +15,7 @@ BACKGROUND_OFFLOAD = TechniqueSpec(
     key_figure="p95",
     promise=None,
     signals=("tasks_enqueued", "celery_tasks", "http_p95"),
-    load=Load(statuses=(200, 202), keys=("order_id", "recipient", "status", "via")),
+    load=Load(statuses=(200, 202), keys=("order_id", "status", "via")),
     implementations={
         "fastapi": Implementation(
             naive="Send the e-mail inline (wait for SMTP), INSERT the confirmation, answer 200.",

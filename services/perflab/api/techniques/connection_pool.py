@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Res
 from perflab.api.resources import Resources
+from perflab.api.responses import NOT_FOUND
 from perflab.api.techniques.base import Technique, run
 from perflab.catalog import TECHNIQUES
 from perflab.db import pool as db_pool
@@ -89,7 +90,7 @@ router = APIRouter(tags=["techniques"])
 
 
 # `:int` so sibling routes such as /books/catalog are never taken for an id.
-@router.get("/books/{book_id:int}", response_model=BookDetail)
+@router.get("/books/{book_id:int}", response_model=BookDetail, responses=NOT_FOUND)
 async def get_book(
     res: Res,
     flags: Flags,

@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 
 from perflab.api.deps import Flags, Pool, Res
 from perflab.api.resources import Resources
+from perflab.api.responses import ADMIN, NOT_FOUND, WRITE
 from perflab.api.techniques.base import Technique, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
@@ -163,7 +164,13 @@ async def top_rated(res: Res, flags: Flags, response: Response) -> TopRated:
     return await run(NAME, flags, naive, optimised, response, res)
 
 
-@router.post("/books/{book_id:int}/reviews", response_model=ReviewOut, status_code=201)
+@router.post(
+    "/books/{book_id:int}/reviews",
+    response_model=ReviewOut,
+    status_code=201,
+    responses={**NOT_FOUND, **WRITE},
+    openapi_extra=ADMIN,
+)
 async def add_review(
     pool: Pool,
     res: Res,
