@@ -75,6 +75,10 @@ class CelerySettings(BaseModel):
     # None: use the Redis server above, database 1, so flags and the broker never collide.
     broker_url: str | None = None
     queue: str = "perflab"
+    # A message delivered to a worker that dies unacknowledged is requeued this long
+    # after its delivery (plus up to one restore sweep): worker/app.py, docs/faults.md.
+    visibility_timeout_seconds: int = Field(default=30, ge=1)
+    restore_sweep_seconds: int = Field(default=5, ge=1)
 
 
 class WorkerSettings(BaseModel):

@@ -130,6 +130,8 @@ QUEUE_LENGTH = "max by (queue) (perflab_celery_queue_length)"
 QUEUE_OLDEST_AGE = "max by (queue) (perflab_celery_queue_oldest_message_age_seconds)"
 TASKS_BY_OUTCOME = rate("perflab_celery_tasks_total", "task, outcome")
 WORKERS_UP = "sum(perflab_celery_worker_up)"
+UNACKED = "max(perflab_celery_unacked_messages)"
+UNACKED_OLDEST_AGE = "max(perflab_celery_unacked_oldest_age_seconds)"
 
 
 TASKS_ENQUEUED_BY_TASK = rate("perflab_celery_tasks_enqueued_total", "task")

@@ -148,6 +148,18 @@ CELERY_QUEUE_OLDEST_AGE = Gauge(
     ["queue"],
     multiprocess_mode="livemax",
 )
+CELERY_UNACKED = Gauge(
+    "perflab_celery_unacked_messages",
+    "Messages delivered to a worker and not yet acknowledged (the broker's `unacked` "
+    "set): running or reserved tasks, or those of a worker that died, until requeued.",
+    multiprocess_mode="livemax",
+)
+CELERY_UNACKED_OLDEST_AGE = Gauge(
+    "perflab_celery_unacked_oldest_age_seconds",
+    "Time since the oldest unacknowledged message was delivered; past the visibility "
+    "timeout it is a dead worker's, waiting to be requeued.",
+    multiprocess_mode="livemax",
+)
 CELERY_WORKERS_UP = Gauge(
     "perflab_celery_worker_up",
     "1 while a Celery worker process is alive and consuming.",

@@ -16,28 +16,31 @@ from pydantic_settings import SettingsError
 
 from perflab.flags.state import FlagState
 from perflab.flags.threaded import ThreadedFlagMirror
-from perflab.settings import explain, get_settings
+from perflab.settings import Settings, explain, get_settings
 from perflab.telemetry import celery_metrics
 from perflab.telemetry import metrics as lab_metrics
 from perflab.worker import metrics_server
-
-# A message delivered to a worker that dies before acknowledging it waits in the
-# broker's `unacked` set until its visibility timeout passes, then a live worker
-# requeues it (kombu sweeps every `unacked_restore_interval`). The lab's tasks take
-# well under a second, so 30 s is safe; a dead worker's tasks come back within
-# 30 + 5 s of their delivery (docs/faults.md). A task running longer than the timeout
-# would be delivered twice: the confirmation task is idempotent, as any must be.
-VISIBILITY_TIMEOUT_SECONDS = 30
-BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
-    "unacked_restore_interval": 5,
-    "unacked_restore_throttle": 1,  # scan on every sweep, not every 10th
-}
 
 try:
     _settings = get_settings()
 except (ValidationError, SettingsError) as _exc:
     sys.exit("\n".join(f"perflab worker: bad setting {line}" for line in explain(_exc)))
+
+
+def broker_transport_options(settings: Settings) -> dict[str, int]:
+    """A message delivered to a worker that dies before acknowledging it waits in the
+    broker's `unacked` set until its visibility timeout passes, then a live worker
+    requeues it (kombu sweeps every `unacked_restore_interval`). The lab's tasks take
+    well under a second, so the default 30 s is safe, and a dead worker's tasks come
+    back within 30 + 5 s of their delivery (docs/faults.md); kombu's default is an
+    hour. A task running longer than the timeout would run twice: tasks must be
+    idempotent (the confirmation task is)."""
+    return {
+        "visibility_timeout": settings.celery.visibility_timeout_seconds,
+        "unacked_restore_interval": settings.celery.restore_sweep_seconds,
+        "unacked_restore_throttle": 1,  # scan on every sweep, not every 10th
+    }
+
 
 celery_app = Celery(
     "perflab",
@@ -57,7 +60,7 @@ celery_app.conf.update(
     task_reject_on_worker_lost=True,
     # Each pool process reserves one message at a time: a dead worker holds few.
     worker_prefetch_multiplier=1,
-    broker_transport_options=BROKER_TRANSPORT_OPTIONS,
+    broker_transport_options=broker_transport_options(_settings),
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )

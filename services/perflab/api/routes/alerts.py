@@ -36,6 +36,7 @@ ALERT_NAMES = (
     "CacheHitRatioLow",
     "CeleryQueueBacklogGrowing",
     "CeleryOldestMessageTooOld",
+    "CeleryUnackedTooOld",
     "CeleryWorkerDown",
     "EventLoopLagHigh",
     "ApiMemoryGrowing",
