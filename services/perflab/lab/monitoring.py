@@ -89,7 +89,14 @@ def alertmanager(ctx: LabContext) -> Component:
 
     def prepare() -> None:
         (home / "data").mkdir(parents=True, exist_ok=True)
-        config.write_text(render_alertmanager_config(f"{ctx.api_url}/alerts/webhook"))
+        # The webhook is a write: with an admin token, Alertmanager must send it.
+        token = os.environ.get("PERFLAB_ADMIN_TOKEN")
+        credentials = ctx.secrets.keep_admin_token(token)
+        config.write_text(
+            render_alertmanager_config(
+                f"{ctx.api_url}/alerts/webhook", credentials_file=credentials
+            )
+        )
 
     component = _binary_component(
         ctx,

@@ -74,16 +74,23 @@ def render_prometheus_config(
 def render_alertmanager_config(
     webhook_url: str,
     *,
+    credentials_file: Path | None = None,
     group_wait: str | None = None,
     group_interval: str | None = None,
     repeat_interval: str | None = None,
     source: Path = ALERTMANAGER_FILE,
 ) -> str:
-    """prometheus/alertmanager.yml with the lab's webhook URL and, optionally, faster timings."""
+    """prometheus/alertmanager.yml with the lab's webhook URL, the admin token's file (or
+    no authorization when the API has no token) and, optionally, faster timings."""
     config = yaml.safe_load(source.read_text())
     for receiver in config["receivers"]:
         for webhook in receiver.get("webhook_configs", []):
             webhook["url"] = webhook_url
+            webhook.pop("http_config", None)
+            if credentials_file is not None:
+                webhook["http_config"] = {
+                    "authorization": {"type": "Bearer", "credentials_file": str(credentials_file)}
+                }
     timings = {
         "group_wait": group_wait,
         "group_interval": group_interval,
