@@ -14,6 +14,8 @@ from perflab.procs import start_process
 
 RULE_FILES = str(REPO / "prometheus" / "rules" / "*.yml")
 GRAFANA_PROVISIONING = REPO / "grafana" / "provisioning"
+# Under Prometheus's folder: where `lab load` runs announce their metrics endpoint.
+LOADGEN_SD = "loadgen"
 
 
 def _local(port: int) -> str:
@@ -52,6 +54,9 @@ def prometheus(ctx: LabContext) -> Component:
 
     def prepare() -> None:
         (home / "data").mkdir(parents=True, exist_ok=True)
+        # Made before Prometheus starts, so it watches the folder from the first moment
+        # (a missing folder makes it log a file-watch error every refresh).
+        (home / LOADGEN_SD).mkdir(exist_ok=True)
         config.write_text(
             render_prometheus_config(
                 api_targets=[_local(ports.api)],
@@ -60,7 +65,7 @@ def prometheus(ctx: LabContext) -> Component:
                 prometheus_target=_local(ports.prometheus),
                 locust_targets=[_local(ports.loadgen_metrics)],
                 # `lab load` runs announce their exporter here (see perflab.lab.load).
-                locust_file_sd=str(home / "loadgen" / "*.json"),
+                locust_file_sd=str(home / LOADGEN_SD / "*.json"),
                 rule_files=[RULE_FILES],
                 scrape_interval=ctx.cfg.lab.scrape_interval,
                 evaluation_interval=ctx.cfg.lab.scrape_interval,
