@@ -23,6 +23,7 @@ from perflab.experiment.cli import experiment_command
 from perflab.lab import docker as compose_lab
 from perflab.lab.components import LabContext
 from perflab.lab.config import LabSettings
+from perflab.lab.fault_cli import fault_command
 from perflab.lab.flags_client import FlagsClient, FlagsError
 from perflab.lab.load import load_command
 from perflab.lab.report import StartupView, status_table
@@ -231,6 +232,7 @@ def flag(
 
 
 app.command("load")(load_command)
+app.command("fault")(fault_command)
 app.command("smoke")(smoke_command)
 app.command("experiment")(experiment_command)
 app.command("bench")(bench_command)

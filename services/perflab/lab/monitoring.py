@@ -16,6 +16,8 @@ RULE_FILES = str(REPO / "prometheus" / "rules" / "*.yml")
 GRAFANA_PROVISIONING = REPO / "grafana" / "provisioning"
 # Under Prometheus's folder: where `lab load` runs announce their metrics endpoint.
 LOADGEN_SD = "loadgen"
+# ...and where the lab's own tools (`lab fault`) announce theirs.
+LAB_SD = "lab"
 
 
 def _local(port: int) -> str:
@@ -57,6 +59,7 @@ def prometheus(ctx: LabContext) -> Component:
         # Made before Prometheus starts, so it watches the folder from the first moment
         # (a missing folder makes it log a file-watch error every refresh).
         (home / LOADGEN_SD).mkdir(exist_ok=True)
+        (home / LAB_SD).mkdir(exist_ok=True)
         config.write_text(
             render_prometheus_config(
                 api_targets=[_local(ports.api)],
@@ -66,6 +69,7 @@ def prometheus(ctx: LabContext) -> Component:
                 locust_targets=[_local(ports.loadgen_metrics)],
                 # `lab load` runs announce their exporter here (see perflab.lab.load).
                 locust_file_sd=str(home / LOADGEN_SD / "*.json"),
+                lab_file_sd=str(home / LAB_SD / "*.json"),
                 rule_files=[RULE_FILES],
                 scrape_interval=ctx.cfg.lab.scrape_interval,
                 evaluation_interval=ctx.cfg.lab.scrape_interval,

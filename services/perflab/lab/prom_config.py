@@ -42,11 +42,13 @@ def render_prometheus_config(
     prometheus_target: str,
     locust_targets: list[str] | None = None,
     locust_file_sd: str | None = None,
+    lab_file_sd: str | None = None,
     rule_files: list[str],
     scrape_interval: str = "5s",
     evaluation_interval: str = "5s",
 ) -> str:
-    """`locust_file_sd`: a glob of file_sd target files; each `lab load` run adds one."""
+    """`locust_file_sd`: a glob of file_sd target files; each `lab load` run adds one.
+    `lab_file_sd`: the same for the lab's own tools (`lab fault`), job `lab`."""
     jobs = [
         _job("api", api_targets, scrape_interval),
         _job("worker", worker_targets, scrape_interval),
@@ -58,6 +60,11 @@ def render_prometheus_config(
         if locust_file_sd:
             locust["file_sd_configs"] = [{"files": [locust_file_sd], "refresh_interval": "5s"}]
         jobs.append(locust)
+    if lab_file_sd:
+        lab = _job("lab", [], scrape_interval)
+        del lab["static_configs"]
+        lab["file_sd_configs"] = [{"files": [lab_file_sd], "refresh_interval": "5s"}]
+        jobs.append(lab)
     config = {
         "global": {
             "scrape_interval": scrape_interval,
