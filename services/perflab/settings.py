@@ -124,6 +124,12 @@ class TechniqueSettings(BaseModel):
     upstream_latency_seconds: float = Field(default=0.05, ge=0)
     # Processes of cpu_offload's pool, per API process.
     cpu_pool_workers: int = Field(default=2, ge=1)
+    # resilience's optimised path: a deadline per attempt, attempts in all, and the
+    # breaker's consecutive failures to open and seconds open before a trial call.
+    upstream_timeout_seconds: float = Field(default=0.25, gt=0)
+    upstream_attempts: int = Field(default=3, ge=1)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_open_seconds: float = Field(default=5.0, gt=0)
 
 
 class Settings(BaseSettings):

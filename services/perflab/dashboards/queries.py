@@ -98,6 +98,10 @@ def _range_mean(variant: str) -> str:
 TECHNIQUE_SPEEDUP = f"({_range_mean('naive')}) / ({_range_mean('optimised')})"
 
 UPSTREAM_IN_PROGRESS = "sum(perflab_upstream_calls_in_progress)"
+UPSTREAM_CALLS = rate("perflab_upstream_calls_total", "variant, outcome")
+UPSTREAM_RETRIES = rate("perflab_upstream_retries_total")
+BREAKER_STATE = "max(perflab_upstream_breaker_state)"
+BREAKER_REJECTIONS = rate("perflab_upstream_breaker_rejections_total")
 EXPORT_BUFFER_PEAK_P95 = quantile(0.95, "perflab_export_buffer_peak_bytes_bucket", "variant")
 
 # --- Database -------------------------------------------------------------------------

@@ -105,6 +105,25 @@ UPSTREAM_IN_PROGRESS = Gauge(
     "Calls to the (simulated) slow upstream waiting right now; a blocked loop keeps it <= 1.",
     multiprocess_mode="livesum",
 )
+UPSTREAM_CALLS = Counter(
+    "perflab_upstream_calls_total",
+    "Calls that reached the (simulated) flaky upstream of the resilience technique, by "
+    "the variant that made them and their outcome (ok, error, timeout).",
+    ["variant", "outcome"],
+)
+UPSTREAM_RETRIES = Counter(
+    "perflab_upstream_retries_total",
+    "Retries of a failed upstream call (resilience, optimised path).",
+)
+UPSTREAM_REJECTED = Counter(
+    "perflab_upstream_breaker_rejections_total",
+    "Upstream calls refused by the open circuit breaker (failed fast, never sent).",
+)
+UPSTREAM_BREAKER_STATE = Gauge(
+    "perflab_upstream_breaker_state",
+    "The upstream circuit breaker of each API process: 0 closed, 1 half-open, 2 open.",
+    multiprocess_mode="livemax",
+)
 TECHNIQUE_DURATION = Histogram(
     "perflab_technique_duration_seconds",
     "Time spent in a technique's naive or optimised path.",

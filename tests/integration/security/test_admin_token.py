@@ -58,6 +58,7 @@ def test_the_lab_has_the_write_routes_this_test_expects(guarded: httpx.AsyncClie
         ("POST", "/orders/{order_id}/confirm"),
         ("POST", "/orders/bulk"),
         ("POST", "/books/{book_id}/reviews"),
+        ("PUT", "/upstream/fault"),
     } <= set(_writes(guarded))
 
 
