@@ -20,9 +20,11 @@ ENV_PREFIX = "PERFLAB_"
 def _readable(path: Path | None) -> Path | None:
     if path is not None:
         try:
-            path.read_text()
+            secret = path.read_text().strip()
         except OSError as exc:
             raise ValueError(f"cannot read the password file {path}: {exc.strerror}") from None
+        if not secret:
+            raise ValueError(f"the password file {path} is empty")
     return path
 
 

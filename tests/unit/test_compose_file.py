@@ -253,3 +253,51 @@ def test_compose_ps_rows_say_what_is_healthy() -> None:
     assert [r.ok for r in rows] == [True, False, True, False]
     as_array = _json_rows(json.dumps([json.loads(line) for line in lines.splitlines()]))
     assert [ServiceStatus.from_ps(r) for r in as_array] == rows
+
+
+def test_compose_has_passwords_and_a_non_superuser_role_not_trust() -> None:
+    svc = services()
+    postgres = svc["postgres"]
+    assert "POSTGRES_HOST_AUTH_METHOD" not in postgres["environment"]
+    assert postgres["environment"]["POSTGRES_USER"] == "postgres"  # setup only
+    assert postgres["environment"]["POSTGRES_PASSWORD_FILE"].startswith("/run/secrets/")
+    init = (REPO / "docker" / "postgres-init" / "10-perflab-role.sh").read_text()
+    assert "NOSUPERUSER" in init and "OWNER perflab" in init
+    for name in ("seed", "api", "worker"):
+        env = svc[name]["environment"]
+        assert env["PERFLAB_DB__DSN"] == "postgresql://perflab@postgres:5432/perflab"
+        assert env["PERFLAB_DB__PASSWORD_FILE"] == "/run/secrets/postgres_password"
+        assert env["PERFLAB_REDIS__PASSWORD_FILE"] == "/run/secrets/redis_password"
+        assert {s["source"] for s in svc[name]["secrets"]} == {
+            "postgres_password",
+            "redis_password",
+        }
+    assert "requirepass" in " ".join(svc["redis"]["command"])
+    assert {s["source"] for s in svc["alertmanager"]["secrets"]} == {"admin_token"}
+    declared = model()["secrets"]
+    assert {name: s["environment"] for name, s in declared.items()} == {
+        "postgres_superuser_password": "PERFLAB_POSTGRES_SUPERUSER_PASSWORD",
+        "postgres_password": "PERFLAB_POSTGRES_PASSWORD",
+        "redis_password": "PERFLAB_REDIS_PASSWORD",
+        "admin_token": "PERFLAB_ADMIN_TOKEN",
+    }
+
+
+def test_lab_up_docker_generates_the_secrets_once_or_takes_the_user_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perflab.lab.config import LabOptions, LabSettings
+    from perflab.lab.docker import SECRET_ENV, ComposeStack
+
+    for variable in (*SECRET_ENV, "PERFLAB_ADMIN_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    stack = ComposeStack(cfg=LabSettings(lab=LabOptions(state_dir=tmp_path)))
+    env = stack.env()
+    assert env["PERFLAB_ADMIN_TOKEN"] == ""
+    kept = tmp_path / "secrets"
+    assert kept.stat().st_mode & 0o077 == 0
+    for variable in SECRET_ENV:
+        assert len(env[variable]) >= 24
+    assert stack.env() == env  # kept, not regenerated
+    monkeypatch.setenv("PERFLAB_REDIS_PASSWORD", "chosen-by-the-user")
+    assert stack.env()["PERFLAB_REDIS_PASSWORD"] == "chosen-by-the-user"
