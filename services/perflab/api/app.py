@@ -2,44 +2,59 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 from fastapi import FastAPI
 
 from perflab.api import errors
-from perflab.api.middleware.gzip import GZipMiddleware
+from perflab.api.middleware.gzip import GZipByFlag
 from perflab.api.middleware.metrics import MetricsMiddleware
 from perflab.api.middleware.querycount import QueryCountMiddleware
+from perflab.api.middleware.tracing import TracingMiddleware
 from perflab.api.resources import lifespan
 from perflab.api.routes import alerts, flags, health, metrics, techniques
 from perflab.api.techniques import REGISTRY
 from perflab.settings import Settings, get_settings
-from perflab.telemetry import metrics as lab_metrics
+from perflab.telemetry import celery_tracing
 from perflab.telemetry.logging import setup_logging
-from perflab.telemetry.tracing import fastapi_options, instrument_api
+from perflab.telemetry.tracing import setup_tracing
+
+
+def _fastapi_options() -> dict[str, Any]:
+    """FastAPI's own telemetry off: from 0.16x it opens server spans (and records
+    metrics and logs) whenever a provider is configured, on top of perflab's spans."""
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    return {}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="perflab", version="0.1.0", lifespan=lifespan, **fastapi_options())
-    app.state.settings = settings or get_settings()
+    app = FastAPI(title="perflab", version="0.1.0", lifespan=lifespan, **_fastapi_options())
+    app.state.settings = settings = settings or get_settings()
     errors.install(app)
     routers = [health.router, metrics.router, flags.router, techniques.router, alerts.router]
     routers += [technique.router for technique in REGISTRY.values()]
     for router in routers:
         app.include_router(router)
     # Inside the metrics middleware, so the size metric counts compressed bytes.
-    app.add_middleware(GZipMiddleware)
+    app.add_middleware(GZipByFlag)
     # Outside gzip, so it sees the bytes that really go on the wire. Either one sends
     # the X-DB-Queries header: it is part of the answers, metrics on or off.
-    if app.state.settings.telemetry.metrics_enabled:
+    if settings.telemetry.metrics_enabled:
         app.add_middleware(
             MetricsMiddleware,
             routes=[r for rt in routers for r in rt.routes],
-            exemplars=app.state.settings.telemetry.tracing_enabled,
+            exemplars=settings.telemetry.tracing_enabled,
         )
     else:
-        lab_metrics.disable()  # before any request binds a metric
         app.add_middleware(QueryCountMiddleware)
-    # Server spans wrap every middleware, so the metrics see the sampled trace id.
-    instrument_api(app, app.state.settings)
+    # Added last, so server spans wrap every middleware and the metrics middleware
+    # sees the sampled trace id (exemplars).
+    provider = setup_tracing(settings, "perflab-api")
+    if provider is not None:
+        celery_tracing.install_publisher(provider)
+        app.add_middleware(TracingMiddleware)
     return app
 
 
