@@ -25,9 +25,14 @@ def bench_command(
     telemetry_overhead: Annotated[
         bool,
         typer.Option(
-            "--overhead", help="Instead: telemetry off vs metrics vs metrics+tracing(10%)."
+            "--overhead",
+            help="Instead: telemetry off vs metrics vs metrics+tracing (default ratio, 100%).",
         ),
     ] = False,
+    ratio: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, help="--overhead: sampling ratio (default: the lab's)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Benchmark the lab itself: bare ASGI ceiling, cached read, DB read, telemetry on/off."""
@@ -36,6 +41,8 @@ def bench_command(
     given: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
     try:
         if telemetry_overhead:
+            if ratio is not None:
+                given["ratio"] = ratio
             report = overhead.run(connections=connections, processes=processes, **given)
             text = overhead.render(report)
         else:

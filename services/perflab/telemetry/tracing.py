@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRACES_PATH = "/v1/traces"
+_ALWAYS = TraceIdRatioBased(1.0)
 _provider: TracerProvider | None = None
 
 
@@ -56,7 +57,6 @@ class LabSampler(Sampler):
 
     def __init__(self, ratio: float, full_tracing: Callable[[], bool] | None = None) -> None:
         self._sampled = ParentBased(TraceIdRatioBased(ratio))
-        self._everything = ParentBased(TraceIdRatioBased(1.0))
         self._full_tracing = full_tracing
 
     def should_sample(
@@ -69,12 +69,15 @@ class LabSampler(Sampler):
         links: Sequence[Link] | None = None,
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
-        parent = trace.get_current_span(parent_context).get_span_context()
-        if not parent.is_valid and kind is SpanKind.CLIENT:
-            return SamplingResult(Decision.DROP)
-        full = self._full_tracing is not None and self._full_tracing()
-        delegate = self._everything if full else self._sampled
-        return delegate.should_sample(
+        # The parent is looked up only when it matters: the common server span of a
+        # request without `traceparent` goes straight to the SDK's sampler.
+        if kind is SpanKind.CLIENT or self._full_tracing is not None:
+            root = not trace.get_current_span(parent_context).get_span_context().is_valid
+            if root and kind is SpanKind.CLIENT:
+                return SamplingResult(Decision.DROP)
+            if root and self._full_tracing is not None and self._full_tracing():
+                return _ALWAYS.should_sample(parent_context, trace_id, name, kind, attributes)
+        return self._sampled.should_sample(
             parent_context, trace_id, name, kind, attributes, links, trace_state
         )
 

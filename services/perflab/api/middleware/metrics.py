@@ -69,7 +69,10 @@ class _RouteMetrics:
     ) -> None:
         self.in_progress.dec()
         self.requests(status).inc()
-        self.duration.observe(seconds, exemplar)
+        if exemplar is None:
+            self.duration.observe(seconds)
+        else:
+            self.duration.observe(seconds, exemplar)
         self.size.observe(size)
         self.queries.observe(queries)
 
