@@ -14,7 +14,7 @@ from perflab.api.middleware.querycount import QueryCountMiddleware
 from perflab.api.middleware.tracing import TracingMiddleware
 from perflab.api.resources import lifespan
 from perflab.api.routes import alerts, flags, health, metrics, techniques
-from perflab.api.techniques import REGISTRY
+from perflab.api.techniques import REGISTRY, telemetry_sampling
 from perflab.settings import Settings, get_settings
 from perflab.telemetry import celery_tracing
 from perflab.telemetry.logging import setup_logging
@@ -55,10 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(QueryCountMiddleware)
     # Added last, so server spans wrap every middleware and the metrics middleware
     # sees the sampled trace id (exemplars).
-    provider = setup_tracing(settings, "perflab-api")
+    # The telemetry_sampling flag picks the sampling ratio at every root span.
+    provider = setup_tracing(settings, "perflab-api", telemetry_sampling.full_tracing)
     if provider is not None:
         celery_tracing.install_publisher(provider)
-        app.add_middleware(TracingMiddleware)
+        app.add_middleware(TracingMiddleware, before_span=telemetry_sampling.bind_request)
     return app
 
 

@@ -57,7 +57,7 @@ class LabSampler(Sampler):
 
     def __init__(self, ratio: float, full_tracing: Callable[[], bool] | None = None) -> None:
         self._sampled = ParentBased(TraceIdRatioBased(ratio))
-        self._full_tracing = full_tracing
+        self.full_tracing = full_tracing
 
     def should_sample(
         self,
@@ -71,11 +71,12 @@ class LabSampler(Sampler):
     ) -> SamplingResult:
         # The parent is looked up only when it matters: the common server span of a
         # request without `traceparent` goes straight to the SDK's sampler.
-        if kind is SpanKind.CLIENT or self._full_tracing is not None:
+        full_tracing = self.full_tracing
+        if kind is SpanKind.CLIENT or full_tracing is not None:
             root = not trace.get_current_span(parent_context).get_span_context().is_valid
             if root and kind is SpanKind.CLIENT:
                 return SamplingResult(Decision.DROP)
-            if root and self._full_tracing is not None and self._full_tracing():
+            if root and full_tracing is not None and full_tracing():
                 return _ALWAYS.should_sample(parent_context, trace_id, name, kind, attributes)
         return self._sampled.should_sample(
             parent_context, trace_id, name, kind, attributes, links, trace_state
@@ -94,12 +95,15 @@ def otlp_traces_url(endpoint: str) -> str:
 def setup_tracing(
     settings: Settings, service_name: str, full_tracing: Callable[[], bool] | None = None
 ) -> TracerProvider | None:
-    """Install tracing in this process once; later calls return the same provider."""
+    """Install tracing in this process once; later calls return the same provider (and
+    hand it their `full_tracing`, if any: the API's flag hook, whoever set tracing up)."""
     global _provider
     telemetry = settings.telemetry
     if not telemetry.tracing_enabled:
         return None
     if _provider is not None:
+        if full_tracing is not None and isinstance(_provider.sampler, LabSampler):
+            _provider.sampler.full_tracing = full_tracing
         return _provider
     provider = TracerProvider(
         resource=Resource.create({"service.name": service_name}),

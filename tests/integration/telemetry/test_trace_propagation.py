@@ -84,6 +84,8 @@ def worker(trace_settings: Settings) -> Iterator[Celery]:
 async def offload_on(set_flag) -> None:
     # Before the app starts: its flag store loads the state at startup.
     await set_flag("background_offload", True)
+    # telemetry_sampling off: every request is traced, whatever the default ratio.
+    await set_flag("telemetry_sampling", False)
 
 
 @pytest.fixture

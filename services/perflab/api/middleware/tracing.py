@@ -11,6 +11,7 @@ to unsampled requests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import propagate, trace
@@ -28,9 +29,12 @@ class TracingMiddleware:
         app: ASGIApp,
         excluded: frozenset[str] = EXCLUDED_PATHS,
         tracer_provider: trace.TracerProvider | None = None,  # None: the global one
+        before_span: Callable[[Scope], None] | None = None,
     ) -> None:
         self.app = app
         self.excluded = excluded
+        # Runs just before each request's span starts (and its sampler decides).
+        self.before_span = before_span
         self.tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -44,6 +48,8 @@ class TracingMiddleware:
             if k in _TRACE_HEADERS
         }
         parent = propagate.extract(carrier) if carrier else None
+        if self.before_span is not None:
+            self.before_span(scope)
         status = 500  # unless a response starts
 
         async def send_status(message: Message) -> None:
