@@ -70,7 +70,7 @@ async def sample_forever(on_tick: Callable[[], None] | None = None) -> None:
 def freeze_startup_heap() -> None:
     """Keep the start-up heap (modules, routes, models, pools) out of every collection.
 
-    Per-request garbage (and telemetry's: spans waiting for export, metric buffers)
+    Per-request garbage (and telemetry's: spans waiting for export)
     triggers full collections, and each one walked the whole start-up heap: measured,
     that was most of the instrumentation's cost on p95 and a third of it on CPU.
     `gc.freeze()` moves what exists now to the permanent generation; every
