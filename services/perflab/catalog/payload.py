@@ -69,8 +69,8 @@ STREAMING_EXPORT = TechniqueSpec(
         ),
         "flask": Implementation(
             naive="`session.execute(...).all()`, the whole CSV built in a StringIO, one body.",
-            optimised="`yield_per(1000)` (a psycopg server-side cursor) streamed by a "
-            "generator under `stream_with_context`.",
+            optimised="`yield_per(1000)` (a psycopg server-side cursor) read by a generator "
+            "that streams each batch as CSV.",
         ),
     },
 )

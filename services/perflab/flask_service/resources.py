@@ -79,16 +79,21 @@ def resources() -> Resources:
     return found
 
 
+def pooled_connection() -> Connection:
+    """A connection from the pool, the wait timed into perflab_db_pool_acquire_seconds;
+    the caller closes it (which gives it back)."""
+    started = time.perf_counter()
+    conn = resources().pooled.connect()
+    DB_POOL_ACQUIRE.observe(time.perf_counter() - started)
+    return conn
+
+
 def session(engine: Literal["pooled", "direct"] = "pooled") -> Session:
     """This request's session on `engine`; its connection is taken now (the pooled wait
     is timed into perflab_db_pool_acquire_seconds) and given back at teardown."""
     sessions: dict[str, tuple[Session, Connection]] = g.setdefault("perflab_sessions", {})
     if engine not in sessions:
-        res = resources()
-        started = time.perf_counter()
-        conn = (res.pooled if engine == "pooled" else res.direct).connect()
-        if engine == "pooled":
-            DB_POOL_ACQUIRE.observe(time.perf_counter() - started)
+        conn = pooled_connection() if engine == "pooled" else resources().direct.connect()
         sessions[engine] = (Session(bind=conn), conn)
     return sessions[engine][0]
 

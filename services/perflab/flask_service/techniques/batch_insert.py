@@ -56,9 +56,8 @@ def _totals(db: Session, items: list[OrderIn]) -> list[int]:
     user_ids = {i.user_id for i in items}
     book_ids = {i.book_id for i in items}
     users = set(db.scalars(select(User.id).where(User.id.in_(user_ids))))
-    prices = dict(
-        db.execute(select(Book.id, Book.price_cents).where(Book.id.in_(book_ids))).tuples()
-    )
+    found = db.execute(select(Book.id, Book.price_cents).where(Book.id.in_(book_ids)))
+    prices = dict(found.tuples().all())  # a Result has keys(): dict() would take it as a mapping
     for index, item in enumerate(items):
         if item.user_id not in users:
             raise _reject(index, "user_id", item.user_id, "user")

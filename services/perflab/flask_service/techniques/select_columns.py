@@ -36,7 +36,7 @@ class Page(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
 
 
-def _page(query: Select[Book], page: Page) -> list[dict[str, Any]]:
+def _page(query: Select[tuple[Book]], page: Page) -> list[dict[str, Any]]:
     if page.genre is not None:
         query = query.where(Book.genre == page.genre)
     books = session().scalars(query.order_by(Book.id).limit(page.limit))

@@ -4,10 +4,11 @@ Demonstrates: exporting every order as CSV. The naive path fetches all rows
 (`.all()`), writes the whole file into a StringIO and answers with one body: memory
 grows with the table. The optimised path executes the same query with
 `yield_per(1000)`, which makes SQLAlchemy use a psycopg server-side cursor, and a
-generator writes one batch of CSV at a time; `stream_with_context` keeps the request
-(and its session) alive while the WSGI server sends it, so the cursor and the pooled
-connection are released when the last byte is out or the client goes away. Same CSV
-bytes either way.
+generator writes one batch of CSV at a time while the WSGI server sends it. The
+generator owns its pooled connection, not the request's session (Flask ends the app
+context, and with it the session, once the view returns, before the body is sent):
+the cursor, its read transaction and the connection are released when the last byte
+is out or the client goes away (the server closes the body). Same CSV bytes either way.
 Watch: `perflab_process_resident_memory_bytes` (Runtime dashboard) while exporting and
 `perflab_export_buffer_peak_bytes{variant}`, the largest CSV buffer held at once.
 Expect peak memory two orders of magnitude lower at scale 1 and the first byte after
@@ -21,7 +22,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from flask import Blueprint, Response, stream_with_context
+from flask import Blueprint, Response
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field
 from sqlalchemy import Row, select
@@ -29,7 +30,7 @@ from sqlalchemy import Row, select
 from perflab.catalog import TECHNIQUES
 from perflab.flask_service import validation
 from perflab.flask_service.models import Order
-from perflab.flask_service.resources import session
+from perflab.flask_service.resources import pooled_connection, session
 from perflab.flask_service.techniques.base import Technique, Variant, run
 from perflab.telemetry.metrics import EXPORT_BUFFER_PEAK
 
@@ -92,9 +93,19 @@ def _chunks(batches: Iterable[Sequence[Row[Any]]], close: Any) -> Iterator[bytes
 
 def optimised(limit: int | None) -> Response:
     # Executed here, before the response starts: a dead Postgres is still a clean 503.
-    result = session().execute(_query(limit).execution_options(yield_per=BATCH_ROWS))
-    chunks = _chunks(result.partitions(), result.close)
-    return Response(stream_with_context(chunks), mimetype=MEDIA_TYPE, headers=_HEADERS)
+    conn = pooled_connection()
+    try:
+        result = conn.execute(_query(limit).execution_options(yield_per=BATCH_ROWS))
+    except BaseException:
+        conn.close()
+        raise
+
+    def close() -> None:
+        result.close()
+        conn.close()  # ends the read transaction, gives the connection back
+
+    chunks = _chunks(result.partitions(), close)
+    return Response(chunks, mimetype=MEDIA_TYPE, headers=_HEADERS)
 
 
 blueprint = Blueprint(NAME, __name__)
