@@ -27,6 +27,8 @@ logconfig_dict = {
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "perflab.telemetry.logging.JsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+    # The app's own loggers get their JSON handler from the app factory (setup_logging).
+    "root": {"level": "INFO", "handlers": []},
     "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
 }
 
