@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRACES_PATH = "/v1/traces"
+# Scrapes and probes would fill the trace store with noise: never traced (every service;
+# the contrib instrumentations' `excluded_urls` format).
+EXCLUDED_URLS = "/metrics,/healthz,/readyz"
 _ALWAYS = TraceIdRatioBased(1.0)
 _provider: TracerProvider | None = None
 

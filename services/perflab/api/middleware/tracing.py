@@ -18,8 +18,9 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Scrapes and probes would fill the trace store with noise: never traced.
-EXCLUDED_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
+from perflab.telemetry.tracing import EXCLUDED_URLS
+
+EXCLUDED_PATHS = frozenset(EXCLUDED_URLS.split(","))
 _TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
 
 
