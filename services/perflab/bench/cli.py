@@ -28,9 +28,14 @@ def bench_command(
     telemetry_overhead: Annotated[
         bool,
         typer.Option(
-            "--overhead", help="Instead: telemetry off vs metrics vs metrics+tracing(10%)."
+            "--overhead",
+            help="Instead: telemetry off vs metrics vs metrics+tracing (default ratio, 100%).",
         ),
     ] = False,
+    ratio: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, help="--overhead: sampling ratio (default: the lab's)."),
+    ] = None,
     server_choice: Annotated[
         bool,
         typer.Option(
@@ -56,6 +61,8 @@ def bench_command(
             servers_report.write(report, out)
             text = servers_report.render(report) + f"report: {out / 'report.md'}\n"
         elif telemetry_overhead:
+            if ratio is not None:
+                given["ratio"] = ratio
             report = overhead.run(connections=connections, processes=processes, **given)
             text = overhead.render(report)
         else:

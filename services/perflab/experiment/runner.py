@@ -190,7 +190,9 @@ def _think_time(config: Config) -> float | None:
     if config.think_seconds is not None:
         return config.think_seconds
     key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
-    return 0.0 if key in ("rps", "server_rps") else None
+    # Closed loop for throughput, and for CPU per request: at a user's own pace the
+    # API's background work (samplers, flag listener) would outweigh the requests.
+    return 0.0 if key in ("rps", "server_rps", "api_cpu_per_request") else None
 
 
 def _scrape_margin(prometheus: PrometheusReader) -> float:
