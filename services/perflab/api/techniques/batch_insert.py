@@ -26,7 +26,6 @@ from perflab.api.deps import Flags, Pool
 from perflab.api.responses import ADMIN, WRITE
 from perflab.api.techniques.base import Technique, run
 from perflab.catalog import TECHNIQUES
-from perflab.db import querylog
 from perflab.db.pool import acquire
 
 NAME = "batch_insert"
@@ -120,9 +119,8 @@ async def optimised(pool: Pool, items: list[OrderIn]) -> BulkResult:
                 (oid, i.user_id, i.book_id, i.quantity, total, STATUS, now)
                 for oid, i, total in zip(ids, items, totals, strict=True)
             ]
-            # No connection method sees COPY: counted, timed and traced here.
-            with querylog.Statement("COPY orders FROM STDIN", conn):
-                await conn.copy_records_to_table("orders", records=records, columns=_COLUMNS)
+            # One COPY statement (counted and traced by CountingConnection).
+            await conn.copy_records_to_table("orders", records=records, columns=_COLUMNS)
     return BulkResult(count=len(ids), ids=ids, total_cents=sum(totals))
 
 
