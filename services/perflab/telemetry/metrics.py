@@ -19,10 +19,22 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar, cast
 
 from prometheus_client import Counter, Gauge, Histogram
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from perflab.settings import get_settings
 
-ENABLED = get_settings().telemetry.metrics_enabled
+
+def _enabled() -> bool:
+    try:
+        return get_settings().telemetry.metrics_enabled
+    except (ValidationError, SettingsError):
+        # A bad setting is reported, in one line, by the process's entry point
+        # (perflab.settings.explain); importing this module must not turn it into a traceback.
+        return True
+
+
+ENABLED = _enabled()
 
 
 class _Off:
