@@ -9,10 +9,13 @@ here, in one place: a lost or refused connection in any of asyncpg's shapes
 
 from __future__ import annotations
 
+import json
 import logging
 
 import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -65,8 +68,22 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     )
 
 
+class _AsciiJSON(JSONResponse):
+    """JSON with non-ASCII escaped: a 422 echoes the input, which may hold a lone
+    surrogate that UTF-8 cannot encode (FastAPI's own handler then fails with a 500)."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return _AsciiJSON({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(PerflabError, _perflab_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
     for exc_type in POSTGRES_ERRORS:
         app.add_exception_handler(exc_type, _postgres_error)

@@ -20,7 +20,11 @@ TOKEN = "flask-test-token"
 @pytest.fixture(scope="module")
 def guarded(settings: Settings) -> Iterator[Flask]:
     api = settings.api.model_copy(update={"max_body_bytes": 4096})
-    app = create_app(settings.model_copy(update={"admin_token": SecretStr(TOKEN), "api": api}))
+    # No tracing: the stock SQLAlchemy instrumentor instruments the first app's engines
+    # only, and the session's Flask app (test_tracing.py) must be that first one.
+    telemetry = settings.telemetry.model_copy(update={"tracing_enabled": False})
+    changes = {"admin_token": SecretStr(TOKEN), "api": api, "telemetry": telemetry}
+    app = create_app(settings.model_copy(update=changes))
     yield app
     app.extensions["perflab"].close()
 

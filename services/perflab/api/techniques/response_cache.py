@@ -31,6 +31,7 @@ from perflab.api.deps import Flags, Pool, Res
 from perflab.api.resources import Resources
 from perflab.api.responses import ADMIN, NOT_FOUND, WRITE
 from perflab.api.techniques.base import Technique, run
+from perflab.api.text import StorableText
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
@@ -95,7 +96,7 @@ class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: int = Field(ge=1, le=_MAX_ID)
     rating: int = Field(ge=1, le=5)
-    body: str = Field(min_length=1, max_length=5000)
+    body: StorableText = Field(min_length=1, max_length=5000)
 
 
 class ReviewOut(BaseModel):

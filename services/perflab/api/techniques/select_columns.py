@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Pool
 from perflab.api.techniques.base import Technique, run
+from perflab.api.text import StorableText
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 
@@ -74,7 +75,7 @@ async def catalog(
     pool: Pool,
     flags: Flags,
     response: Response,
-    genre: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    genre: Annotated[StorableText | None, Query(min_length=1, max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[CatalogItem]:
     return await run(NAME, flags, naive, optimised, response, pool, genre, limit)
