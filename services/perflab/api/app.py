@@ -7,9 +7,10 @@ from fastapi import FastAPI
 from perflab.api import errors
 from perflab.api.middleware.gzip import GZipMiddleware
 from perflab.api.middleware.metrics import MetricsMiddleware
+from perflab.api.middleware.profiling import ProfilingMiddleware
 from perflab.api.middleware.querycount import QueryCountMiddleware
 from perflab.api.resources import lifespan
-from perflab.api.routes import alerts, flags, health, metrics, techniques
+from perflab.api.routes import alerts, flags, health, metrics, profiles, techniques
 from perflab.api.techniques import REGISTRY
 from perflab.settings import Settings, get_settings
 from perflab.telemetry import metrics as lab_metrics
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     errors.install(app)
     routers = [health.router, metrics.router, flags.router, techniques.router, alerts.router]
+    routers.append(profiles.router)
     routers += [technique.router for technique in REGISTRY.values()]
     for router in routers:
         app.include_router(router)
@@ -40,6 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(QueryCountMiddleware)
     # Server spans wrap every middleware, so the metrics see the sampled trace id.
     instrument_api(app, app.state.settings)
+    # Outermost: a profile sees every middleware. Absent when off, so it costs nothing.
+    if app.state.settings.profiling.enabled:
+        app.add_middleware(ProfilingMiddleware, settings=app.state.settings)
     return app
 
 
