@@ -27,6 +27,7 @@ from perflab.lab.procs import StartError
 from perflab.lab.report import StartupView, status_table
 from perflab.lab.smoke import smoke_command
 from perflab.lab.stack import Stack
+from perflab.profile.cli import profile_command
 
 app = typer.Typer(
     help="perflab's native lab: Postgres, Redis, API, Celery worker, Prometheus, "
@@ -221,6 +222,7 @@ app.command("load")(load_command)
 app.command("smoke")(smoke_command)
 app.command("experiment")(experiment_command)
 app.command("bench")(bench_command)
+app.command("profile")(profile_command)
 
 
 def main() -> None:
