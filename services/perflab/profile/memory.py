@@ -12,19 +12,20 @@ so every traced block is new since then; the report gives
 
 Frames are `path:line` (tracemalloc keeps no function names); paths inside the lab
 are shortened to `perflab/...`, others to what follows `site-packages/` or the
-standard library's folder.
+standard library's folder (`asyncio/runners.py`).
 """
 
 from __future__ import annotations
 
-import sysconfig
+import re
 import threading
 import time
 import tracemalloc
 from typing import Any
 
 _lock = threading.Lock()
-_STDLIB = sysconfig.get_paths()["stdlib"].rstrip("/") + "/"
+# Any interpreter's standard library (this one's, a container's): `.../lib/python3.11/`.
+_STDLIB = re.compile(r"^.*/lib/python3\.\d+/")
 # Allocations of the profiler itself, not of the profiled code.
 _IGNORED = (
     tracemalloc.Filter(False, tracemalloc.__file__),
@@ -45,7 +46,7 @@ def short_path(path: str) -> str:
         return "perflab/" + path.rsplit(marker, 1)[1]
     if "site-packages/" in path:
         return path.rsplit("site-packages/", 1)[1]
-    return path.removeprefix(_STDLIB)
+    return _STDLIB.sub("", path)
 
 
 def frame_label(frame: tracemalloc.Frame) -> str:
