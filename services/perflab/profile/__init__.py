@@ -8,8 +8,8 @@ Two halves, one package:
   adds a thin adapter (the API's is `api/middleware/profiling.py`, pure ASGI); Django
   and Flask add theirs. These modules import only the settings, the standard library
   and pyinstrument: they sit beside `telemetry` in the layering, below every service.
-- **`lab profile`**, a lab tool (`targets`, `sampler`, `speedscope`, `flamegraph`,
-  `compare`, `window`, `report`, `cli`): samples a live process with py-spy, or asks a
-  service for a memory window, and writes flame graphs and tables. It imports the lab
-  and is imported by nothing but the CLI.
+- **Reading and drawing samples** (`speedscope`, `flamegraph`): py-spy's speedscope
+  JSON as stacks and function tables; weighted stacks as a flame graph SVG. `lab
+  profile` (lab/profiling/, a lab tool on top) samples live processes with py-spy and
+  draws its results with these.
 """

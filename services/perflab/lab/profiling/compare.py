@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from perflab.experiment.runner import ExperimentError, FlagGuard
 from perflab.lab.components import LabContext
+from perflab.lab.flags_client import FlagsClient, FlagsError
 from perflab.lab.load import LOCUST_CONF, LOCUSTFILE, REPO, loadgen
-from perflab.lab.procs import stop_pid
-from perflab.profile import recorder, speedscope
+from perflab.lab.profiling import recorder
+from perflab.procs import stop_pid
+from perflab.profile import speedscope
 
 VARIANTS = (("naive", False), ("optimised", True))
 SETTLE_SECONDS = 2.0  # a flip reaches every process within 1 s
@@ -81,28 +82,32 @@ def run(
     top: int = 15,
     say: Callable[[str], object] = print,
 ) -> Comparison:
-    guard = FlagGuard(ctx.api_url, os.environ.get("PERFLAB_ADMIN_TOKEN"))
-    try:
-        if flag not in guard.current():
+    results: dict[str, recorder.Result] = {}
+    with FlagsClient(ctx.api_url, actor="lab-profile") as flags:
+        try:
+            before = {f["name"]: bool(f["enabled"]) for f in flags.list()}
+        except FlagsError as exc:
+            raise CompareError(str(exc)) from exc
+        if flag not in before:
             raise CompareError(f"unknown flag {flag!r}; `lab flags` lists them")
         load_seconds = 2 * (int(SETTLE_SECONDS) + plan.seconds) + 30
-        results: dict[str, recorder.Result] = {}
-        with (
-            locust_load(ctx.api_url, flag, users, load_seconds, out / "locust.log")
-            if drive_load
-            else _no_load()
-        ):
-            for variant, enabled in VARIANTS:
-                guard.set(flag, enabled)
-                time.sleep(SETTLE_SECONDS)
-                say(f"{flag} {'on' if enabled else 'off'} ({variant}): sampling {plan.seconds} s")
-                title = f"{plan.target.name} · {flag} {variant} (flag {'on' if enabled else 'off'})"
-                results[variant] = recorder.record(plan, ctx, out / variant, title)
-    except ExperimentError as exc:
-        raise CompareError(str(exc)) from exc
-    finally:
-        guard.restore()
-        guard.close()
+        try:
+            with (
+                locust_load(ctx.api_url, flag, users, load_seconds, out / "locust.log")
+                if drive_load
+                else _no_load()
+            ):
+                for variant, enabled in VARIANTS:
+                    flags.set(flag, enabled)
+                    time.sleep(SETTLE_SECONDS)
+                    state = "on" if enabled else "off"
+                    say(f"{flag} {state} ({variant}): sampling {plan.seconds} s")
+                    title = f"{plan.target.name} · {flag} {variant} (flag {state})"
+                    results[variant] = recorder.record(plan, ctx, out / variant, title)
+        except FlagsError as exc:
+            raise CompareError(str(exc)) from exc
+        finally:
+            flags.set(flag, before[flag])  # put back, also on Ctrl-C or a failure
     naive, optimised = results["naive"], results["optimised"]
     return Comparison(naive, optimised, speedscope.changes(naive.samples, optimised.samples, top))
 

@@ -12,8 +12,8 @@ import pytest
 
 from perflab.lab.components import LabContext
 from perflab.lab.config import LabSettings
-from perflab.lab.procs import free_port, stop_pid, tcp_ready
-from perflab.profile import targets
+from perflab.lab.profiling import targets
+from perflab.procs import free_port, stop_pid, tcp_ready
 
 # A parent that binds the port and two forked children that inherit the listening
 # socket, as uvicorn's supervisor and workers do; plus a child that does not listen.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from perflab.profile import sampler
-from perflab.profile.sampler import PtraceView, ptrace_problem
+from perflab.lab.profiling import sampler
+from perflab.lab.profiling.sampler import PtraceView, ptrace_problem
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,8 @@ from rich.console import Console
 
 from perflab.lab.components import LabContext
 from perflab.lab.config import REPO
-from perflab.profile import compare, recorder, report, sampler, speedscope, targets, window
+from perflab.lab.profiling import compare, recorder, report, sampler, targets, window
+from perflab.profile import speedscope
 
 console = Console(width=None if sys.stdout.isatty() else 140)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from perflab.lab.components import LabContext
 from perflab.lab.docker import ComposeStack
-from perflab.profile import flamegraph, sampler, speedscope, targets
+from perflab.lab.profiling import sampler, targets
+from perflab.profile import flamegraph, speedscope
 
 SPEEDSCOPE = "profile.speedscope.json"
 FLAMEGRAPH = "flamegraph.svg"
