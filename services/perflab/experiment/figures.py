@@ -132,6 +132,20 @@ SERVER_FIGURES = (
         " / sum(increase(perflab_export_buffer_peak_bytes_count[${w}s]))",
     ),
     ServerFigure(
+        "memo_entries_peak", "memo entries (all processes, peak)", "count", "lower",
+        "max_over_time(sum(perflab_memo_entries)[${w}s:1s])",
+    ),
+    ServerFigure(
+        # Mean over the arm: the other variant's form is dropped at the arm's first request.
+        "catalogue_bytes", "in-memory catalogue bytes (all processes)", "bytes", "lower",
+        "avg_over_time(sum(perflab_catalogue_bytes)[${w}s:1s])",
+    ),
+    ServerFigure(
+        "items_examined_per_request", "items examined per search", "count", "lower",
+        "sum(increase(perflab_search_items_examined_total[${w}s]))"
+        ' / sum(increase(perflab_http_requests_total{route="$route"}[${w}s]))',
+    ),
+    ServerFigure(
         "loop_lag_max", "event-loop lag (max)", "s", "lower",
         'max_over_time(max(perflab_event_loop_lag_seconds{job="api"})[${w}s:1s])',
     ),

@@ -118,6 +118,24 @@ EXPORT_BUFFER_PEAK = Histogram(
     ["variant"],
     buckets=SIZE_BUCKETS,
 )
+MEMO_ENTRIES = Gauge(
+    "perflab_memo_entries",
+    "Reports held in the per-process memo of bounded_cache (unbounded dict vs LRU).",
+    ["variant"],
+    multiprocess_mode="livesum",
+)
+CATALOGUE_BYTES = Gauge(
+    "perflab_catalogue_bytes",
+    "Bytes held by compact_objects' in-memory catalogue (rows and their containers, "
+    "sys.getsizeof; the strings both forms share are left out).",
+    ["variant"],
+    multiprocess_mode="livesum",
+)
+SEARCH_ITEMS_EXAMINED = Counter(
+    "perflab_search_items_examined_total",
+    "Titles (naive) or posting-list entries (optimised) search_index looked at.",
+    ["variant"],
+)
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_TASKS = Counter(
