@@ -3,14 +3,14 @@
 Demonstrates: `GET /catalogue/stats?genre=`, price and year statistics computed from a
 catalogue of every book that each API process loads once and keeps in memory (the
 guides' memory-efficient data structures). The naive catalogue holds one dict per
-book: every row carries its own hash table of keys and values (~300 bytes for six
-fields before the values themselves). The optimised one holds frozen `__slots__`
-dataclasses: the field names live once, in the class, and a row is a fixed array of
-references (~100 bytes). Same numbers either way. Each process keeps only the form
+book: every row carries its own hash table of keys and values (280 bytes for six
+fields, measured with tracemalloc, before the values themselves). The optimised one
+holds frozen `__slots__` dataclasses: the field names live once, in the class, and a
+row is a fixed array of references (89 bytes). Same numbers either way. Each process keeps only the form
 its flag asks for: the first request of the other variant drops it and loads anew.
 Watch: `perflab_catalogue_bytes{variant}` and the API's RSS (Runtime dashboard). Expect
-about 3x fewer bytes per book held (tests measure it with tracemalloc), a few MB less
-RSS per process at scale 1.
+about 3x fewer bytes per book held (tests measure it with tracemalloc), ~3.8 MB less
+per process at scale 1 (20k books).
 """
 
 from __future__ import annotations
