@@ -6,8 +6,9 @@ guides' memory-efficient data structures). The naive catalogue holds one dict pe
 book: every row carries its own hash table of keys and values (280 bytes for six
 fields, measured with tracemalloc, before the values themselves). The optimised one
 holds frozen `__slots__` dataclasses: the field names live once, in the class, and a
-row is a fixed array of references (89 bytes). Same numbers either way. Each process keeps only the form
-its flag asks for: the first request of the other variant drops it and loads anew.
+row is a fixed array of references (89 bytes). Same numbers either way. Each process
+keeps only the form its flag asks for: the first request of the other variant drops it
+and loads anew.
 Watch: `perflab_catalogue_bytes{variant}` and the API's RSS (Runtime dashboard). Expect
 about 3x fewer bytes per book held (tests measure it with tracemalloc), ~3.8 MB less
 per process at scale 1 (20k books).
