@@ -183,11 +183,15 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
     return result
 
 
+# Figures that grow with the number of requests an arm makes: measured closed loop.
+CLOSED_LOOP_FIGURES = frozenset({"rps", "server_rps", "memo_entries_peak"})
+
+
 def _think_time(config: Config) -> float | None:
     if config.think_seconds is not None:
         return config.think_seconds
     key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
-    return 0.0 if key in ("rps", "server_rps") else None
+    return 0.0 if key in CLOSED_LOOP_FIGURES else None
 
 
 def _scrape_margin(prometheus: PrometheusReader) -> float:
