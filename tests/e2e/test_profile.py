@@ -111,6 +111,8 @@ def test_profile_a_flag_writes_both_variants_and_the_change_table(api: str, lab_
     assert changes and summary["variants"]["naive"]["samples"] > 0
     moved = changes.get(("naive", "perflab/api/techniques/n_plus_one.py"))
     assert moved is not None and moved["naive_share"] > 0 and moved["optimised_share"] == 0
+    assert "the lab's own code" in done.stdout
+    assert summary["lab_changes"][0]["where"].startswith("perflab/")
     flags = httpx.get(f"{api}/flags").json()["flags"]
     assert next(f["enabled"] for f in flags if f["name"] == "n_plus_one") is True  # put back
 

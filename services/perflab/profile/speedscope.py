@@ -136,8 +136,10 @@ class Change:
         return self.after - self.before
 
 
-def changes(before: Samples, after: Samples, n: int) -> list[Change]:
-    """The functions whose share of samples (total time) moved most between two recordings."""
+def changes(before: Samples, after: Samples, n: int, lab_only: bool = False) -> list[Change]:
+    """The functions whose share of samples (total time) moved most between two
+    recordings; `lab_only`: only the lab's own code (framework frames above a hot path
+    all move together and can fill a table)."""
     a, b = times(before), times(after)
     whole_a, whole_b = before.seconds or 1.0, after.seconds or 1.0
     found = [
@@ -145,4 +147,6 @@ def changes(before: Samples, after: Samples, n: int) -> list[Change]:
         for f in set(a) | set(b)
         for name, where in [f]
     ]
+    if lab_only:
+        found = [c for c in found if is_lab_code(c.where)]
     return sorted(found, key=lambda c: (-abs(c.delta), c.name))[:n]

@@ -94,3 +94,12 @@ def test_changes_rank_the_functions_whose_share_moved_most(tmp_path: Path) -> No
     assert by_name["naive"].delta == pytest.approx(0.25 - 0.75)
     assert changes[0].name == "naive"  # -50 points, the largest move
     assert "run" not in by_name or by_name["run"].delta == 0  # 100% in both: no change
+
+
+def test_changes_of_the_labs_own_code_only(tmp_path: Path) -> None:
+    before = speedscope.load(_write(tmp_path, FRAMES, [_profile("T", [[1, 2, 3], [1]])]))
+    after_path = tmp_path / "after"
+    after_path.mkdir()
+    after = speedscope.load(_write(after_path, FRAMES, [_profile("T", [[1], [1]])]))
+    assert [c.name for c in speedscope.changes(before, after, 5, lab_only=True)] == ["naive"]
+    assert "Connection.fetchrow" in {c.name for c in speedscope.changes(before, after, 5)}

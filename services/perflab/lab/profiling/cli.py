@@ -88,7 +88,13 @@ def _flag(
         }
     title = f"{flag}: functions whose share of samples changed most (total time)"
     console.print(report.changes_table(found.changes, title))
-    return {"flag": flag, "variants": variants, "changes": report.change_dicts(found.changes)}
+    console.print(report.changes_table(found.lab_changes, f"{flag}: the lab's own code"))
+    return {
+        "flag": flag,
+        "variants": variants,
+        "changes": report.change_dicts(found.changes),
+        "lab_changes": report.change_dicts(found.lab_changes),
+    }
 
 
 def _memory(target: targets.Target, ctx: LabContext, out: Path, seconds: int, top: int) -> dict:

@@ -38,6 +38,7 @@ class Comparison:
     naive: recorder.Result
     optimised: recorder.Result
     changes: list[speedscope.Change]
+    lab_changes: list[speedscope.Change]  # the lab's own code only
 
 
 def locust_command(api: str, scenario: str, users: int, run_seconds: int) -> list[str]:
@@ -109,7 +110,13 @@ def run(
         finally:
             flags.set(flag, before[flag])  # put back, also on Ctrl-C or a failure
     naive, optimised = results["naive"], results["optimised"]
-    return Comparison(naive, optimised, speedscope.changes(naive.samples, optimised.samples, top))
+    a, b = naive.samples, optimised.samples
+    return Comparison(
+        naive,
+        optimised,
+        speedscope.changes(a, b, top),
+        speedscope.changes(a, b, top, lab_only=True),
+    )
 
 
 @contextmanager
