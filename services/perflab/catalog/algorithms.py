@@ -21,7 +21,7 @@ BOUNDED_CACHE = TechniqueSpec(
     metric="perflab_memo_entries",
     expected="memo entries level off at the LRU's size instead of growing with every new "
     "(author, since, until); RSS stops climbing and ApiMemoryGrowing stays quiet",
-    key_figure="memo_entries_peak",
+    key_figure="memo_entries",
     promise=None,
     signals=("memo_entries", "rss"),
     # Thousands of distinct keys, so an unbounded memo keeps growing under load.
