@@ -9,7 +9,7 @@ from perflab.api.middleware.gzip import GZipMiddleware
 from perflab.api.middleware.metrics import MetricsMiddleware
 from perflab.api.middleware.querycount import QueryCountMiddleware
 from perflab.api.resources import lifespan
-from perflab.api.routes import alerts, flags, health, metrics, techniques
+from perflab.api.routes import alerts, docs, flags, health, metrics, techniques
 from perflab.api.techniques import REGISTRY
 from perflab.settings import Settings, get_settings
 from perflab.telemetry import metrics as lab_metrics
@@ -18,9 +18,14 @@ from perflab.telemetry.tracing import fastapi_options, instrument_api
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="perflab", version="0.1.0", lifespan=lifespan, **fastapi_options())
+    # docs_url/redoc_url None: `routes.docs` serves both pages from vendored assets.
+    app = FastAPI(
+        title="perflab", version="0.1.0", lifespan=lifespan,
+        docs_url=None, redoc_url=None, **fastapi_options(),
+    )  # fmt: skip
     app.state.settings = settings or get_settings()
     errors.install(app)
+    docs.install(app)
     routers = [health.router, metrics.router, flags.router, techniques.router, alerts.router]
     routers += [technique.router for technique in REGISTRY.values()]
     for router in routers:

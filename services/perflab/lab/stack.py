@@ -29,13 +29,14 @@ BUILDERS: tuple[Callable[[LabContext], Component], ...] = (
     monitoring.alertmanager,
     apps.locust,
     monitoring.grafana,
+    apps.console,
 )
 # Each tier starts together once the one before is healthy. The seed runs with the
 # second tier: the API's startup changes the schema (db_index), which must not race
 # the seed's transaction, so the database's clients start only after it.
 TIERS = (
     ("postgres", "redis"),
-    ("prometheus", "alertmanager", "locust", "grafana"),
+    ("prometheus", "alertmanager", "locust", "grafana", "console"),
     ("api", "worker"),
 )
 
