@@ -71,7 +71,7 @@ class Stack:
     def up(self, view: StartupView, seed_scale: float) -> UpResult:
         missing = system.missing_packages(self.components)
         if missing:
-            system.ensure(missing)
+            system.ensure(missing, say=view.say)
             self.components = [build(self.ctx) for build in BUILDERS]
         self._prepare_state_dir()
         installed = [c for c in self.components if c.binary is not None]
