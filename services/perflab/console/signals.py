@@ -22,7 +22,8 @@ from typing import Any
 _METRIC = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?")
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
 # Long enough for a few scrapes at the native lab's 5 s interval, short enough to follow a flip.
-RATE_WINDOW = "30s"
+RATE_WINDOW_SECONDS = 30
+RATE_WINDOW = f"{RATE_WINDOW_SECONDS}s"
 
 
 @dataclass(frozen=True)
@@ -120,14 +121,29 @@ def _finite(raw: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _settled(state: dict[float, float], at: float, step: float, settle: float) -> float | None:
+    """The flag's state at `at` if it was the same over the `settle` seconds before."""
+    now = state.get(at)
+    back = step
+    while now is not None and back <= settle + 1e-9:
+        if state.get(at - back, now) != now:
+            return None
+        back += step
+    return now
+
+
 def split(
     signal: list[list[Any]],
     flag: list[list[Any]],
     flips: list[dict[str, Any]],
     end: float,
     step: float,
+    settle: float = 0.0,
 ) -> Figures:
     """Samples of the signal (`[[t, "v"], ...]`) labelled by the flag's state at each t.
+
+    A sample counts for a variant only when the flag held that state for the `settle`
+    seconds before it (the rate window): a rate just after a flip mixes both variants.
 
     `current` is the sample at the end of the window (within two steps), else None:
     a figure from minutes ago is not the current one.
@@ -137,11 +153,13 @@ def split(
     for t, raw in signal:
         at = float(t)
         value = _finite(raw)
-        on = state.get(at)
+        on = _settled(state, at, step, settle)
         figures.times.append(at)
         figures.naive.append(value if on == 0 else None)
         figures.optimised.append(value if on == 1 else None)
-        if value is not None and on is not None and at >= end - 2 * step:
+        # The figure now is the latest sample whatever it mixes; its variant is the flag's.
+        now = state.get(at)
+        if value is not None and now is not None and at >= end - 2 * step:
             figures.current = value
-            figures.current_variant = "optimised" if on == 1 else "naive"
+            figures.current_variant = "optimised" if now == 1 else "naive"
     return figures

@@ -156,8 +156,10 @@ class Sources:
                 for f in flips
                 if f.get("flag") == technique.get("flag", name)
             ]
-            figures = signals.split(values, by_flag.get(technique.get("flag", name), []), mine,
-                                    end, step)  # fmt: skip
+            # A rate mixes both variants for one window after a flip; a gauge does not.
+            settle = signals.RATE_WINDOW_SECONDS if "rate(" in signal.query else 0.0
+            flag = by_flag.get(technique.get("flag", name), [])
+            figures = signals.split(values, flag, mine, end, step, settle)
             return name, figures.as_json(signal)
 
         done = await asyncio.gather(*(one(t) for t in techniques))

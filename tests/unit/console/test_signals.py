@@ -45,3 +45,13 @@ def test_samples_split_by_the_flag_at_the_same_instant() -> None:
     # The last sample is minutes old: there is no current figure.
     stale = split(signal, flag, [], end=300, step=2)
     assert stale.current is None
+
+
+def test_a_rate_right_after_a_flip_counts_for_neither_variant() -> None:
+    times = range(0, 20, 2)
+    signal = [[t, "1"] for t in times]
+    flag = [[t, "0" if t < 8 else "1"] for t in times]
+    figures = split(signal, flag, [], end=18, step=2, settle=4)
+    # Flip at 8: samples at 8 and 10 still hold naive traffic in their 4 s window.
+    assert figures.naive == [1.0, 1.0, 1.0, 1.0, None, None, None, None, None, None]
+    assert figures.optimised == [None, None, None, None, None, None, 1.0, 1.0, 1.0, 1.0]
