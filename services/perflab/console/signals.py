@@ -93,6 +93,8 @@ class Figures:
     times: list[float] = field(default_factory=list)
     naive: list[float | None] = field(default_factory=list)
     optimised: list[float | None] = field(default_factory=list)
+    # Samples whose window spans a flip (both variants in them): drawn, not averaged.
+    mixed: list[float | None] = field(default_factory=list)
     current: float | None = None
     current_variant: str | None = None
     flips: list[dict[str, Any]] = field(default_factory=list)
@@ -109,6 +111,7 @@ class Figures:
             "times": self.times,
             "naive": self.naive,
             "optimised": self.optimised,
+            "mixed": self.mixed,
             "current": self.current,
             "current_variant": self.current_variant,
             "means": {"naive": self.mean(self.naive), "optimised": self.mean(self.optimised)},
@@ -157,8 +160,9 @@ def split(
         figures.times.append(at)
         figures.naive.append(value if on == 0 else None)
         figures.optimised.append(value if on == 1 else None)
-        # The figure now is the latest sample whatever it mixes; its variant is the flag's.
         now = state.get(at)
+        figures.mixed.append(value if on is None and now is not None else None)
+        # The figure now is the latest sample whatever it mixes; its variant is the flag's.
         if value is not None and now is not None and at >= end - 2 * step:
             figures.current = value
             figures.current_variant = "optimised" if now == 1 else "naive"

@@ -55,3 +55,5 @@ def test_a_rate_right_after_a_flip_counts_for_neither_variant() -> None:
     # Flip at 8: samples at 8 and 10 still hold naive traffic in their 4 s window.
     assert figures.naive == [1.0, 1.0, 1.0, 1.0, None, None, None, None, None, None]
     assert figures.optimised == [None, None, None, None, None, None, 1.0, 1.0, 1.0, 1.0]
+    assert figures.mixed == [None, None, None, None, 1.0, 1.0, None, None, None, None]
+    assert figures.current_variant == "optimised"

@@ -6,7 +6,7 @@ const TOKEN_KEY = "perflab-admin-token";
 const tokenRequired = document.body.dataset.tokenRequired === "true";
 let token = sessionStorage.getItem(TOKEN_KEY) || "";
 const charts = new Map(); // card id -> {plot, flips}
-const COLORS = { naive: "#d9822b", optimised: "#2a9d4b" };
+const COLORS = { naive: "#d9822b", optimised: "#2a9d4b", mixed: "#9aa0a6" };
 
 function headers(json) {
   const h = {};
@@ -139,9 +139,9 @@ function chartFor(card, unit) {
     scales: { x: { time: true } },
     axes: [{ size: 24, font: "10px sans-serif" },
            { size: 56, font: "10px sans-serif", values: (u, vals) => vals.map((v) => fmt(v, axisUnit)) }],
-    series: [{}, series("naive"), series("optimised")],
+    series: [{}, series("naive"), series("optimised"), series("mixed")],
     hooks: { draw: [drawFlips(entry)] },
-  }, [[], [], []], holder);
+  }, [[], [], [], []], holder);
   charts.set(card.id, entry);
   return entry;
 }
@@ -163,7 +163,7 @@ function paintFigures(card, fig) {
   means.title = "means over the window, while each variant ran";
   const entry = chartFor(card, fig.unit);
   entry.flips = fig.flips.map((f) => ({ t: timeOf(f.at), on: f.new }));
-  entry.plot.setData([fig.times, fig.naive, fig.optimised]);
+  entry.plot.setData([fig.times, fig.naive, fig.optimised, fig.mixed]);
 }
 
 async function refreshFigures() {
