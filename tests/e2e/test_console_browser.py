@@ -29,8 +29,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from perflab.lab.procs import free_port, pid_alive, stop_pid, wait_until
 from perflab.lab.prom_config import render_alertmanager_config, render_prometheus_config
+from perflab.procs import free_port, pid_alive, stop_pid, wait_until
 from tests.support.monitoring import Monitor, alertmanager, prometheus
 from tests.support.servers import REPO, Server, service_env, uvicorn_server
 

@@ -24,6 +24,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None, redoc_url=None, **fastapi_options(),
     )  # fmt: skip
     app.state.settings = settings or get_settings()
+    # Run by the lifespan (e.g. db_index makes its index match the flag).
+    app.state.technique_startup_hooks = {
+        t.name: t.on_start for t in REGISTRY.values() if t.on_start is not None
+    }
     errors.install(app)
     docs.install(app)
     routers = [health.router, metrics.router, flags.router, techniques.router, alerts.router]

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from perflab.lab.procs import pid_alive, stop_pid
+from perflab.procs import pid_alive, stop_pid
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 EXPERIMENT_WARMUP_SECONDS = 2

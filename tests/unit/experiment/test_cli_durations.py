@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from perflab.lab.cli import app
-from perflab.lab.procs import free_port
+from perflab.procs import free_port
 
 runner = CliRunner()
 
