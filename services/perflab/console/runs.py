@@ -149,9 +149,12 @@ class Runs:
     def start(self, req: RunRequest, api: str, prometheus: str) -> Run:
         self.check(req)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        run_id = f"{req.kind}-{stamp}-console"
+        run_id, n = f"{req.kind}-{stamp}-console", 1
+        while (self.results / run_id).exists():  # a second run within the same second
+            n += 1
+            run_id = f"{req.kind}-{stamp}-console-{n}"
         out = self.results / run_id
-        out.mkdir(parents=True, exist_ok=False)
+        out.mkdir(parents=True)
         cmd = self.command(req, api, prometheus, out)
         if req.kind == "load":
             planned = req.seconds + 5.0
