@@ -93,7 +93,7 @@ def stack(docker_engine: None) -> Iterator[ComposeStack]:
     _timed("stand-in images and wheelhouse", began)
 
     ports = {key: str(free_port()) for key in ("api", "locust", "prometheus", "alertmanager")}
-    ports |= {"grafana": str(free_port()), "jaeger": str(free_port())}
+    ports |= {"grafana": str(free_port()), "jaeger": str(free_port()), "console": str(free_port())}
     compose = ComposeStack(
         project=f"perflab-e2e-{os.getpid()}",
         env_files=[REPO / "docker" / "standins.env"],
