@@ -2,7 +2,8 @@
 
 Flips and runs go through here (not straight from the browser to the services), so the
 page needs no CORS and one origin: the console forwards the browser's
-`Authorization` header to `PUT /flags/{name}` and checks it itself for runs.
+`Authorization` header to the flags service's `PUT /flags/{name}` (flags are shared by
+every service) and checks it itself for runs.
 """
 
 from __future__ import annotations
@@ -48,28 +49,23 @@ def _unavailable(exc: Unavailable) -> JSONResponse:
 
 
 @router.get("/flags")
-async def flags(request: Request) -> dict[str, Any]:
-    """Each service's flags (or why it did not answer)."""
-    out: dict[str, Any] = {}
-    for service in _settings(request).console.services:
-        try:
-            out[service.name] = {"flags": await _sources(request).flags(service)}
-        except Unavailable as exc:
-            out[service.name] = {"error": str(exc)}
-    return {"services": out}
+async def flags(request: Request) -> Any:
+    """The flags (shared by every service), from the flags service's API."""
+    try:
+        return {"flags": await _sources(request).flags()}
+    except Unavailable as exc:
+        return _unavailable(exc)
 
 
-@router.put("/services/{service}/flags/{name}")
+@router.put("/flags/{name}")
 async def set_flag(
-    service: str,
     name: str,
     change: FlagChange,
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    target = _service(request, service)
     try:
-        answer = await _sources(request).set_flag(target, name, change.enabled, authorization)
+        answer = await _sources(request).set_flag(name, change.enabled, authorization)
     except Unavailable as exc:
         return _unavailable(exc)
     # The service's own verdict (200, 401, 404, 422) goes back as it is.

@@ -44,6 +44,9 @@ class ConsoleOptions(BaseModel):
         default_factory=lambda: [ServiceRef(name="fastapi", url=_local(ApiSettings().port))],
         min_length=1,
     )
+    # Flags are shared by every service (one Redis); this service's API lists and flips
+    # them (`GET /flags`, `PUT /flags/{name}`, `GET /flags/history`). Default: the first.
+    flags_service: str | None = None
     prometheus_url: str = _local(9090)
     alertmanager_url: str | None = _local(9093)
     # Links only (the console never reads them): None hides the link.
@@ -75,6 +78,12 @@ class ConsoleSettings(BaseSettings):
 
     def service(self, name: str) -> ServiceRef | None:
         return next((s for s in self.console.services if s.name == name), None)
+
+    @property
+    def flags_service(self) -> ServiceRef:
+        chosen = self.console.flags_service
+        found = self.service(chosen) if chosen else None
+        return found or self.console.services[0]
 
 
 @lru_cache

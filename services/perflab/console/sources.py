@@ -44,27 +44,20 @@ class Sources:
         body = await _json(self.client, service.name, f"{service.url}/techniques")
         return list(body["techniques"])
 
-    async def flags(self, service: ServiceRef) -> list[dict[str, Any]]:
+    # Flags are shared by every service (one Redis): one API reads and flips them.
+
+    async def flags(self) -> list[dict[str, Any]]:
+        service = self.settings.flags_service
         body = await _json(self.client, service.name, f"{service.url}/flags")
         return list(body["flags"])
 
     async def history(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Flags are shared by every service: the first one that answers tells."""
-        errors = []
-        for service in self.settings.console.services:
-            try:
-                return list(
-                    await _json(
-                        self.client, service.name, f"{service.url}/flags/history", limit=limit
-                    )
-                )
-            except Unavailable as exc:
-                errors.append(str(exc))
-        raise Unavailable("; ".join(errors))
+        service = self.settings.flags_service
+        url = f"{service.url}/flags/history"
+        return list(await _json(self.client, service.name, url, limit=limit))
 
-    async def set_flag(
-        self, service: ServiceRef, name: str, enabled: bool, authorization: str | None
-    ) -> httpx.Response:
+    async def set_flag(self, name: str, enabled: bool, authorization: str | None) -> httpx.Response:
+        service = self.settings.flags_service
         headers = {"X-Perflab-Actor": "console"}
         if authorization:
             headers["Authorization"] = authorization

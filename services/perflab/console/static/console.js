@@ -70,15 +70,13 @@ function paintReadOnly() {
 }
 
 async function refreshFlags() {
+  // One set of flags for every service: each card of a flag shows the same state.
   const result = await call("GET", "/api/flags");
   if (!result.ok) return;
-  for (const [service, entry] of Object.entries(result.data.services)) {
-    if (!entry.flags) continue;
-    const state = Object.fromEntries(entry.flags.map((f) => [f.name, f.enabled]));
-    document.querySelectorAll(`.card[data-service="${service}"] .flag-switch`).forEach((input) => {
-      if (input.dataset.flag in state && !input.dataset.busy) paintSwitch(input, state[input.dataset.flag]);
-    });
-  }
+  const state = Object.fromEntries(result.data.flags.map((f) => [f.name, f.enabled]));
+  document.querySelectorAll(".flag-switch").forEach((input) => {
+    if (input.dataset.flag in state && !input.dataset.busy) paintSwitch(input, state[input.dataset.flag]);
+  });
 }
 
 async function flip(input) {
@@ -86,8 +84,7 @@ async function flip(input) {
   const note = card.querySelector(".note");
   const wanted = input.checked;
   input.dataset.busy = "1";
-  const url = `/api/services/${card.dataset.service}/flags/${input.dataset.flag}`;
-  const result = await call("PUT", url, { enabled: wanted });
+  const result = await call("PUT", `/api/flags/${input.dataset.flag}`, { enabled: wanted });
   delete input.dataset.busy;
   if (result.ok) {
     paintSwitch(input, result.data.enabled);
