@@ -13,7 +13,7 @@ from perflab.api.middleware.metrics import MetricsMiddleware
 from perflab.api.middleware.querycount import QueryCountMiddleware
 from perflab.api.middleware.tracing import TracingMiddleware
 from perflab.api.resources import lifespan
-from perflab.api.routes import alerts, flags, health, metrics, techniques
+from perflab.api.routes import alerts, docs, flags, health, metrics, techniques
 from perflab.api.techniques import REGISTRY, telemetry_sampling
 from perflab.settings import Settings, get_settings
 from perflab.telemetry import celery_tracing
@@ -30,13 +30,18 @@ def _fastapi_options() -> dict[str, Any]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="perflab", version="0.1.0", lifespan=lifespan, **_fastapi_options())
+    # docs_url/redoc_url None: `routes.docs` serves both pages from vendored assets.
+    app = FastAPI(
+        title="perflab", version="0.1.0", lifespan=lifespan,
+        docs_url=None, redoc_url=None, **_fastapi_options(),
+    )  # fmt: skip
     app.state.settings = settings = settings or get_settings()
     # Run by the lifespan (e.g. db_index makes its index match the flag).
     app.state.technique_startup_hooks = {
         t.name: t.on_start for t in REGISTRY.values() if t.on_start is not None
     }
     errors.install(app)
+    docs.install(app)
     routers = [health.router, metrics.router, flags.router, techniques.router, alerts.router]
     routers += [technique.router for technique in REGISTRY.values()]
     for router in routers:

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from perflab.catalog import SERVICES
 from perflab.experiment import compare, compare_report, report, runner
 from perflab.lab.config import REPO, LabSettings
+from perflab.lab.load import LoadError, seconds
 
 console = Console()
 
@@ -24,13 +25,28 @@ def _defaults() -> tuple[str, str]:
     return f"http://127.0.0.1:{ports.api}", f"http://127.0.0.1:{ports.prometheus}"
 
 
+def _span(text: str, option: str, minimum: int) -> int:
+    """The same duration syntax as `lab load -t`: 90, 8s, 2m, 1h30m."""
+    value = seconds(text)
+    if value < minimum:
+        raise LoadError(f"{option} {text!r} is shorter than {minimum} s")
+    return value
+
+
 def experiment_command(
     flag: Annotated[str | None, typer.Argument(help="The flag to flip (see `lab flags`).")] = None,
     all_techniques: Annotated[
         bool, typer.Option("--all", help="Every technique in turn, then a summary table.")
     ] = False,
-    duration: Annotated[int, typer.Option(min=2, help="Measured seconds per arm.")] = 20,
-    warmup: Annotated[int, typer.Option(min=0, help="Unmeasured seconds at each arm start.")] = 3,
+    duration: Annotated[
+        str,
+        typer.Option(
+            "--duration", "-t", help="Measured time per arm: 20, 20s, 2m (as `lab load -t`)."
+        ),
+    ] = "20s",
+    warmup: Annotated[
+        str, typer.Option(help="Unmeasured time at each arm start: 3, 3s, 1m.")
+    ] = "3s",
     repeats: Annotated[int, typer.Option(min=1, help="A/B pairs, interleaved ABAB.")] = 3,
     users: Annotated[int, typer.Option(min=1, help="Locust users.")] = 10,
     think: Annotated[
@@ -52,6 +68,11 @@ def experiment_command(
     if (flag is None) == (not all_techniques):
         console.print("[red]error:[/] give one FLAG, or --all")
         raise typer.Exit(2)
+    try:
+        duration_s, warmup_s = _span(duration, "--duration", 2), _span(warmup, "--warmup", 0)
+    except LoadError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
     default_api, default_prom = _defaults()
     api, prometheus = api or default_api, prometheus or default_prom
     out = output or REPO / "results" / f"experiment-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -69,8 +90,8 @@ def experiment_command(
         for index, name in enumerate(flags):
             assert name is not None
             config = runner.Config(
-                flag=name, api=api, prometheus=prometheus, duration_seconds=duration,
-                warmup_seconds=warmup, repeats=repeats, users=users, think_seconds=think,
+                flag=name, api=api, prometheus=prometheus, duration_seconds=duration_s,
+                warmup_seconds=warmup_s, repeats=repeats, users=users, think_seconds=think,
                 scenario=scenario,
                 admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"),
             )  # fmt: skip
