@@ -4,9 +4,10 @@ Measures, with wrk on one core and one uvicorn worker pinned to the other:
 - the framework ceiling: a bare ASGI app (`perflab.bench.bare`),
 - the lab's cached read (`GET /genres/top-rated`, response_cache on: one Redis GET),
 - a DB-bound read (`GET /books/{id}`, connection_pool on: one pooled query),
-each read with telemetry off and on (metrics + tracing at 10 %, exported to a local
-OTLP sink). Rounds interleave every configuration so drift hits all alike; figures are
-medians over the rounds, and every ratio comes from the same run.
+each read with telemetry off and on (metrics + tracing at the default sampling
+ratio, exported to a local OTLP sink). Rounds interleave every configuration so drift
+hits all alike; figures are medians over the rounds, and every ratio comes from the
+same run.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ from typing import Any
 
 import httpx
 
-from perflab.bench.overhead import Bench, median_runs
+from perflab.bench.overhead import DEFAULT_RATIO, Bench, median_runs
 from perflab.procs import free_port, start_process, wait_until
 
 TELEMETRY = {
     "off": {"METRICS_ENABLED": "false", "TRACING_ENABLED": "false"},
-    "on": {"METRICS_ENABLED": "true", "TRACING_ENABLED": "true", "TRACE_SAMPLE_RATIO": "0.1"},
+    "on": {
+        "METRICS_ENABLED": "true",
+        "TRACING_ENABLED": "true",
+        "TRACE_SAMPLE_RATIO": str(DEFAULT_RATIO),
+    },
 }
 
 

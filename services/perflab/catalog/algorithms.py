@@ -3,6 +3,8 @@ how much of it a request has to look at."""
 
 from __future__ import annotations
 
+import itertools
+
 from perflab.catalog.spec import Implementation, Load, TechniqueSpec
 
 # The words the seed builds book titles from (db/seed.py), for the search load.
@@ -11,6 +13,9 @@ TITLE_WORDS = tuple(
     "archive compass ember falcon garden horizon island journey kettle library marble "
     "northern ocean pepper quartz raven saddle thunder umbrella velvet willow yarrow zephyr".split()
 )
+# What the load searches for: every word alone, and every pair of neighbours (two posting
+# lists to intersect), about half and half.
+SEARCHES = TITLE_WORDS + tuple(f"{a} {b}" for a, b in itertools.pairwise(TITLE_WORDS))
 
 BOUNDED_CACHE = TechniqueSpec(
     name="bounded_cache",
@@ -70,7 +75,7 @@ SEARCH_INDEX = TechniqueSpec(
     key_figure="items_examined_per_request",
     promise=5.0,
     signals=("search_examined", "http_p95"),
-    load=Load(words={"q": TITLE_WORDS}, keys=("query", "total", "books")),
+    load=Load(choices={"q": SEARCHES}, keys=("query", "total", "books")),
     implementations={
         "fastapi": Implementation(
             naive="Tokenises and checks every title of the catalogue on each request.",

@@ -12,8 +12,10 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from perflab.experiment import report, runner
+from perflab.catalog import SERVICES
+from perflab.experiment import compare, compare_report, report, runner
 from perflab.lab.config import REPO, LabSettings
+from perflab.lab.load import LoadError, seconds
 
 console = Console()
 
@@ -23,13 +25,28 @@ def _defaults() -> tuple[str, str]:
     return f"http://127.0.0.1:{ports.api}", f"http://127.0.0.1:{ports.prometheus}"
 
 
+def _span(text: str, option: str, minimum: int) -> int:
+    """The same duration syntax as `lab load -t`: 90, 8s, 2m, 1h30m."""
+    value = seconds(text)
+    if value < minimum:
+        raise LoadError(f"{option} {text!r} is shorter than {minimum} s")
+    return value
+
+
 def experiment_command(
     flag: Annotated[str | None, typer.Argument(help="The flag to flip (see `lab flags`).")] = None,
     all_techniques: Annotated[
         bool, typer.Option("--all", help="Every technique in turn, then a summary table.")
     ] = False,
-    duration: Annotated[int, typer.Option(min=2, help="Measured seconds per arm.")] = 20,
-    warmup: Annotated[int, typer.Option(min=0, help="Unmeasured seconds at each arm start.")] = 3,
+    duration: Annotated[
+        str,
+        typer.Option(
+            "--duration", "-t", help="Measured time per arm: 20, 20s, 2m (as `lab load -t`)."
+        ),
+    ] = "20s",
+    warmup: Annotated[
+        str, typer.Option(help="Unmeasured time at each arm start: 3, 3s, 1m.")
+    ] = "3s",
     repeats: Annotated[int, typer.Option(min=1, help="A/B pairs, interleaved ABAB.")] = 3,
     users: Annotated[int, typer.Option(min=1, help="Locust users.")] = 10,
     think: Annotated[
@@ -52,6 +69,11 @@ def experiment_command(
     if (flag is None) == (not all_techniques):
         console.print("[red]error:[/] give one FLAG, or --all")
         raise typer.Exit(2)
+    try:
+        duration_s, warmup_s = _span(duration, "--duration", 2), _span(warmup, "--warmup", 0)
+    except LoadError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
     default_api, default_prom = _defaults()
     api, prometheus = api or default_api, prometheus or default_prom
     out = output or REPO / "results" / f"experiment-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -69,8 +91,8 @@ def experiment_command(
         for index, name in enumerate(flags):
             assert name is not None
             config = runner.Config(
-                flag=name, api=api, prometheus=prometheus, duration_seconds=duration,
-                warmup_seconds=warmup, repeats=repeats, users=users, think_seconds=think,
+                flag=name, api=api, prometheus=prometheus, duration_seconds=duration_s,
+                warmup_seconds=warmup_s, repeats=repeats, users=users, think_seconds=think,
                 scenario=scenario,
                 admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"),
             )  # fmt: skip
@@ -93,4 +115,79 @@ def experiment_command(
             console.print(report.verdict(result))
     if all_techniques:
         console.print(Markdown(report.write_summary(results, out)))
+    console.print(f"report: {out}")
+
+
+# Default ports of the services the lab runs (ARCHITECTURE.md); `lab up` settings win
+# once it knows them (PERFLAB_PORTS__FLASK, PERFLAB_PORTS__DJANGO).
+_DEFAULT_PORTS = {"fastapi": 8000, "django": 8001, "flask": 8002}
+
+
+def default_targets() -> dict[str, str]:
+    ports = LabSettings().ports
+    found = {"fastapi": ports.api}
+    for service in ("django", "flask"):
+        found[service] = getattr(ports, service, _DEFAULT_PORTS[service])
+    return {service: f"http://127.0.0.1:{found[service]}" for service in SERVICES}
+
+
+def parse_targets(text: str) -> dict[str, str]:
+    """`fastapi=http://127.0.0.1:8000,flask=http://...` -> {service: url}."""
+    targets = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        service, sep, url = item.partition("=")
+        if not sep or service not in SERVICES or not url.startswith(("http://", "https://")):
+            raise typer.BadParameter(
+                f"{item!r}: expected SERVICE=URL with SERVICE one of {', '.join(SERVICES)}"
+            )
+        targets[service] = url.rstrip("/")
+    return targets
+
+
+def compare_command(
+    technique: Annotated[str, typer.Argument(help="The technique (see `lab flags`).")],
+    services: Annotated[
+        str | None,
+        typer.Option(
+            help="SERVICE=URL,... to compare (default: every lab service on its default port)."
+        ),
+    ] = None,
+    duration: Annotated[int, typer.Option(min=2, help="Measured seconds per arm.")] = 20,
+    warmup: Annotated[int, typer.Option(min=0, help="Unmeasured seconds at each arm start.")] = 3,
+    repeats: Annotated[int, typer.Option(min=1, help="A/B pairs per framework.")] = 3,
+    users: Annotated[int, typer.Option(min=1, help="Locust users.")] = 10,
+    think: Annotated[float | None, typer.Option(min=0, help="Think time per user (s).")] = None,
+    output: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
+    api: Annotated[str | None, typer.Option(help="The API that flips flags (FastAPI).")] = None,
+    prometheus: Annotated[str | None, typer.Option(help="Prometheus base URL.")] = None,
+) -> None:
+    """One technique, naive vs optimised, in every framework: one report side by side."""
+    default_api, default_prom = _defaults()
+    targets = parse_targets(services) if services else default_targets()
+    out = output or REPO / "results" / f"compare-{technique}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = runner.Config(
+        flag=technique, api=api or default_api, prometheus=prometheus or default_prom,
+        duration_seconds=duration, warmup_seconds=warmup, repeats=repeats, users=users,
+        think_seconds=think, admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"),
+    )  # fmt: skip
+    try:
+        with Progress(
+            TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        ) as bar:
+            task = bar.add_task("starting")
+            comparison = compare.run(
+                technique, targets, base, out,
+                lambda text, _step, _total: bar.update(task, description=text),
+            )  # fmt: skip
+    except runner.ExperimentError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: flags restored[/]")
+        raise typer.Exit(130) from None
+    if not any(run.result for run in comparison.runs):
+        reasons = "; ".join(f"{r.service}: {r.skipped}" for r in comparison.runs)
+        console.print(f"[red]error:[/] no service measured ({reasons})")
+        raise typer.Exit(1)
+    console.print(Markdown(compare_report.write(comparison, out)))
     console.print(f"report: {out}")

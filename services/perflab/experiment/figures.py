@@ -122,6 +122,12 @@ SERVER_FIGURES = (
         'perflab_technique_duration_seconds_bucket{technique="$technique"}[${w}s])))',
     ),
     ServerFigure(
+        # Every process's CPU over every request it served: what telemetry costs shows here.
+        "api_cpu_per_request", "API CPU per request", "s", "lower",
+        'sum(increase(perflab_process_cpu_seconds{job="api"}[${w}s]))'
+        ' / sum(increase(perflab_http_requests_total{job="api"}[${w}s]))',
+    ),
+    ServerFigure(
         "api_rss_peak", "API memory (RSS, all processes, peak)", "bytes", "lower",
         'max_over_time(sum(perflab_process_resident_memory_bytes{job="api"})'
         "[${w}s:1s])",

@@ -41,6 +41,9 @@ class Config:
     scenario: str | None = None  # None: the technique's own user class
     admin_token: str | None = None
     settle_seconds: float = 1.5  # a flip reaches every process within 1 s
+    # Where flags are flipped when `api` serves no `/flags` (the Flask or Django service):
+    # the FastAPI service; flags are shared through Redis, so every service hears it.
+    flags_api: str | None = None
 
 
 @dataclass
@@ -149,7 +152,7 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
         think_seconds=_think_time(config),
     )
     runner = ArmRunner(plan, out)
-    guard = FlagGuard(config.api, config.admin_token)
+    guard = FlagGuard(config.flags_api or config.api, config.admin_token)
     result = Result(config=config, technique=technique, started=time.time())
     order = [("A", False), ("B", True)] * config.repeats
     try:
@@ -183,8 +186,10 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
     return result
 
 
-# Figures that grow with the number of requests an arm makes: measured closed loop.
-CLOSED_LOOP_FIGURES = frozenset({"rps", "server_rps", "memo_entries"})
+# Measured closed loop: throughput; CPU per request (at a user's own pace the API's
+# background work, samplers and flag listener, would outweigh the requests); and memo
+# entries, which grow with the number of requests an arm makes.
+CLOSED_LOOP_FIGURES = frozenset({"rps", "server_rps", "api_cpu_per_request", "memo_entries"})
 
 
 def _think_time(config: Config) -> float | None:

@@ -25,6 +25,7 @@ from perflab.api.techniques import (
     search_index,
     select_columns,
     streaming_export,
+    telemetry_sampling,
 )
 from perflab.api.techniques.base import SERVICE, Technique
 from perflab.catalog import implemented_by
@@ -47,6 +48,7 @@ _MODULES = {
         fast_json.TECHNIQUE,
         http_caching.TECHNIQUE,
         streaming_export.TECHNIQUE,
+        telemetry_sampling.TECHNIQUE,
         bounded_cache.TECHNIQUE,
         compact_objects.TECHNIQUE,
         search_index.TECHNIQUE,
