@@ -21,8 +21,10 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -224,3 +226,28 @@ def test_images_run_as_non_root(stack: ComposeStack) -> None:
     for service in ("api", "worker", "locust"):
         user = stack.run("exec", "-T", "--index", "1", service, "id", "-u", capture=True)
         assert user.strip() != "0", service
+
+
+def test_py_spy_samples_an_api_container_under_load(stack: ComposeStack, tmp_path: Path) -> None:
+    # What `lab profile api --docker` runs: py-spy inside the container (SYS_PTRACE).
+    from perflab.lab.profiling import sampler
+    from perflab.profile import speedscope
+
+    api = stack.urls()["api"]
+    stop = time.monotonic() + 6
+
+    def load() -> None:
+        with httpx.Client(base_url=api, timeout=30) as client:
+            while time.monotonic() < stop:
+                client.get("/books", params={"limit": 50})
+
+    threads = [threading.Thread(target=load, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    out = tmp_path / "profile.speedscope.json"
+    recording = sampler.record_in_container(stack, "api", 1, out, seconds=3, rate=100)
+    for thread in threads:
+        thread.join(timeout=30)
+    samples = speedscope.load(out)
+    assert recording.samples > 0 and samples.count > 0
+    assert any(row.lab_code for row in speedscope.rows(samples)), "no frame of the lab's code"

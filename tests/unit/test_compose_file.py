@@ -289,3 +289,10 @@ def test_compose_ps_rows_say_what_is_healthy() -> None:
     assert [r.ok for r in rows] == [True, False, True, False]
     as_array = _json_rows(json.dumps([json.loads(line) for line in lines.splitlines()]))
     assert [ServiceStatus.from_ps(r) for r in as_array] == rows
+
+
+def test_app_services_may_be_sampled_by_py_spy() -> None:
+    # `lab profile TARGET --docker` runs py-spy inside these containers.
+    for name in ("api", "worker"):
+        assert "SYS_PTRACE" in services()[name].get("cap_add", []), name
+    assert "SYS_PTRACE" not in services()["seed"].get("cap_add", [])

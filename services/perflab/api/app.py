@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from perflab.api import errors
 from perflab.api.middleware.gzip import GZipByFlag
 from perflab.api.middleware.metrics import MetricsMiddleware
+from perflab.api.middleware.profiling import ProfilingMiddleware
 from perflab.api.middleware.querycount import QueryCountMiddleware
 from perflab.api.middleware.tracing import TracingMiddleware
 from perflab.api.resources import lifespan
-from perflab.api.routes import alerts, docs, flags, health, metrics, techniques
+from perflab.api.routes import alerts, docs, flags, health, metrics, profiles, techniques
 from perflab.api.techniques import REGISTRY, telemetry_sampling
 from perflab.settings import Settings, get_settings
 from perflab.telemetry import celery_tracing
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     docs.install(app)
     routers = [health.router, metrics.router, flags.router, techniques.router, alerts.router]
+    routers.append(profiles.router)
     routers += [technique.router for technique in REGISTRY.values()]
     for router in routers:
         app.include_router(router)
@@ -65,6 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if provider is not None:
         celery_tracing.install_publisher(provider)
         app.add_middleware(TracingMiddleware, before_span=telemetry_sampling.bind_request)
+    # Outermost: a profile sees every middleware. Absent when off, so it costs nothing.
+    if settings.profiling.enabled:
+        app.add_middleware(ProfilingMiddleware, settings=settings)
     return app
 
 

@@ -54,7 +54,8 @@ def experiment_command(
         typer.Option(
             min=0,
             help="Think time per user in s. Default: 0 (closed loop) when the technique's "
-            "key figure is throughput, else each user class's own pace.",
+            "key figure grows with the request count (throughput, memo entries), else "
+            "each user class's own pace.",
         ),
     ] = None,
     scenario: Annotated[

@@ -138,6 +138,23 @@ SERVER_FIGURES = (
         " / sum(increase(perflab_export_buffer_peak_bytes_count[${w}s]))",
     ),
     ServerFigure(
+        # At the arm's end, not its peak: the scrape before the arm's first request (which
+        # empties the other variant's memo) may still show the previous arm's entries.
+        "memo_entries", "memo entries (all processes, at the end)", "count", "lower",
+        "sum(perflab_memo_entries)",
+    ),
+    ServerFigure(
+        # At the arm's end: the other variant's form is dropped at the arm's first request,
+        # but the scrape before that may still fall inside the window.
+        "catalogue_bytes", "in-memory catalogue bytes (all processes, at the end)", "bytes",
+        "lower", "sum(perflab_catalogue_bytes)",
+    ),
+    ServerFigure(
+        "items_examined_per_request", "items examined per search", "count", "lower",
+        "sum(increase(perflab_search_items_examined_total[${w}s]))"
+        ' / sum(increase(perflab_http_requests_total{route="$route"}[${w}s]))',
+    ),
+    ServerFigure(
         "loop_lag_max", "event-loop lag (max)", "s", "lower",
         'max_over_time(max(perflab_event_loop_lag_seconds{job="api"})[${w}s:1s])',
     ),

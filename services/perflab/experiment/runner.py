@@ -186,13 +186,17 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
     return result
 
 
+# Measured closed loop: throughput; CPU per request (at a user's own pace the API's
+# background work, samplers and flag listener, would outweigh the requests); and memo
+# entries, which grow with the number of requests an arm makes.
+CLOSED_LOOP_FIGURES = frozenset({"rps", "server_rps", "api_cpu_per_request", "memo_entries"})
+
+
 def _think_time(config: Config) -> float | None:
     if config.think_seconds is not None:
         return config.think_seconds
     key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
-    # Closed loop for throughput, and for CPU per request: at a user's own pace the
-    # API's background work (samplers, flag listener) would outweigh the requests.
-    return 0.0 if key in ("rps", "server_rps", "api_cpu_per_request") else None
+    return 0.0 if key in CLOSED_LOOP_FIGURES else None
 
 
 def _scrape_margin(prometheus: PrometheusReader) -> float:
