@@ -7,9 +7,10 @@ ARG BASE_IMAGE=python:3.11.10-slim-bookworm
 # or the wheelhouse changes, not when the code does.
 FROM ${BASE_IMAGE} AS deps
 ARG PIP_OFFLINE=0
-COPY docker/requirements.py pyproject.toml /build/
+COPY docker/requirements.py pyproject.toml uv.lock /build/
 COPY docker/wheelhouse/ /wheelhouse/
-RUN python3 /build/requirements.py /build/pyproject.toml --exclude locust,matplotlib \
+RUN python3 /build/requirements.py /build/pyproject.toml \
+        --lock /build/uv.lock --constraints-out /build/constraints.txt --exclude locust,matplotlib \
         > /build/requirements.txt \
     && python3 -m venv /opt/venv \
     && if [ "$PIP_OFFLINE" = 1 ]; then set -- --no-index; else set --; fi \

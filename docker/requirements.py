@@ -6,6 +6,10 @@ where dependencies are declared; an image leaves out what it does not run:
     python3 requirements.py pyproject.toml --exclude locust,matplotlib  # API, worker
     python3 requirements.py pyproject.toml --only locust,prometheus-client  # Locust
 
+With `--lock uv.lock --constraints-out FILE` every version comes from the lock file:
+FILE gets `name==version` for each locked package, and the list starts with
+`-c FILE`, so pip installs exactly what `uv sync --frozen` installs natively.
+
 Standard library only: it runs in the base image before anything is installed.
 """
 
@@ -43,6 +47,20 @@ def select(requirements: list[str], only: set[str], exclude: set[str]) -> list[s
     ]
 
 
+def locked_pins(lock: dict[str, object]) -> list[str]:
+    """`name==version` for every package locked at one version.
+
+    A package locked at several versions (one per Python range, e.g. numpy) is left
+    to pip: a constraints file cannot say which applies, and pip picks within the
+    requirement's own range."""
+    versions: dict[str, set[str]] = {}
+    for package in lock.get("package", []):  # type: ignore[union-attr]
+        source = package.get("source", {})
+        if "registry" in source:  # not the project itself
+            versions.setdefault(normalise(package["name"]), set()).add(package["version"])
+    return [f"{name}=={v.pop()}" for name, v in sorted(versions.items()) if len(v) == 1]
+
+
 def _names(value: str) -> set[str]:
     return {normalise(n) for n in value.split(",") if n.strip()}
 
@@ -52,13 +70,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pyproject")
     parser.add_argument("--only", type=_names, default=set(), help="comma-separated names")
     parser.add_argument("--exclude", type=_names, default=set(), help="comma-separated names")
+    parser.add_argument("--lock", help="uv.lock: pin every version to it")
+    parser.add_argument("--constraints-out", help="where to write the lock's pins")
     args = parser.parse_args(argv)
+    if bool(args.lock) != bool(args.constraints_out):
+        parser.error("--lock and --constraints-out go together")
     with open(args.pyproject, "rb") as f:
         requirements = tomllib.load(f)["project"]["dependencies"]
     try:
         chosen = select(requirements, args.only, args.exclude)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.lock:
+        with open(args.lock, "rb") as f:
+            pins = locked_pins(tomllib.load(f))
+        with open(args.constraints_out, "w") as out:
+            out.write("".join(f"{pin}\n" for pin in pins))
+        chosen = [f"-c {args.constraints_out}", *chosen]
     sys.stdout.write("".join(f"{r}\n" for r in chosen))
     return 0
 

@@ -1,10 +1,11 @@
 """How to call each technique endpoint, and what a correct answer looks like.
 
-Standard library only: the Locust users and `lab smoke` both use it. The method and
-path of every technique come from the API's `GET /techniques`; a recipe adds what the
-listing cannot say (query, body, expected status, body shape). A technique without a
-recipe still gets called (GET/POST with valid ids, any 2xx with a well-formed body),
-so a technique added to the API is load-tested before anyone writes its recipe.
+Standard library and the lab's catalog only: the Locust users and `lab smoke` both use
+it. The method and path of every technique come from the service's `GET /techniques`;
+its recipe (query, body, expected status, body shape) comes from its catalog entry
+(`perflab.catalog`, `Load`). A technique the catalog does not know still gets called
+(GET/POST with valid ids, any 2xx with a well-formed body), so a service's new
+technique is load-tested before anyone writes its entry.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-# Every technique the lab ships (the API's flag catalog); one Locust user class each.
-TECHNIQUES = (
-    "n_plus_one", "db_index", "response_cache", "connection_pool", "prepared_statements",
-    "select_columns", "pagination", "gzip", "fast_json", "streaming_export",
-    "background_offload", "batch_insert", "async_io", "cpu_offload", "http_caching",
-)  # fmt: skip
+from perflab.catalog import TECHNIQUES as CATALOG
+from perflab.catalog import Load
+
+# Every technique the lab ships; one Locust user class each.
+TECHNIQUES = tuple(CATALOG)
 
 # Ids that exist at any seed scale >= 0.01 (20 authors, 200 books and users, 5k orders).
 ID_RANGES: Mapping[str, int] = {"book_id": 200, "user_id": 200, "order_id": 5000, "author_id": 20}
@@ -76,14 +76,10 @@ class Recipe:
     query: Callable[[random.Random], dict[str, Any]] | None = None
     body: Callable[[random.Random], Any] | None = None
     statuses: frozenset[int] = frozenset({200})
-    kind: str = "json"  # json | csv | any
+    kind: str = "json"  # json | csv | html | any
     check: Check = non_empty
     # Narrower id ranges for this endpoint (e.g. a hot set, so revalidations happen).
     ids: Mapping[str, int] = field(default_factory=dict)
-
-
-def _ints(**ranges: tuple[int, int]) -> Callable[[random.Random], dict[str, Any]]:
-    return lambda rng: {key: rng.randint(low, high) for key, (low, high) in ranges.items()}
 
 
 def _bulk_orders(rng: random.Random) -> list[dict[str, int]]:
@@ -103,38 +99,27 @@ def _review(rng: random.Random) -> dict[str, Any]:
     return {"user_id": user, "rating": stars, "body": f"{stars} stars from the load generator"}
 
 
-_BOOK = ("id", "title", "isbn", "genre", "published_year", "price_cents", "description", "author")
-_ORDER = ("id", "book_id", "quantity", "total_cents", "status", "created_at")
+BODIES: dict[str, Callable[[random.Random], Any]] = {"bulk_orders": _bulk_orders}
 
-RECIPES: dict[str, Recipe] = {
-    "n_plus_one": Recipe(
-        query=_ints(limit=(50, 50)), check=list_of("id", "title", "author", "review_count")
-    ),
-    "db_index": Recipe(check=object_with("user_id", "orders")),
-    "response_cache": Recipe(check=object_with("genres")),
-    "connection_pool": Recipe(check=object_with(*_BOOK)),
-    "prepared_statements": Recipe(check=object_with("id", "name", "book_count", "genres")),
-    "select_columns": Recipe(check=list_of("id", "title", "genre", "price_cents")),
-    # Pages 1..100 of 50 exist at any scale >= 0.01; users then follow `next_cursor`
-    # (loadgen/users.py), going deeper, which is what OFFSET pays for.
-    "pagination": Recipe(query=_ints(page=(1, 100)), check=object_with("page", "size", "items")),
-    "gzip": Recipe(query=_ints(limit=(500, 500)), check=list_of("book_id", "revenue_cents")),
-    "fast_json": Recipe(query=_ints(limit=(500, 500)), check=list_of("id", "title")),
-    # Bounded: a whole export at scale 1 is 500k rows; 20k already shows the memory.
-    "streaming_export": Recipe(query=_ints(limit=(20_000, 20_000)), kind="csv"),
-    "background_offload": Recipe(
-        statuses=frozenset({200, 202}), check=object_with("order_id", "recipient", "status", "via")
-    ),
-    "batch_insert": Recipe(
-        body=_bulk_orders, statuses=frozenset({201}), check=object_with("count", "ids")
-    ),
-    "async_io": Recipe(
-        query=_ints(book_id=(1, ID_RANGES["book_id"]), quantity=(1, 3)),
-        check=object_with("book_id", "quantity", "total_cents"),
-    ),
-    "cpu_offload": Recipe(query=_ints(n=(50_000, 200_000)), check=object_with("n", "is_fibonacci")),
-    "http_caching": Recipe(check=object_with(*_BOOK, "review_count"), ids={"book_id": 20}),
-}
+
+def _ranges(query: Mapping[str, tuple[int, int]]) -> Callable[[random.Random], dict[str, Any]]:
+    return lambda rng: {key: rng.randint(low, high) for key, (low, high) in query.items()}
+
+
+def from_catalog(load: Load) -> Recipe:
+    """The recipe a catalog entry's `Load` describes."""
+    check = (list_of if load.shape == "list" else object_with)(*load.keys)
+    return Recipe(
+        query=_ranges(load.query) if load.query else None,
+        body=BODIES[load.body] if load.body else None,
+        statuses=frozenset(load.statuses),
+        kind=load.kind,
+        check=check if load.keys else non_empty,
+        ids=load.ids,
+    )
+
+
+RECIPES: dict[str, Recipe] = {name: from_catalog(spec.load) for name, spec in CATALOG.items()}
 # Not a technique: a visitor's review (it also invalidates response_cache's leaderboard).
 REVIEW = Endpoint("review", "POST", "/books/{book_id}/reviews")
 RECIPES[REVIEW.technique] = Recipe(
@@ -188,6 +173,10 @@ def validate(
         return f"status {status} (expected {sorted(recipe.statuses)}): {snippet}"
     if recipe.kind == "csv":
         return _check_csv(content_type, content)
+    if recipe.kind == "html":
+        if "html" not in content_type:
+            return f"content-type {content_type or '(none)'}, expected HTML"
+        return None if content.strip() else "empty body"
     if recipe.kind == "json" or "json" in content_type:
         if "json" not in content_type:
             return f"content-type {content_type or '(none)'}, expected JSON"

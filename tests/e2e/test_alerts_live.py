@@ -29,12 +29,12 @@ import pytest
 from redis.asyncio import Redis
 
 from perflab.api.routes.alerts import CURRENT_KEY, HISTORY_KEY
-from perflab.lab.procs import free_port
 from perflab.lab.prom_config import (
     render_alertmanager_config,
     render_prometheus_config,
     render_rules,
 )
+from perflab.procs import free_port
 from tests.support import monitoring
 from tests.support.servers import Server, service_env, uvicorn_server
 

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from perflab.lab.docker import ComposeStack, DockerError, engine_answers
-from perflab.lab.procs import free_port, stop_pid, wait_until
+from perflab.procs import free_port, stop_pid, wait_until
 from tests.support.servers import REPO, TEST_SEED_SCALE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1200)]

@@ -28,8 +28,8 @@ import pytest
 from loadgen.recipes import Endpoint, build_call, parse_techniques, validate
 
 from perflab.dashboards import OUTPUT_DIR, walk
-from perflab.lab.procs import free_port, pid_alive, start_process, stop_pid, wait_until
 from perflab.lab.prom_config import render_prometheus_config
+from perflab.procs import free_port, pid_alive, start_process, stop_pid, wait_until
 from tests.support import monitoring
 from tests.support.servers import REPO, Server, service_env, uvicorn_server
 

@@ -22,8 +22,8 @@ import pytest
 from perflab.lab import pidfiles
 from perflab.lab.components import LabContext
 from perflab.lab.config import LabOptions, LabSettings, Ports
-from perflab.lab.procs import free_port, pid_alive, stop_pid, tcp_ready, wait_until
 from perflab.lab.stack import Stack
+from perflab.procs import free_port, pid_alive, stop_pid, tcp_ready, wait_until
 from tests.support.servers import REPO
 
 pytestmark = pytest.mark.e2e

@@ -20,7 +20,7 @@ import pytest
 from rich.console import Console
 
 from perflab.lab.load import LoadOptions, LoadResult, run_load
-from perflab.lab.procs import free_port, wait_until
+from perflab.procs import free_port, wait_until
 from tests.support.monitoring import Monitor, prometheus
 from tests.support.servers import REPO, Server, service_env, uvicorn_server
 

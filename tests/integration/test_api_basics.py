@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from perflab.lab.procs import free_port
+from perflab.procs import free_port
 from perflab.settings import Settings
 
 pytestmark = pytest.mark.integration

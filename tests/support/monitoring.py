@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from perflab.lab.procs import free_port, pid_alive, start_process, stop_pid, wait_until
+from perflab.procs import free_port, pid_alive, start_process, stop_pid, wait_until
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 ALERTMANAGER = (

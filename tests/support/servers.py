@@ -22,7 +22,7 @@ import redis
 from perflab.db.seed import seed
 from perflab.lab import postgres as pg
 from perflab.lab import redis as redis_proc
-from perflab.lab.procs import free_port, pid_alive, stop_pid, tcp_ready, wait_until
+from perflab.procs import free_port, pid_alive, stop_pid, tcp_ready, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 # Small enough to seed in about a second, large enough for the planner to use indexes.

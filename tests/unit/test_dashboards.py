@@ -22,10 +22,10 @@ from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models.dashboard import Dashboard
 from prometheus_client.metrics import MetricWrapperBase
 
+from perflab.catalog import TECHNIQUES
 from perflab.dashboards import OUTPUT_DIR, build_all, walk
 from perflab.dashboards.common import ANNOTATION_EXTRAS, FOLDER_TAG
-from perflab.dashboards.techniques import SIGNALS
-from perflab.flags.catalog import FLAGS
+from perflab.dashboards.signals import SIGNALS
 from perflab.telemetry import metrics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -126,9 +126,11 @@ def test_techniques_dashboard_picks_a_technique_and_covers_every_flag() -> None:
     selected = [q for q in walk.queries(dashboard) if "$technique" in q.expr]
     variants = {v for q in selected for v in ("naive", "optimised") if v in q.expr}
     assert variants == {"naive", "optimised"}
-    assert set(SIGNALS) == set(FLAGS)
     row_titles = [r["title"] for r in walk.rows(dashboard)]
-    assert [t.split(":")[0] for t in row_titles] == list(FLAGS)
+    assert [t.split(":")[0] for t in row_titles] == list(TECHNIQUES)
+    for row, (name, spec) in zip(walk.rows(dashboard), TECHNIQUES.items(), strict=True):
+        drawn = [panel["title"] for panel in row["panels"]]
+        assert drawn == [f"{name}: {SIGNALS[signal].title}" for signal in spec.signals]
 
 
 def _all_exprs() -> list[tuple[str, str]]:

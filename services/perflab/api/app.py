@@ -20,6 +20,10 @@ from perflab.telemetry.tracing import fastapi_options, instrument_api
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="perflab", version="0.1.0", lifespan=lifespan, **fastapi_options())
     app.state.settings = settings or get_settings()
+    # Run by the lifespan (e.g. db_index makes its index match the flag).
+    app.state.technique_startup_hooks = {
+        t.name: t.on_start for t in REGISTRY.values() if t.on_start is not None
+    }
     errors.install(app)
     routers = [health.router, metrics.router, flags.router, techniques.router, alerts.router]
     routers += [technique.router for technique in REGISTRY.values()]

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,14 +49,15 @@ async def _open_pool(settings: Settings) -> asyncpg.Pool:
 SHUTDOWN_TASKS_SECONDS = 5.0
 
 
-def _start_technique_hooks(resources: Resources) -> list[asyncio.Task[object]]:
-    # Imported here: technique modules import the dependencies defined next to Resources.
-    from perflab.api.techniques import REGISTRY
+StartupHook = Callable[["Resources"], Coroutine[Any, Any, object]]
 
+
+def _start_hooks(
+    resources: Resources, hooks: Mapping[str, StartupHook]
+) -> list[asyncio.Task[object]]:
     return [
-        asyncio.create_task(t.on_start(resources), name=f"{t.name}-on-start")
-        for t in REGISTRY.values()
-        if t.on_start is not None
+        asyncio.create_task(hook(resources), name=f"{name}-on-start")
+        for name, hook in hooks.items()
     ]
 
 
@@ -76,7 +77,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.resources = resources
     tally.own_this_thread()  # this loop's query, pool and technique timings: no lock
     # Kept on app.state so tests (and the bench) can wait until start-up work is done.
-    app.state.startup_hooks = _start_technique_hooks(resources)
+    # The techniques' hooks come from app.state (create_app puts them there): this
+    # module imports no technique module, as they import it.
+    app.state.startup_hooks = _start_hooks(resources, app.state.technique_startup_hooks)
     tasks = [
         asyncio.create_task(flags.listen(), name="flag-listener"),
         *runtime.start_api_samplers(settings, pool),

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from perflab.bench.overhead import Bench, median_runs
-from perflab.lab.procs import free_port, start_process, wait_until
+from perflab.procs import free_port, start_process, wait_until
 
 TELEMETRY = {
     "off": {"METRICS_ENABLED": "false", "TRACING_ENABLED": "false"},

@@ -55,7 +55,7 @@ import psutil
 from perflab.db.seed import seed
 from perflab.lab import postgres as pg
 from perflab.lab import redis as redis_proc
-from perflab.lab.procs import free_port, start_process, stop_pid, tcp_ready, wait_until
+from perflab.procs import free_port, start_process, stop_pid, tcp_ready, wait_until
 
 SEED_SCALE = 0.05
 CONFIGS: dict[str, dict[str, str]] = {

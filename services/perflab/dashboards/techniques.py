@@ -8,11 +8,11 @@ read it against the flip annotations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from grafana_foundation_sdk.builders.dashboard import Row
 
+from perflab.catalog import TECHNIQUES
 from perflab.dashboards import queries as q
 from perflab.dashboards.common import (
     dashboard,
@@ -23,74 +23,18 @@ from perflab.dashboards.common import (
     technique_variable,
     timeseries,
 )
-from perflab.flags.catalog import FLAGS
+from perflab.dashboards.signals import SIGNALS, Signal
 
 UID = "perflab-techniques"
 
 
-@dataclass(frozen=True)
-class Signal:
-    title: str
-    unit: str
-    expr: str
-    legend: str
-
-
-QPR = Signal(
-    "Queries per request by route (mean)", "short", q.QUERIES_PER_REQUEST_MEAN_BY_ROUTE, "{{route}}"
-)
-SQL_P95 = Signal("SQL statement duration p95", "s", q.query_latency(0.95), "p95")
-SQL_P50 = Signal("SQL statement duration p50", "s", q.query_latency(0.5), "p50")
-HTTP_P95 = Signal("HTTP p95 latency by route", "s", q.latency(0.95, "route"), "{{route}}")
-CACHE_HITS = Signal(
-    "Cache hit ratio by cache", "percentunit", q.CACHE_HIT_RATIO_BY_CACHE, "{{cache}}"
-)
-CACHE_LOOKUPS = Signal(
-    "Cache look-ups per second by result", "ops", q.CACHE_LOOKUPS_BY_RESULT, "{{cache}} {{result}}"
-)
-CONNECTIONS = Signal(
-    "Connections opened per second by kind", "ops", q.CONNECTIONS_OPENED_BY_KIND, "{{kind}}"
-)
-ACQUIRE = Signal("Pool acquire wait p95", "s", q.pool_acquire(0.95), "p95")
-SIZE = Signal("Response size by route (mean)", "bytes", q.RESPONSE_SIZE_MEAN_BY_ROUTE, "{{route}}")
-BYTES = Signal("Bytes sent per second by route", "Bps", q.BYTES_SENT_BY_ROUTE, "{{route}}")
-CPU = Signal("CPU per process", "percentunit", q.CPU, q.PROCESS_LEGEND)
-RSS = Signal("Resident memory per process", "bytes", q.RSS, q.PROCESS_LEGEND)
-TASKS = Signal(
-    "Celery tasks per second by outcome", "ops", q.TASKS_BY_OUTCOME, "{{task}} {{outcome}}"
-)
-LAG = Signal("Event-loop lag per process", "s", q.LOOP_LAG, q.PROCESS_LEGEND)
-ENQUEUED = Signal("Celery tasks enqueued per second", "ops", q.TASKS_ENQUEUED_BY_TASK, "{{task}}")
-EXPORT_BUFFER = Signal(
-    "Export buffer peak p95 by variant", "bytes", q.EXPORT_BUFFER_PEAK_P95, "{{variant}}"
-)
-UPSTREAM = Signal("Upstream calls in flight", "short", q.UPSTREAM_IN_PROGRESS, "in flight")
-NOT_MODIFIED = Signal(
-    "Share of 304 (3xx) responses", "percentunit", q.NOT_MODIFIED_RATIO, "3xx share"
-)
-
-# The figure each technique moves; keys are exactly the flag catalog (tested).
-SIGNALS: dict[str, tuple[Signal, ...]] = {
-    "n_plus_one": (QPR, HTTP_P95),
-    "db_index": (SQL_P95, HTTP_P95),
-    "response_cache": (CACHE_HITS, CACHE_LOOKUPS),
-    "connection_pool": (CONNECTIONS, ACQUIRE),
-    "prepared_statements": (SQL_P50, HTTP_P95),
-    "select_columns": (SQL_P95, HTTP_P95),
-    "pagination": (SQL_P95, HTTP_P95),
-    "gzip": (SIZE, BYTES),
-    "fast_json": (CPU, HTTP_P95),
-    "streaming_export": (EXPORT_BUFFER, RSS),
-    "background_offload": (ENQUEUED, TASKS, HTTP_P95),
-    "batch_insert": (QPR, HTTP_P95),
-    "async_io": (LAG, UPSTREAM),
-    "cpu_offload": (LAG, CPU),
-    "http_caching": (NOT_MODIFIED, BYTES),
-}
+def signals_of(name: str) -> tuple[Signal, ...]:
+    """The signals the catalog names for technique `name`."""
+    return tuple(SIGNALS[signal] for signal in TECHNIQUES[name].signals)
 
 
 def _technique_row(name: str) -> Row:
-    signals = SIGNALS[name]
+    signals = signals_of(name)
     row = Row(f"{name}: {signals[0].title.lower()}")
     for signal in signals:
         row = row.with_panel(
@@ -98,7 +42,7 @@ def _technique_row(name: str) -> Row:
                 f"{name}: {signal.title}",
                 signal.unit,
                 prom(signal.expr, signal.legend),
-                description=FLAGS[name],
+                description=TECHNIQUES[name].lesson,
                 width=24 // len(signals),
             )
         )
@@ -157,6 +101,6 @@ def build() -> dict[str, Any]:
             )
         )
     )
-    for name in FLAGS:
+    for name in TECHNIQUES:
         builder = builder.with_row(_technique_row(name))
     return finish(builder)

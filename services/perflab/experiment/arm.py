@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perflab.lab.load import LOCUST_CONF, LOCUSTFILE, REPO, loadgen
-from perflab.lab.procs import stop_pid
+from perflab.procs import stop_pid
 
 SAMPLES_PLUGIN = Path(__file__).with_name("locust_samples.py")
 

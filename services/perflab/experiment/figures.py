@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from perflab.catalog import TECHNIQUES
 from perflab.experiment import stats
 from perflab.experiment.arm import ArmRun
 
@@ -137,24 +138,11 @@ SERVER_FIGURES = (
 )  # fmt: skip
 
 # The figure that tells whether a technique paid off, and the effect the lab promises
-# (factor in the better direction) where one is promised.
+# (factor in the better direction) where one is promised: from the catalog.
 KEY_FIGURES: dict[str, tuple[str, float | None]] = {
-    "n_plus_one": ("p95", 5.0),
-    "db_index": ("p95", None),
-    "response_cache": ("rps", 3.0),
-    "connection_pool": ("rps", 3.0),
-    "prepared_statements": ("technique_p95", None),
-    "select_columns": ("p95", None),
-    "pagination": ("p95", None),
-    "gzip": ("bytes_per_response", 5.0),
-    "fast_json": ("technique_p95", None),
-    "streaming_export": ("export_buffer_peak", 5.0),
-    "background_offload": ("p95", None),
-    "batch_insert": ("queries_per_request", None),
-    "async_io": ("rps", None),
-    "cpu_offload": ("loop_lag_max", None),
-    "http_caching": ("bytes_per_response", None),
+    name: (spec.key_figure, spec.promise) for name, spec in TECHNIQUES.items()
 }
+FIGURE_NAMES = frozenset(f.name for f in (*CLIENT_FIGURES, *SERVER_FIGURES))
 
 
 def improvement(ratio: float | None, better: Better) -> float | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from perflab.lab import health
 from perflab.lab.components import Component, LabContext
 from perflab.lab.config import REPO
-from perflab.lab.procs import start_process
+from perflab.procs import start_process
 
 LOCUSTFILE = REPO / "loadgen" / "locustfile.py"
 LOCUST_CONF = REPO / "loadgen" / "locust.conf"

@@ -23,10 +23,10 @@ from perflab.lab.components import LabContext
 from perflab.lab.config import LabSettings
 from perflab.lab.flags_client import FlagsClient, FlagsError
 from perflab.lab.load import load_command
-from perflab.lab.procs import StartError
 from perflab.lab.report import StartupView, status_table
 from perflab.lab.smoke import smoke_command
 from perflab.lab.stack import Stack
+from perflab.procs import StartError
 
 app = typer.Typer(
     help="perflab's native lab: Postgres, Redis, API, Celery worker, Prometheus, "

@@ -11,7 +11,7 @@ from perflab.lab import health
 from perflab.lab import postgres as pg
 from perflab.lab import redis as redis_proc
 from perflab.lab.components import Component, LabContext
-from perflab.lab.procs import UNPRIVILEGED_USER, StartError, is_root
+from perflab.procs import UNPRIVILEGED_USER, StartError, is_root
 
 
 def _unreachable_parent(path: Path, user: str) -> Path | None:

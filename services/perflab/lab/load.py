@@ -36,7 +36,7 @@ from rich.console import Console
 from perflab.lab import load_report
 from perflab.lab.config import REPO
 from perflab.lab.load_progress import watch
-from perflab.lab.procs import free_port, stop_pid
+from perflab.procs import free_port, stop_pid
 
 LOCUSTFILE = REPO / "loadgen" / "locustfile.py"
 LOCUST_CONF = REPO / "loadgen" / "locust.conf"

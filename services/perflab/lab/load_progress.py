@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from perflab.lab.procs import stop_pid
+from perflab.procs import stop_pid
 
 _WANTED = {"perflab_loadgen_users", "perflab_loadgen_requests", "perflab_loadgen_failures"}
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from perflab.lab import health
 from perflab.lab.components import Component, LabContext
 from perflab.lab.config import REPO
-from perflab.lab.procs import start_process
 from perflab.lab.prom_config import render_alertmanager_config, render_prometheus_config
+from perflab.procs import start_process
 
 RULE_FILES = str(REPO / "prometheus" / "rules" / "*.yml")
 GRAFANA_PROVISIONING = REPO / "grafana" / "provisioning"

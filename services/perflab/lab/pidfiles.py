@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from perflab.lab.procs import pid_alive
+from perflab.procs import pid_alive
 
 
 def write(path: Path, pid: int) -> None:

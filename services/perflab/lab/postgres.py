@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from perflab.lab.procs import (
+from perflab.procs import (
     UNPRIVILEGED_USER,
     StartError,
     chown_for,

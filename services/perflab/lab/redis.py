@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from perflab.lab.procs import StartError, start_process
+from perflab.procs import StartError, start_process
 
 
 def start(

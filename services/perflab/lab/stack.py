@@ -17,8 +17,8 @@ from perflab.lab import apps, datastores, monitoring, pidfiles, system
 from perflab.lab import postgres as pg
 from perflab.lab.components import Component, LabContext
 from perflab.lab.config import Ports
-from perflab.lab.procs import StartError, pid_alive, port_in_use, stop_pid, wait_until
 from perflab.lab.report import StartupView, Status
+from perflab.procs import StartError, pid_alive, port_in_use, stop_pid, wait_until
 
 BUILDERS: tuple[Callable[[LabContext], Component], ...] = (
     datastores.postgres,

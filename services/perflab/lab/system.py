@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 from perflab.lab.components import Component
-from perflab.lab.procs import StartError, is_root
+from perflab.procs import StartError, is_root
 
 
 def missing_packages(components: list[Component]) -> list[str]:

@@ -27,7 +27,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
-from perflab.lab.procs import pid_alive
+from perflab.procs import pid_alive
 from perflab.telemetry import buffered_values, exemplars
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"

@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from perflab.api.techniques import response_cache
-from perflab.lab.procs import free_port
+from perflab.procs import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from celery import Celery
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
-from perflab.lab.procs import wait_until
+from perflab.procs import wait_until
 from perflab.settings import Settings
 from perflab.telemetry import queues
 from tests.support.servers import Server

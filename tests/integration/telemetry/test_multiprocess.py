@@ -25,7 +25,7 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from perflab.lab.procs import wait_until
+from perflab.procs import wait_until
 from tests.support.servers import api_metrics_dir, service_env, uvicorn_server
 
 pytestmark = pytest.mark.integration

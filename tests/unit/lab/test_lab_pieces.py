@@ -11,8 +11,8 @@ import pytest
 from perflab.lab import pidfiles, system
 from perflab.lab.components import LabContext
 from perflab.lab.config import LabSettings
-from perflab.lab.procs import StartError
 from perflab.lab.stack import TIERS, Stack
+from perflab.procs import StartError
 from perflab.settings import Settings
 
 

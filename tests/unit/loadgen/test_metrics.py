@@ -9,7 +9,7 @@ from locust.env import Environment
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from perflab.lab.procs import free_port
+from perflab.procs import free_port
 from perflab.telemetry.metrics import LATENCY_BUCKETS
 
 

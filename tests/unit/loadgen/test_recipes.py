@@ -9,12 +9,38 @@ import pytest
 from loadgen import recipes
 from loadgen.recipes import Endpoint, build_call, fill_path, parse_techniques, validate
 
-from perflab.flags.catalog import FLAGS
+from perflab.catalog import TECHNIQUES, Load
 
 
-def test_the_load_generator_knows_every_flag_of_the_api():
-    assert set(recipes.TECHNIQUES) == set(FLAGS)
+def test_recipes_come_from_the_catalog():
+    assert recipes.TECHNIQUES == tuple(TECHNIQUES)
     assert set(recipes.RECIPES) - set(recipes.TECHNIQUES) == {recipes.REVIEW.technique}
+    for name, spec in TECHNIQUES.items():
+        recipe = recipes.RECIPES[name]
+        assert recipe.statuses == frozenset(spec.load.statuses)
+        assert recipe.kind == spec.load.kind
+        assert (recipe.body is None) == (spec.load.body is None)
+
+
+def test_a_catalog_recipe_draws_its_query_and_checks_its_keys():
+    recipe = recipes.from_catalog(Load(query={"n": (3, 5)}, shape="list", keys=("id",)))
+    rng = random.Random(3)
+    assert {recipe.query(rng)["n"] for _ in range(100)} == {3, 4, 5}  # type: ignore[misc]
+    assert recipe.check([{"id": 1}]) is None
+    assert recipe.check([{"x": 1}]) == "first item lacks id"
+    assert recipe.check({"id": 1}) == "body is dict, expected a list"
+
+
+def test_html_answers_are_checked_as_html():
+    page = recipes.from_catalog(Load(kind="html"))
+    recipes.RECIPES["page_for_test"] = page
+    try:
+        assert validate("page_for_test", 200, "text/html; charset=utf-8", b"<p>x</p>") is None
+        assert validate("page_for_test", 200, "application/json", b"{}") == (
+            "content-type application/json, expected HTML"
+        )
+    finally:
+        del recipes.RECIPES["page_for_test"]
 
 
 def test_path_parameters_get_ids_from_the_seeded_ranges():

@@ -1,6 +1,7 @@
-"""The technique registry: flag name -> technique.
+"""The technique registry: flag name -> technique, in catalog order.
 
-Adding a technique is one module in this folder and one line below.
+Adding a technique is its catalog entry (`perflab.catalog`) plus one module in this
+folder, listed below.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from perflab.api.techniques import (
     select_columns,
     streaming_export,
 )
-from perflab.api.techniques.base import Technique
+from perflab.api.techniques.base import SERVICE, Technique
+from perflab.catalog import implemented_by
 
-REGISTRY: dict[str, Technique] = {
+_MODULES = {
     t.name: t
     for t in (
         n_plus_one.TECHNIQUE,
@@ -44,3 +46,5 @@ REGISTRY: dict[str, Technique] = {
         streaming_export.TECHNIQUE,
     )
 }
+# In catalog order; a catalog entry that names this service but has no module fails here.
+REGISTRY: dict[str, Technique] = {name: _MODULES[name] for name in implemented_by(SERVICE)}

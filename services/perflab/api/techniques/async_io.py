@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from perflab.api.deps import Flags, Res
 from perflab.api.resources import Resources
 from perflab.api.techniques.base import Technique, run
+from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
 from perflab.telemetry.metrics import UPSTREAM_IN_PROGRESS
@@ -95,13 +96,6 @@ async def upstream_quote(
 
 
 TECHNIQUE = Technique(
-    name=NAME,
-    method="GET",
-    path="/upstream/quote",
-    summary="Price quote for a book from a slow upstream service (simulated latency).",
-    naive="`time.sleep` inside `async def`: the event loop is blocked for the whole wait.",
-    optimised="`await asyncio.sleep`: the loop serves other requests while waiting.",
-    metric="perflab_event_loop_lag_seconds",
-    expected="loop lag ~latency x concurrency -> ~0; one process serves K quotes at once",
+    spec=TECHNIQUES[NAME],
     router=router,
 )

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from perflab.api.deps import Flags, Res
 from perflab.api.resources import Resources
 from perflab.api.techniques.base import Technique, run
+from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
 from perflab.mail import SentConfirmation, Via, recipient_of, record_confirmation, send_email
@@ -113,13 +114,6 @@ async def task_status(res: Res, task_id: UUID) -> TaskStatus:
 
 
 TECHNIQUE = Technique(
-    name=NAME,
-    method="POST",
-    path="/orders/{order_id}/confirm",
-    summary="Confirm an order: send the confirmation e-mail (a slow SMTP call).",
-    naive="Send the e-mail inline (wait for SMTP), INSERT the confirmation, answer 200.",
-    optimised="Enqueue a Celery task and answer 202 with task_id and /tasks/{task_id}.",
-    metric='perflab_http_request_duration_seconds{route="/orders/{order_id}/confirm"}',
-    expected="p95 from above the e-mail delay (0.2 s) to a few ms; 1 task enqueued per call",
+    spec=TECHNIQUES[NAME],
     router=router,
 )

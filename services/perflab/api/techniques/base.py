@@ -1,10 +1,12 @@
 """What every technique module provides, and how a request picks its variant.
 
 A technique module defines `naive(...)` and `optimised(...)` with the same signature
-and return type, a thin `router` whose endpoint calls `run(...)`, and `TECHNIQUE`,
-its description for `/techniques`. `run` reads the flag of this process, times the
-chosen variant into `perflab_technique_duration_seconds{technique, variant}` and
-tells the client which variant answered (`X-Technique-Variant`).
+and return type, a thin `router` whose endpoint calls `run(...)`, and `TECHNIQUE`:
+its catalog entry (`perflab.catalog`, which describes it for `/techniques`, the
+flags, experiments, dashboards and load) with the router and any hooks. `run` reads
+the flag of this process, times the chosen variant into
+`perflab_technique_duration_seconds{technique, variant}` and tells the client which
+variant answered (`X-Technique-Variant`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Response
 
+from perflab.catalog import TechniqueSpec
 from perflab.telemetry import tally
 from perflab.telemetry.metrics import TECHNIQUE_DURATION
 
@@ -35,34 +38,26 @@ class Variant(StrEnum):
     OPTIMISED = "optimised"
 
 
+SERVICE = "fastapi"
+
+
 @dataclass(frozen=True)
 class Technique:
-    name: str  # also the name of its flag
-    method: str
-    path: str
-    summary: str
-    naive: str
-    optimised: str
-    metric: str  # the metric (and panel) that shows the difference
-    expected: str  # the change a user should expect when the flag goes on
+    """A technique as this service runs it: its catalog entry plus its routes and hooks."""
+
+    spec: TechniqueSpec
     router: APIRouter
     # Runs in the process that accepted a flip (e.g. create / drop an index).
     on_flip: Callable[[bool, Resources], Awaitable[None]] | None = None
     # Runs in the background at startup, e.g. to make the index match the flag.
     on_start: Callable[[Resources], Coroutine[Any, Any, object]] | None = None
 
-    def describe(self) -> dict[str, str]:
-        return {
-            "name": self.name,
-            "flag": self.name,
-            "method": self.method,
-            "path": self.path,
-            "summary": self.summary,
-            "naive": self.naive,
-            "optimised": self.optimised,
-            "metric": self.metric,
-            "expected": self.expected,
-        }
+    @property
+    def name(self) -> str:  # also the name of its flag
+        return self.spec.name
+
+    def describe(self) -> dict[str, Any]:
+        return self.spec.describe(SERVICE)
 
 
 _durations: dict[tuple[str, Variant], Any] = {}

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from perflab.api.deps import Res
 from perflab.api.resources import Resources
 from perflab.api.techniques.base import VARIANT_HEADER, Technique, run
+from perflab.catalog import TECHNIQUES
 from perflab.db import pool as db_pool
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
@@ -113,13 +114,6 @@ async def get_book(
 
 
 TECHNIQUE = Technique(
-    name=NAME,
-    method="GET",
-    path="/books/{book_id}",
-    summary="One book with its author (a single indexed lookup).",
-    naive="Opens a new Postgres connection per request, queries, closes it.",
-    optimised="Borrows a warm connection from the asyncpg pool.",
-    metric="perflab_db_connections_opened_total",
-    expected='kind="direct" opened/s = requests/s -> 0; p50 ~20 ms -> ~2-4 ms',
+    spec=TECHNIQUES[NAME],
     router=router,
 )

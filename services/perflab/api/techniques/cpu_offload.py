@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from perflab.api.deps import Flags, Res
 from perflab.api.resources import Resources
 from perflab.api.techniques.base import Technique, run
+from perflab.catalog import TECHNIQUES
 from perflab.compute import fibonacci_up_to
 
 NAME = "cpu_offload"
@@ -93,13 +94,6 @@ async def fibonacci_check(
 
 
 TECHNIQUE = Technique(
-    name=NAME,
-    method="GET",
-    path="/compute/fibonacci-check",
-    summary="Fibonacci membership check of n, testing every integer in 1..n (CPU-bound).",
-    naive="Compute inline in the coroutine: the event loop is blocked for ~40 ms per call.",
-    optimised="`run_in_executor` on a lazily spawned ProcessPoolExecutor: the loop stays free.",
-    metric="perflab_event_loop_lag_seconds",
-    expected="loop lag ~40 ms per call -> ~0; throughput scales with cores instead of 1",
+    spec=TECHNIQUES[NAME],
     router=router,
 )

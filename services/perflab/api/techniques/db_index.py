@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 from perflab.api.deps import Flags, Pool
 from perflab.api.resources import Resources
 from perflab.api.techniques.base import Technique, run
+from perflab.catalog import TECHNIQUES
 from perflab.db import pool as db_pool
 from perflab.db.pool import acquire
 from perflab.errors import Conflict, NotFound, PerflabError
@@ -162,14 +163,7 @@ async def user_orders(
 
 
 TECHNIQUE = Technique(
-    name=NAME,
-    method="GET",
-    path="/users/{user_id}/orders",
-    summary="Orders of one user, filtered by orders.user_id.",
-    naive="Same query with no index on orders.user_id: a sequential scan of every order.",
-    optimised=f"Same query; the flip built {INDEX} (CREATE INDEX CONCURRENTLY): index scan.",
-    metric='perflab_technique_duration_seconds{technique="db_index"}',
-    expected="Seq Scan of every order -> Bitmap Index Scan; p50 ~40 ms -> ~2 ms at scale 1",
+    spec=TECHNIQUES[NAME],
     router=router,
     on_flip=on_flip,
     on_start=reconcile,

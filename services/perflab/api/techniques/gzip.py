@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Pool
 from perflab.api.techniques.base import Technique, run
+from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 
 NAME = "gzip"
@@ -90,13 +91,6 @@ async def sales_report(
 
 
 TECHNIQUE = Technique(
-    name=NAME,
-    method="GET",
-    path="/reports/sales",
-    summary="A large JSON sales report (one row per book).",
-    naive="Send the JSON body as is (identity encoding).",
-    optimised="Pure ASGI middleware gzips bodies >= 1 KB for clients accepting gzip.",
-    metric='perflab_http_response_size_bytes{route="/reports/sales"}',
-    expected="bytes on the wire ~6.5x lower (372 KB -> 56 KB); ~5 ms CPU per response",
+    spec=TECHNIQUES[NAME],
     router=router,
 )

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Pool
 from perflab.api.techniques.base import VARIANT_HEADER, Technique, run
+from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
 
@@ -124,13 +125,6 @@ async def book_card(
 
 
 TECHNIQUE = Technique(
-    name=NAME,
-    method="GET",
-    path="/books/{book_id}/card",
-    summary="A book card (book, author, description, review summary).",
-    naive="Always 200 with the full body, no validators.",
-    optimised="Strong ETag + Cache-Control; 304 with no body when If-None-Match matches.",
-    metric='perflab_http_response_size_bytes{route="/books/{book_id}/card"}',
-    expected="revalidations answer 304 with 0 body bytes instead of ~1.8 KB",
+    spec=TECHNIQUES[NAME],
     router=router,
 )

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Pool
 from perflab.api.techniques.base import Technique, run
+from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 
 NAME = "n_plus_one"
@@ -106,13 +107,6 @@ async def list_books(
 
 
 TECHNIQUE = Technique(
-    name=NAME,
-    method="GET",
-    path="/books",
-    summary="List books with author and review count.",
-    naive="1 query for the page + 1 per book for its author + 1 per book for its reviews.",
-    optimised="JOIN authors (select_related) + one batched `= ANY($1)` count (prefetch).",
-    metric='perflab_db_queries_per_request{route="/books"}',
-    expected="queries per request 101 -> 2 for 50 books; p95 several times lower",
+    spec=TECHNIQUES[NAME],
     router=router,
 )

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from perflab.api.deps import Flags, Res
 from perflab.api.resources import Resources
 from perflab.api.techniques.base import Technique, run
+from perflab.catalog import TECHNIQUES
 from perflab.db import pool as db_pool
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
@@ -124,13 +125,6 @@ async def get_author(
 
 
 TECHNIQUE = Technique(
-    name=NAME,
-    method="GET",
-    path="/authors/{author_id}",
-    summary="An author with book count, review count, average rating and genres.",
-    naive="A pool with statement_cache_size=0: SQL parsed twice and planned on every call.",
-    optimised="The normal pool: each connection prepares once, then binds and executes.",
-    metric='perflab_technique_duration_seconds{technique="prepared_statements"}',
-    expected="Parse messages 2 -> 0 and round trips 2 -> 1 per query; p50 lower",
+    spec=TECHNIQUES[NAME],
     router=router,
 )

@@ -1,0 +1,51 @@
+"""One description per technique: what every other part of the lab derives from.
+
+Pure data, standard library only (the load generator imports it too). An entry says
+what the technique demonstrates, how to call it, the metric and experiment figure that
+prove it, the dashboard signals that show it, how the load generator exercises it and
+what a right answer looks like, and which services implement it and how.
+
+Derived from it: each service's `GET /techniques` and flag descriptions
+(`flags/catalog.py`), the experiment's key figures (`experiment/figures.py`), the
+Techniques dashboard's rows (`dashboards/techniques.py`), the load recipes and Locust
+users (`loadgen/recipes.py`), `lab smoke` and the console.
+
+Adding a technique is two files: its entry in one of the area modules below (add it
+to that module's part of `TECHNIQUES`), and its module in each service that
+implements it (`api/techniques/<name>.py` for FastAPI, registered in that folder's
+`__init__.py`).
+"""
+
+from __future__ import annotations
+
+from perflab.catalog import caching, concurrency, database, payload
+from perflab.catalog.spec import SERVICES, Implementation, Load, TechniqueSpec
+
+TECHNIQUES: dict[str, TechniqueSpec] = {
+    spec.name: spec
+    for spec in (
+        database.N_PLUS_ONE,
+        database.DB_INDEX,
+        caching.RESPONSE_CACHE,
+        database.CONNECTION_POOL,
+        database.PREPARED_STATEMENTS,
+        database.SELECT_COLUMNS,
+        database.PAGINATION,
+        payload.GZIP,
+        payload.FAST_JSON,
+        payload.STREAMING_EXPORT,
+        concurrency.BACKGROUND_OFFLOAD,
+        database.BATCH_INSERT,
+        concurrency.ASYNC_IO,
+        concurrency.CPU_OFFLOAD,
+        caching.HTTP_CACHING,
+    )
+}
+
+
+def implemented_by(service: str) -> dict[str, TechniqueSpec]:
+    """The techniques `service` implements, in catalog order."""
+    return {name: spec for name, spec in TECHNIQUES.items() if service in spec.implementations}
+
+
+__all__ = ["SERVICES", "TECHNIQUES", "Implementation", "Load", "TechniqueSpec", "implemented_by"]

@@ -1,0 +1,69 @@
+"""Techniques about waiting: slow calls, CPU-bound work, work that can happen later."""
+
+from __future__ import annotations
+
+from perflab.catalog.spec import Implementation, Load, TechniqueSpec
+
+BACKGROUND_OFFLOAD = TechniqueSpec(
+    name="background_offload",
+    method="POST",
+    path="/orders/{order_id}/confirm",
+    summary="Confirm an order: send the confirmation e-mail (a slow SMTP call).",
+    lesson="Send the confirmation e-mail from a Celery task and answer 202.",
+    metric='perflab_http_request_duration_seconds{route="/orders/{order_id}/confirm"}',
+    expected="p95 from above the e-mail delay (0.2 s) to a few ms; 1 task enqueued per call",
+    key_figure="p95",
+    promise=None,
+    signals=("tasks_enqueued", "celery_tasks", "http_p95"),
+    load=Load(statuses=(200, 202), keys=("order_id", "recipient", "status", "via")),
+    implementations={
+        "fastapi": Implementation(
+            naive="Send the e-mail inline (wait for SMTP), INSERT the confirmation, answer 200.",
+            optimised="Enqueue a Celery task and answer 202 with task_id and /tasks/{task_id}.",
+        ),
+    },
+)
+
+ASYNC_IO = TechniqueSpec(
+    name="async_io",
+    method="GET",
+    path="/upstream/quote",
+    summary="Price quote for a book from a slow upstream service (simulated latency).",
+    lesson="Await the slow upstream call instead of blocking the event loop.",
+    metric="perflab_event_loop_lag_seconds",
+    expected="loop lag ~latency x concurrency -> ~0; one process serves K quotes at once",
+    key_figure="rps",
+    promise=None,
+    signals=("loop_lag", "upstream_in_flight"),
+    load=Load(
+        query={"book_id": (1, 200), "quantity": (1, 3)},
+        keys=("book_id", "quantity", "total_cents"),
+    ),
+    implementations={
+        "fastapi": Implementation(
+            naive="`time.sleep` inside `async def`: the event loop is blocked for the whole wait.",
+            optimised="`await asyncio.sleep`: the loop serves other requests while waiting.",
+        ),
+    },
+)
+
+CPU_OFFLOAD = TechniqueSpec(
+    name="cpu_offload",
+    method="GET",
+    path="/compute/fibonacci-check",
+    summary="Fibonacci membership check of n, testing every integer in 1..n (CPU-bound).",
+    lesson="Run CPU-bound work in a process pool instead of on the event loop.",
+    metric="perflab_event_loop_lag_seconds",
+    expected="loop lag ~40 ms per call -> ~0; throughput scales with cores instead of 1",
+    key_figure="loop_lag_max",
+    promise=None,
+    signals=("loop_lag", "cpu"),
+    load=Load(query={"n": (50_000, 200_000)}, keys=("n", "is_fibonacci")),
+    implementations={
+        "fastapi": Implementation(
+            naive="Compute inline in the coroutine: the event loop is blocked for ~40 ms per call.",
+            optimised="`run_in_executor` on a lazily spawned ProcessPoolExecutor: the loop "
+            "stays free.",
+        ),
+    },
+)

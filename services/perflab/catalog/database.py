@@ -1,0 +1,153 @@
+"""Techniques about talking to Postgres: query shape, indexes, connections, writes."""
+
+from __future__ import annotations
+
+from perflab.catalog.spec import Implementation, Load, TechniqueSpec
+
+_BOOK = ("id", "title", "isbn", "genre", "published_year", "price_cents", "description", "author")
+
+N_PLUS_ONE = TechniqueSpec(
+    name="n_plus_one",
+    method="GET",
+    path="/books",
+    summary="List books with author and review count.",
+    lesson="Load book lists with a JOIN plus one batched IN query instead of 1+N queries.",
+    metric='perflab_db_queries_per_request{route="/books"}',
+    expected="queries per request 101 -> 2 for 50 books; p95 several times lower",
+    key_figure="p95",
+    promise=5.0,
+    signals=("queries_per_request", "http_p95"),
+    load=Load(
+        query={"limit": (50, 50)}, shape="list", keys=("id", "title", "author", "review_count")
+    ),
+    implementations={
+        "fastapi": Implementation(
+            naive="1 query for the page + 1 per book for its author + 1 per book for its reviews.",
+            optimised="JOIN authors (select_related) + one batched `= ANY($1)` count (prefetch).",
+        ),
+    },
+)
+
+DB_INDEX = TechniqueSpec(
+    name="db_index",
+    method="GET",
+    path="/users/{user_id}/orders",
+    summary="Orders of one user, filtered by orders.user_id.",
+    lesson="Keep an index on orders.user_id instead of scanning the whole table.",
+    metric='perflab_technique_duration_seconds{technique="db_index"}',
+    expected="Seq Scan of every order -> Bitmap Index Scan; p50 ~40 ms -> ~2 ms at scale 1",
+    key_figure="p95",
+    promise=None,
+    signals=("sql_p95", "http_p95"),
+    load=Load(keys=("user_id", "orders")),
+    implementations={
+        "fastapi": Implementation(
+            naive="Same query with no index on orders.user_id: a sequential scan of every order.",
+            optimised="Same query; the flip built orders_user_id_idx (CREATE INDEX "
+            "CONCURRENTLY): index scan.",
+        ),
+    },
+)
+
+CONNECTION_POOL = TechniqueSpec(
+    name="connection_pool",
+    method="GET",
+    path="/books/{book_id}",
+    summary="One book with its author (a single indexed lookup).",
+    lesson="Borrow pooled connections instead of opening one per request.",
+    metric="perflab_db_connections_opened_total",
+    expected='kind="direct" opened/s = requests/s -> 0; p50 ~20 ms -> ~2-4 ms',
+    key_figure="rps",
+    promise=3.0,
+    signals=("connections_opened", "pool_acquire_p95"),
+    load=Load(keys=_BOOK),
+    implementations={
+        "fastapi": Implementation(
+            naive="Opens a new Postgres connection per request, queries, closes it.",
+            optimised="Borrows a warm connection from the asyncpg pool.",
+        ),
+    },
+)
+
+PREPARED_STATEMENTS = TechniqueSpec(
+    name="prepared_statements",
+    method="GET",
+    path="/authors/{author_id}",
+    summary="An author with book count, review count, average rating and genres.",
+    lesson="Reuse the driver's prepared-statement cache instead of re-preparing.",
+    metric='perflab_technique_duration_seconds{technique="prepared_statements"}',
+    expected="Parse messages 2 -> 0 and round trips 2 -> 1 per query; p50 lower",
+    key_figure="technique_p95",
+    promise=None,
+    signals=("sql_p50", "http_p95"),
+    load=Load(keys=("id", "name", "book_count", "genres")),
+    implementations={
+        "fastapi": Implementation(
+            naive="A pool with statement_cache_size=0: SQL parsed twice and planned on every call.",
+            optimised="The normal pool: each connection prepares once, then binds and executes.",
+        ),
+    },
+)
+
+SELECT_COLUMNS = TechniqueSpec(
+    name="select_columns",
+    method="GET",
+    path="/books/catalog",
+    summary="A catalog page of books (optionally one genre), without descriptions.",
+    lesson="Select only the columns the page shows instead of SELECT *.",
+    metric='perflab_technique_duration_seconds{technique="select_columns"}',
+    expected="bytes from Postgres per 50-book page ~84 KB -> ~4 KB (22x fewer)",
+    key_figure="p95",
+    promise=None,
+    signals=("sql_p95", "http_p95"),
+    load=Load(shape="list", keys=("id", "title", "genre", "price_cents")),
+    implementations={
+        "fastapi": Implementation(
+            naive="SELECT * (drags the ~1.5 KB description of every row), mapped to the model.",
+            optimised="SELECT of the six columns the page shows.",
+        ),
+    },
+)
+
+PAGINATION = TechniqueSpec(
+    name="pagination",
+    method="GET",
+    path="/orders/feed",
+    summary="Every order in id order, page by page (follow next_cursor or ask page=N).",
+    lesson="Page with a keyset (seek) instead of a deep OFFSET.",
+    metric='perflab_technique_duration_seconds{technique="pagination"}',
+    expected="rows read for page N: N x size -> size; page 5000: ~20-40 ms -> ~2 ms",
+    key_figure="p95",
+    promise=None,
+    signals=("sql_p95", "http_p95"),
+    # Pages 1..100 of 50 exist at any scale >= 0.01; users then follow `next_cursor`
+    # (loadgen/users.py), going deeper, which is what OFFSET pays for.
+    load=Load(query={"page": (1, 100)}, keys=("page", "size", "items")),
+    implementations={
+        "fastapi": Implementation(
+            naive="ORDER BY id OFFSET (N-1)*size LIMIT size: reads and discards every earlier row.",
+            optimised="Keyset: WHERE id > last id of the previous page ORDER BY id LIMIT size.",
+        ),
+    },
+)
+
+BATCH_INSERT = TechniqueSpec(
+    name="batch_insert",
+    method="POST",
+    path="/orders/bulk",
+    summary="Bulk-create orders from a JSON list (1..5000 items), all or nothing.",
+    lesson="Insert a bulk import with COPY in one transaction instead of row by row.",
+    metric='perflab_db_queries_per_request{route="/orders/bulk"}',
+    expected="statements per request N+3 -> 7 (100 rows: 103 -> 7); import ~10x faster",
+    key_figure="queries_per_request",
+    promise=None,
+    signals=("queries_per_request", "http_p95"),
+    load=Load(body="bulk_orders", statuses=(201,), keys=("count", "ids")),
+    implementations={
+        "fastapi": Implementation(
+            naive="Validate, then one INSERT per row, each autocommitted (N round trips, "
+            "N commits).",
+            optimised="Validate, then N ids in one nextval query and one COPY in one transaction.",
+        ),
+    },
+)

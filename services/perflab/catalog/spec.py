@@ -1,0 +1,77 @@
+"""The shape of one technique's description (pure data, standard library only)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SERVICES = ("fastapi", "django", "flask")
+"""Every service of the lab, by the name that labels its series and its answers."""
+
+Better = Literal["lower", "higher"]
+
+
+@dataclass(frozen=True)
+class Load:
+    """How the load generator calls the endpoint, and what a right answer looks like."""
+
+    # Integer query parameters, each drawn uniformly from [low, high].
+    query: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # The name of a body maker in loadgen/recipes.py (e.g. "bulk_orders"), or None.
+    body: str | None = None
+    statuses: tuple[int, ...] = (200,)
+    kind: Literal["json", "csv", "html", "any"] = "json"
+    # JSON answers: an object with these keys, or a non-empty list of such objects.
+    shape: Literal["object", "list"] = "object"
+    keys: tuple[str, ...] = ()
+    # Narrower id ranges for this endpoint's path parameters (e.g. a hot set of books).
+    ids: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """What the naive and the optimised path do in one service's framework."""
+
+    naive: str
+    optimised: str
+
+
+@dataclass(frozen=True)
+class TechniqueSpec:
+    name: str  # also its flag's name
+    method: str
+    path: str  # the same route template in every service that implements it
+    summary: str  # what the endpoint answers
+    lesson: str  # what turning the flag on does, in one sentence (the flag's description)
+    metric: str  # the metric (and panel) that shows the difference
+    expected: str  # the change a user should expect when the flag goes on
+    key_figure: str  # the experiment figure that says whether it paid off
+    promise: float | None  # the factor the lab promises on that figure, if any
+    signals: tuple[str, ...]  # dashboard signals (dashboards/signals.py) that show it
+    load: Load
+    implementations: Mapping[str, Implementation]  # service -> how it looks there
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return tuple(s for s in SERVICES if s in self.implementations)
+
+    def describe(self, service: str) -> dict[str, Any]:
+        """The `/techniques` item of `service` (which must implement it)."""
+        impl = self.implementations[service]
+        return {
+            "name": self.name,
+            "flag": self.name,
+            "method": self.method,
+            "path": self.path,
+            "summary": self.summary,
+            "lesson": self.lesson,
+            "naive": impl.naive,
+            "optimised": impl.optimised,
+            "metric": self.metric,
+            "expected": self.expected,
+            "key_figure": self.key_figure,
+            "promise": self.promise,
+            "signals": list(self.signals),
+            "services": list(self.services),
+        }

@@ -1,0 +1,74 @@
+"""The signals a technique row can draw, by the name the catalog uses for them.
+
+Each catalog entry (`perflab.catalog`) names the signals that show its technique;
+the Techniques dashboard draws them, and a test checks every name is here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from perflab.dashboards import queries as q
+
+
+@dataclass(frozen=True)
+class Signal:
+    title: str
+    unit: str
+    expr: str
+    legend: str
+
+
+QPR = Signal(
+    "Queries per request by route (mean)", "short", q.QUERIES_PER_REQUEST_MEAN_BY_ROUTE, "{{route}}"
+)
+SQL_P95 = Signal("SQL statement duration p95", "s", q.query_latency(0.95), "p95")
+SQL_P50 = Signal("SQL statement duration p50", "s", q.query_latency(0.5), "p50")
+HTTP_P95 = Signal("HTTP p95 latency by route", "s", q.latency(0.95, "route"), "{{route}}")
+CACHE_HITS = Signal(
+    "Cache hit ratio by cache", "percentunit", q.CACHE_HIT_RATIO_BY_CACHE, "{{cache}}"
+)
+CACHE_LOOKUPS = Signal(
+    "Cache look-ups per second by result", "ops", q.CACHE_LOOKUPS_BY_RESULT, "{{cache}} {{result}}"
+)
+CONNECTIONS = Signal(
+    "Connections opened per second by kind", "ops", q.CONNECTIONS_OPENED_BY_KIND, "{{kind}}"
+)
+ACQUIRE = Signal("Pool acquire wait p95", "s", q.pool_acquire(0.95), "p95")
+SIZE = Signal("Response size by route (mean)", "bytes", q.RESPONSE_SIZE_MEAN_BY_ROUTE, "{{route}}")
+BYTES = Signal("Bytes sent per second by route", "Bps", q.BYTES_SENT_BY_ROUTE, "{{route}}")
+CPU = Signal("CPU per process", "percentunit", q.CPU, q.PROCESS_LEGEND)
+RSS = Signal("Resident memory per process", "bytes", q.RSS, q.PROCESS_LEGEND)
+TASKS = Signal(
+    "Celery tasks per second by outcome", "ops", q.TASKS_BY_OUTCOME, "{{task}} {{outcome}}"
+)
+LAG = Signal("Event-loop lag per process", "s", q.LOOP_LAG, q.PROCESS_LEGEND)
+ENQUEUED = Signal("Celery tasks enqueued per second", "ops", q.TASKS_ENQUEUED_BY_TASK, "{{task}}")
+EXPORT_BUFFER = Signal(
+    "Export buffer peak p95 by variant", "bytes", q.EXPORT_BUFFER_PEAK_P95, "{{variant}}"
+)
+UPSTREAM = Signal("Upstream calls in flight", "short", q.UPSTREAM_IN_PROGRESS, "in flight")
+NOT_MODIFIED = Signal(
+    "Share of 304 (3xx) responses", "percentunit", q.NOT_MODIFIED_RATIO, "3xx share"
+)
+
+SIGNALS: dict[str, Signal] = {
+    "queries_per_request": QPR,
+    "sql_p95": SQL_P95,
+    "sql_p50": SQL_P50,
+    "http_p95": HTTP_P95,
+    "cache_hit_ratio": CACHE_HITS,
+    "cache_lookups": CACHE_LOOKUPS,
+    "connections_opened": CONNECTIONS,
+    "pool_acquire_p95": ACQUIRE,
+    "response_size": SIZE,
+    "bytes_sent": BYTES,
+    "cpu": CPU,
+    "rss": RSS,
+    "celery_tasks": TASKS,
+    "loop_lag": LAG,
+    "tasks_enqueued": ENQUEUED,
+    "export_buffer": EXPORT_BUFFER,
+    "upstream_in_flight": UPSTREAM,
+    "not_modified_ratio": NOT_MODIFIED,
+}
