@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -13,14 +14,33 @@ from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from perflab.experiment import report, runner
+from perflab.experiment.stack import techniques
 from perflab.lab.config import REPO, LabSettings
 
 console = Console()
+# Requests/s is resampled over whole seconds: fewer than three give no interval.
+MIN_DURATION = 3.0
 
 
-def _defaults() -> tuple[str, str]:
+@dataclass(frozen=True)
+class Timing:
+    duration: float
+    warmup: float
+    repeats: int
+
+
+# One technique: long arms. --all: more, shorter pairs, so 15 techniques fit in 10 min.
+SINGLE = Timing(duration=20, warmup=2, repeats=3)
+ALL = Timing(duration=4, warmup=1.5, repeats=3)
+
+
+def _urls() -> tuple[str, str, str]:
     ports = LabSettings().ports
-    return f"http://127.0.0.1:{ports.api}", f"http://127.0.0.1:{ports.prometheus}"
+    return (
+        f"http://127.0.0.1:{ports.api}",
+        f"http://127.0.0.1:{ports.prometheus}",
+        f"http://127.0.0.1:{ports.worker_metrics}/metrics",
+    )
 
 
 def experiment_command(
@@ -28,9 +48,28 @@ def experiment_command(
     all_techniques: Annotated[
         bool, typer.Option("--all", help="Every technique in turn, then a summary table.")
     ] = False,
-    duration: Annotated[int, typer.Option(min=2, help="Measured seconds per arm.")] = 20,
-    warmup: Annotated[int, typer.Option(min=0, help="Unmeasured seconds at each arm start.")] = 3,
-    repeats: Annotated[int, typer.Option(min=1, help="A/B pairs, interleaved ABAB.")] = 3,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            help=f"Measured seconds per arm (default {SINGLE.duration:g}; "
+            f"--all {ALL.duration:g}); at least {MIN_DURATION:g}."
+        ),
+    ] = None,  # fmt: skip
+    warmup: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help=f"Seconds after each flip before measuring (default "
+            f"{SINGLE.warmup:g}; --all {ALL.warmup:g}); never under 1 s.",
+        ),
+    ] = None,  # fmt: skip
+    repeats: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"A/B pairs, interleaved ABAB (default {SINGLE.repeats}; --all {ALL.repeats}).",
+        ),
+    ] = None,  # fmt: skip
     users: Annotated[int, typer.Option(min=1, help="Locust users.")] = 10,
     think: Annotated[
         float | None,
@@ -43,37 +82,58 @@ def experiment_command(
     scenario: Annotated[
         str | None, typer.Option(help="Locust scenario (default: the technique's own user).")
     ] = None,
+    pin: Annotated[
+        bool, typer.Option(help="API and Locust on different cores (two cores or more).")
+    ] = True,
     output: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
     api: Annotated[str | None, typer.Option(help="API base URL.")] = None,
     prometheus: Annotated[str | None, typer.Option(help="Prometheus base URL.")] = None,
+    worker_metrics: Annotated[
+        str | None, typer.Option(help="The Celery worker's /metrics URL.")
+    ] = None,
 ) -> None:
     """Measure what a flag buys: A (off) vs B (on) under the same load, with CIs."""
     if (flag is None) == (not all_techniques):
         console.print("[red]error:[/] give one FLAG, or --all")
         raise typer.Exit(2)
-    default_api, default_prom = _defaults()
+    base = ALL if all_techniques else SINGLE
+    timing = Timing(
+        duration=base.duration if duration is None else duration,
+        warmup=base.warmup if warmup is None else warmup,
+        repeats=base.repeats if repeats is None else repeats,
+    )
+    if timing.duration < MIN_DURATION:
+        console.print(
+            f"[red]error:[/] --duration {timing.duration:g}: each arm needs at least "
+            f"{MIN_DURATION:g} s measured (requests/s is resampled over whole seconds, and "
+            "fewer than three give no confidence interval)"
+        )
+        raise typer.Exit(2)
+    default_api, default_prom, default_worker = _urls()
     api, prometheus = api or default_api, prometheus or default_prom
     out = output or REPO / "results" / f"experiment-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        flags = list(runner.techniques(api)) if all_techniques else [flag]
+        flags = list(techniques(api)) if all_techniques else [flag]
     except Exception as exc:  # noqa: BLE001 - any failure here means the API is not there
         console.print(f"[red]error:[/] cannot list techniques at {api}: {exc}")
         raise typer.Exit(1) from exc
     results = []
+    started = time.monotonic()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console,
     ) as bar:  # fmt: skip
-        task = bar.add_task("starting", total=len(flags) * repeats * 2)
+        task = bar.add_task("starting", total=len(flags) * timing.repeats * 2)
         for index, name in enumerate(flags):
             assert name is not None
             config = runner.Config(
-                flag=name, api=api, prometheus=prometheus, duration_seconds=duration,
-                warmup_seconds=warmup, repeats=repeats, users=users, think_seconds=think,
-                scenario=scenario,
-                admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"),
+                flag=name, api=api, prometheus=prometheus,
+                worker_metrics=worker_metrics or default_worker,
+                duration_seconds=timing.duration, warmup_seconds=timing.warmup,
+                repeats=timing.repeats, users=users, think_seconds=think, scenario=scenario,
+                admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"), pin=pin,
             )  # fmt: skip
-            done_before = index * repeats * 2
+            done_before = index * timing.repeats * 2
 
             def progress(text: str, step: int, _total: int, base: int = done_before) -> None:
                 bar.update(task, description=text, completed=base + step)
@@ -89,7 +149,11 @@ def experiment_command(
                 raise typer.Exit(130) from None
             report.write(result, folder)
             results.append(result)
+            for note in result.notes:
+                if "instead" in note:  # a duration the figures needed longer
+                    console.print(f"[yellow]{note}[/]")
             console.print(report.verdict(result))
     if all_techniques:
         console.print(Markdown(report.write_summary(results, out)))
+        console.print(f"{len(flags)} techniques in {(time.monotonic() - started) / 60:.1f} min")
     console.print(f"report: {out}")
