@@ -27,11 +27,14 @@ class Timing:
     duration: float
     warmup: float
     repeats: int
+    users: int
 
 
-# One technique: long arms. --all: more, shorter pairs, so 15 techniques fit in 10 min.
-SINGLE = Timing(duration=20, warmup=2, repeats=3)
-ALL = Timing(duration=4, warmup=1.5, repeats=3)
+# One technique: long arms. Several (--all): shorter pairs, so 15 techniques fit in
+# 10 min. The same 10 users: more would queue the naive paths (latency then measures
+# the queue) on an API pinned to one core.
+SINGLE = Timing(duration=20, warmup=2, repeats=3, users=10)
+ALL = Timing(duration=4, warmup=1.5, repeats=2, users=10)
 
 
 def _urls() -> tuple[str, str, str]:
@@ -44,7 +47,10 @@ def _urls() -> tuple[str, str, str]:
 
 
 def experiment_command(
-    flag: Annotated[str | None, typer.Argument(help="The flag to flip (see `lab flags`).")] = None,
+    flags: Annotated[
+        list[str] | None,
+        typer.Argument(help="The flag(s) to flip (see `lab flags`); several: a summary too."),
+    ] = None,
     all_techniques: Annotated[
         bool, typer.Option("--all", help="Every technique in turn, then a summary table.")
     ] = False,
@@ -70,7 +76,12 @@ def experiment_command(
             help=f"A/B pairs, interleaved ABAB (default {SINGLE.repeats}; --all {ALL.repeats}).",
         ),
     ] = None,  # fmt: skip
-    users: Annotated[int, typer.Option(min=1, help="Locust users.")] = 10,
+    users: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help=f"Locust users (default {SINGLE.users}; several techniques {ALL.users})."
+        ),
+    ] = None,  # fmt: skip
     think: Annotated[
         float | None,
         typer.Option(
@@ -93,14 +104,16 @@ def experiment_command(
     ] = None,
 ) -> None:
     """Measure what a flag buys: A (off) vs B (on) under the same load, with CIs."""
-    if (flag is None) == (not all_techniques):
-        console.print("[red]error:[/] give one FLAG, or --all")
+    if bool(flags) == all_techniques:
+        console.print("[red]error:[/] give FLAG(s), or --all")
         raise typer.Exit(2)
-    base = ALL if all_techniques else SINGLE
+    several = all_techniques or len(flags or []) > 1
+    base = ALL if several else SINGLE
     timing = Timing(
         duration=base.duration if duration is None else duration,
         warmup=base.warmup if warmup is None else warmup,
         repeats=base.repeats if repeats is None else repeats,
+        users=base.users if users is None else users,
     )
     if timing.duration < MIN_DURATION:
         console.print(
@@ -113,7 +126,7 @@ def experiment_command(
     api, prometheus = api or default_api, prometheus or default_prom
     out = output or REPO / "results" / f"experiment-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        flags = list(techniques(api)) if all_techniques else [flag]
+        names = list(techniques(api)) if all_techniques else list(flags or [])
     except Exception as exc:  # noqa: BLE001 - any failure here means the API is not there
         console.print(f"[red]error:[/] cannot list techniques at {api}: {exc}")
         raise typer.Exit(1) from exc
@@ -123,14 +136,14 @@ def experiment_command(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console,
     ) as bar:  # fmt: skip
-        task = bar.add_task("starting", total=len(flags) * timing.repeats * 2)
-        for index, name in enumerate(flags):
-            assert name is not None
+        task = bar.add_task("starting", total=len(names) * timing.repeats * 2)
+        for index, name in enumerate(names):
             config = runner.Config(
                 flag=name, api=api, prometheus=prometheus,
                 worker_metrics=worker_metrics or default_worker,
                 duration_seconds=timing.duration, warmup_seconds=timing.warmup,
-                repeats=timing.repeats, users=users, think_seconds=think, scenario=scenario,
+                repeats=timing.repeats, users=timing.users, think_seconds=think,
+                scenario=scenario,
                 admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"), pin=pin,
             )  # fmt: skip
             done_before = index * timing.repeats * 2
@@ -138,7 +151,7 @@ def experiment_command(
             def progress(text: str, step: int, _total: int, base: int = done_before) -> None:
                 bar.update(task, description=text, completed=base + step)
 
-            folder = out / name if all_techniques else out
+            folder = out / name if several else out
             try:
                 result = runner.run(config, folder, progress)
             except runner.ExperimentError as exc:
@@ -153,7 +166,7 @@ def experiment_command(
                 if "instead" in note:  # a duration the figures needed longer
                     console.print(f"[yellow]{note}[/]")
             console.print(report.verdict(result))
-    if all_techniques:
+    if several:
         console.print(Markdown(report.write_summary(results, out)))
-        console.print(f"{len(flags)} techniques in {(time.monotonic() - started) / 60:.1f} min")
+        console.print(f"{len(names)} techniques in {(time.monotonic() - started) / 60:.1f} min")
     console.print(f"report: {out}")

@@ -73,10 +73,13 @@ Reading = tuple[float | None, str]
 
 @dataclass(frozen=True)
 class Scope:
-    """What the figures of a window are about: the technique's route and name."""
+    """What the figures of a window are about: the technique's route and name, and the
+    variant the arm runs (figures labelled by variant count that variant only, so a
+    long request of the other one that ends in the window does not blur it)."""
 
     route: str
     technique: str
+    variant: str = ""  # "naive" or "optimised"; "" counts both
 
 
 @dataclass(frozen=True)
@@ -126,11 +129,15 @@ def _server_errors(d: Delta, s: Scope) -> Reading:
     return d.total(_REQUESTS, route=s.route, status_class="5xx") / total, ""
 
 
-def _mean(histogram: str, why: str, *, by_route: bool) -> Callable[[Delta, Scope], Reading]:
+def _mean(
+    histogram: str, why: str, *, by_route: bool = False, by_variant: bool = False
+) -> Callable[[Delta, Scope], Reading]:
     """Mean observation of a histogram in the window (sum / count)."""
 
     def read(d: Delta, s: Scope) -> Reading:
         labels = {"route": s.route} if by_route else {}
+        if by_variant and s.variant:
+            labels["variant"] = s.variant
         count = d.total(f"{histogram}_count", **labels)
         if count == 0:
             return None, why.format(route=s.route)
@@ -157,8 +164,9 @@ def _cache_hits_per_request(d: Delta, s: Scope) -> Reading:
 
 
 def _technique_p95(d: Delta, s: Scope) -> Reading:
-    value = d.quantile(0.95, "perflab_technique_duration_seconds", technique=s.technique)
-    return value, f"the {s.technique} path never ran"
+    labels = {"technique": s.technique} | ({"variant": s.variant} if s.variant else {})
+    value = d.quantile(0.95, "perflab_technique_duration_seconds", **labels)
+    return value, f"the {s.technique} path ({s.variant or 'either variant'}) never ran"
 
 
 _UNANSWERED = "no request to {route} was answered in the window"
@@ -190,7 +198,7 @@ SERVER_FIGURES = (
         "export_buffer_peak", "export buffer peak (mean per export)", "bytes", "lower",
         _mean(
             "perflab_export_buffer_peak_bytes", "no CSV export ran (this traffic makes none)",
-            by_route=False,
+            by_variant=True,
         ),
     ),
 )  # fmt: skip

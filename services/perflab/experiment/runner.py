@@ -52,6 +52,7 @@ class Config:
     pin: bool = True  # API and Locust on different cores (two cores or more)
     settle_seconds: float = 1.0  # a flip reaches every process within 1 s
     min_requests: int = 20  # route answers a window waits for (beyond --duration)
+    max_drain_seconds: float = 30.0  # the longest wait for the old variant's requests
 
 
 @dataclass
@@ -159,12 +160,13 @@ def _windows(
     order = [("A", False), ("B", True)] * config.repeats
     per_arm = max(config.settle_seconds, config.warmup_seconds) + 4 * result.measured_seconds
     load = LoadRun(plan, out)
-    scope = Scope(route=result.technique["path"], technique=config.flag)
+    route = result.technique["path"]
     guard.set(config.flag, order[0][1])  # the load starts on the first arm's variant
-    load.start(run_time=int(60 + len(order) * per_arm))
+    load.start(run_time=int(60 + len(order) * (per_arm + config.max_drain_seconds)))
     try:
         load.wait_first_request()
         time.sleep(max(config.settle_seconds, config.warmup_seconds))
+        drain = 0.0
         for step, (label, enabled) in enumerate(order):
             repeat = step // 2 + 1
             if progress:
@@ -172,15 +174,18 @@ def _windows(
                 progress(f"{config.flag}: arm {label}{repeat} (flag {state})", step, len(order))
             flipped = time.time()
             if guard.set(config.flag, enabled):
-                time.sleep(max(config.settle_seconds, config.warmup_seconds))
+                time.sleep(max(config.settle_seconds, config.warmup_seconds, drain))
             start = scraper.snapshot()
             if "api" in start.missing:
                 raise ExperimentError(f"the API's /metrics is needed: {start.missing['api']}")
             time.sleep(result.measured_seconds)
+            scope = Scope(route, config.flag, "optimised" if enabled else "naive")
             end = _hold_open(config, scraper, start, scope, result.measured_seconds)
             arm = ArmRun(label, repeat, enabled, flipped, start.at, end.at)
             result.arms.append(arm)
-            _read_server(result, f"{label}{repeat}", Delta(start, end), scope)
+            delta = Delta(start, end)
+            _read_server(result, f"{label}{repeat}", delta, scope)
+            drain = _drain_seconds(config, delta, scope)
     finally:
         result.samples = load.stop()
     for arm in result.arms:
@@ -192,6 +197,14 @@ def _windows(
             )
     if progress:
         progress(f"{config.flag}: done", len(order), len(order))
+
+
+def _drain_seconds(config: Config, delta: Delta, scope: Scope) -> float:
+    """How long requests of this variant may still be in flight after the next flip:
+    the route's p99 in the window just measured (a slow export outlives a warm-up),
+    so the next window opens once they have ended."""
+    p99 = delta.quantile(0.99, "perflab_http_request_duration_seconds", route=scope.route)
+    return min(p99 or 0.0, config.max_drain_seconds)
 
 
 def _hold_open(
