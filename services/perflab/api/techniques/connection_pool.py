@@ -19,10 +19,10 @@ from typing import Annotated
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
-from perflab.api.deps import Res
+from perflab.api.deps import resources
 from perflab.api.resources import Resources
 from perflab.api.techniques.base import VARIANT_HEADER, Technique, run
 from perflab.catalog import TECHNIQUES
@@ -103,10 +103,11 @@ router = APIRouter(tags=["techniques"])
 # `response_model` documents the shape; the answer is sent as rendered.
 @router.get("/books/{book_id:int}", response_model=BookDetail)
 async def get_book(
-    res: Res,
+    request: Request,
     response: Response,
     book_id: Annotated[int, Path(ge=1, le=_MAX_ID)],
 ) -> Response:
+    res = resources(request)  # not the `Res` dependency: see `resources`
     body = await run(NAME, res.flags, naive, optimised, response, res, book_id)
     return Response(
         body, media_type=MEDIA_TYPE, headers={VARIANT_HEADER: response.headers[VARIANT_HEADER]}

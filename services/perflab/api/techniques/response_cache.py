@@ -26,12 +26,12 @@ from datetime import datetime
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from perflab.api.deps import Pool, Res
+from perflab.api.deps import Pool, Res, resources
 from perflab.api.resources import Resources
 from perflab.api.techniques.base import VARIANT_HEADER, Technique, run
 from perflab.catalog import TECHNIQUES
@@ -172,7 +172,8 @@ router = APIRouter(tags=["techniques"])
 
 # `response_model` documents the shape; the answer is sent as rendered, not re-serialised.
 @router.get("/genres/top-rated", response_model=TopRated)
-async def top_rated(res: Res, response: Response) -> Response:
+async def top_rated(request: Request, response: Response) -> Response:
+    res = resources(request)  # not the `Res` dependency: see `resources`
     body = await run(NAME, res.flags, naive, optimised, response, res)
     return Response(
         body, media_type=MEDIA_TYPE, headers={VARIANT_HEADER: response.headers[VARIANT_HEADER]}
