@@ -5,7 +5,7 @@ The naive path opens a fresh connection per request (TCP handshake, startup and
 authentication, a new backend process forked by Postgres), runs the query and closes
 it: the connection costs far more than the query. The optimised path borrows a warm
 connection from the asyncpg pool and gives it back.
-Both render the answer once, straight from the row to JSON bytes (orjson): the row
+Both render the answer once, straight from the row to JSON bytes (render.py): the row
 comes from typed columns, so building models only for `response_model` to validate
 and serialise them again would cost more CPU than the pooled query itself.
 Watch: `rate(perflab_db_connections_opened_total[1m])` by `kind` (Database dashboard)
@@ -18,13 +18,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-import orjson
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
 from perflab.api.deps import resources
 from perflab.api.resources import Resources
-from perflab.api.techniques.base import VARIANT_HEADER, Technique, run
+from perflab.api.techniques.base import Technique, run
+from perflab.api.techniques.render import answer, render
 from perflab.catalog import TECHNIQUES
 from perflab.db import pool as db_pool
 from perflab.db.pool import acquire
@@ -38,7 +38,6 @@ FROM books b JOIN authors a ON a.id = b.author_id
 WHERE b.id = $1
 """
 _MAX_ID = 2**31 - 1
-MEDIA_TYPE = "application/json"
 
 
 class BookAuthor(BaseModel):
@@ -63,7 +62,7 @@ class BookDetail(BaseModel):
 def _book(row: asyncpg.Record | None, book_id: int) -> bytes:
     if row is None:
         raise NotFound(f"book {book_id} not found")
-    return orjson.dumps(
+    return render(
         {
             "id": row["id"],
             "title": row["title"],
@@ -108,10 +107,7 @@ async def get_book(
     book_id: Annotated[int, Path(ge=1, le=_MAX_ID)],
 ) -> Response:
     res = resources(request)  # not the `Res` dependency: see `resources`
-    body = await run(NAME, res.flags, naive, optimised, response, res, book_id)
-    return Response(
-        body, media_type=MEDIA_TYPE, headers={VARIANT_HEADER: response.headers[VARIANT_HEADER]}
-    )
+    return answer(await run(NAME, res.flags, naive, optimised, response, res, book_id), response)
 
 
 TECHNIQUE = Technique(

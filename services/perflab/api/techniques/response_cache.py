@@ -33,7 +33,8 @@ from redis.exceptions import RedisError
 
 from perflab.api.deps import Pool, Res, resources
 from perflab.api.resources import Resources
-from perflab.api.techniques.base import VARIANT_HEADER, Technique, run
+from perflab.api.techniques.base import Technique, run
+from perflab.api.techniques.render import answer
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
@@ -96,7 +97,6 @@ class TopRated(BaseModel):
 
 # Renders the answer to JSON bytes in pydantic's Rust core, as FastAPI's response_model would.
 _RENDER = TypeAdapter(TopRated)
-MEDIA_TYPE = "application/json"
 
 
 class ReviewIn(BaseModel):
@@ -174,10 +174,7 @@ router = APIRouter(tags=["techniques"])
 @router.get("/genres/top-rated", response_model=TopRated)
 async def top_rated(request: Request, response: Response) -> Response:
     res = resources(request)  # not the `Res` dependency: see `resources`
-    body = await run(NAME, res.flags, naive, optimised, response, res)
-    return Response(
-        body, media_type=MEDIA_TYPE, headers={VARIANT_HEADER: response.headers[VARIANT_HEADER]}
-    )
+    return answer(await run(NAME, res.flags, naive, optimised, response, res), response)
 
 
 @router.post("/books/{book_id:int}/reviews", response_model=ReviewOut, status_code=201)
