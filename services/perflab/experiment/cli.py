@@ -131,6 +131,7 @@ def experiment_command(
         console.print(f"[red]error:[/] cannot list techniques at {api}: {exc}")
         raise typer.Exit(1) from exc
     results = []
+    failed: dict[str, str] = {}
     started = time.monotonic()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -155,8 +156,11 @@ def experiment_command(
             try:
                 result = runner.run(config, folder, progress)
             except runner.ExperimentError as exc:
-                console.print(f"[red]error:[/] {exc}")
-                raise typer.Exit(1) from exc
+                console.print(f"[red]error:[/] {name}: {exc}")
+                if not several:
+                    raise typer.Exit(1) from exc
+                failed[name] = str(exc)  # the others still run; the summary says why
+                continue
             except KeyboardInterrupt:
                 console.print("[yellow]interrupted: flags restored[/]")
                 raise typer.Exit(130) from None
@@ -167,6 +171,8 @@ def experiment_command(
                     console.print(f"[yellow]{note}[/]")
             console.print(report.verdict(result))
     if several:
-        console.print(Markdown(report.write_summary(results, out)))
+        console.print(Markdown(report.write_summary(results, out, failed)))
         console.print(f"{len(names)} techniques in {(time.monotonic() - started) / 60:.1f} min")
     console.print(f"report: {out}")
+    if failed:
+        raise typer.Exit(1)

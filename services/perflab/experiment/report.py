@@ -193,12 +193,16 @@ def _summary_row(result: Result) -> str:
     )
 
 
-def write_summary(results: list[Result], out: Path) -> str:
+def write_summary(results: list[Result], out: Path, failed: dict[str, str] | None = None) -> str:
     lines = [
         "| technique | key figure | flag off (A) | flag on (B) | improvement | 95% CI "
         "| promise | repeats (improvement per pair) |",
         "|---|---|---|---|---|---|---|---|",
         *(_summary_row(result) for result in results),
+        *(
+            f"| `{name}` | – | – | – | failed: {why} | – | – | – |"
+            for name, why in (failed or {}).items()
+        ),
     ]
     table = "\n".join(lines)
     flagged = [r.config.flag for r in results if (f := r.key()[0]) and f.spread.disagree]

@@ -164,7 +164,10 @@ def _windows(
     guard.set(config.flag, order[0][1])  # the load starts on the first arm's variant
     load.start(run_time=int(60 + len(order) * (per_arm + config.max_drain_seconds)))
     try:
-        load.wait_first_request()
+        try:
+            load.wait_first_request()
+        except RuntimeError as exc:  # Locust could not start or reach the API
+            raise ExperimentError(str(exc)) from exc
         time.sleep(max(config.settle_seconds, config.warmup_seconds))
         drain = 0.0
         for step, (label, enabled) in enumerate(order):
