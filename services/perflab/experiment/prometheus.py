@@ -63,8 +63,8 @@ class PrometheusReader:
         needed = MIN_SCRAPES * interval
         if seconds < needed:
             return None, (
-                f"sampled by Prometheus every {interval:g} s: needs a window of at least "
-                f"{needed:g} s ({MIN_SCRAPES} scrapes), this one was {seconds:.1f} s"
+                f"sampled by Prometheus every {interval:g} s: needs windows of at least "
+                f"{needed:g} s ({MIN_SCRAPES} scrapes; --duration {needed:g})"
             )
         # One interval less than the window: the first step's latest sample is inside it.
         span = max(1, math.floor(seconds - interval))
