@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 SERVICES = (
     "postgres", "redis", "seed", "api", "worker", "gateway",
-    "prometheus", "alertmanager", "locust", "locust-worker",
+    "prometheus", "alertmanager", "locust", "locust-worker", "console",
 )  # fmt: skip
 API_REPLICAS = 2
 LOCUST_WORKERS = 2
@@ -93,7 +93,7 @@ def stack(docker_engine: None) -> Iterator[ComposeStack]:
     _timed("stand-in images and wheelhouse", began)
 
     ports = {key: str(free_port()) for key in ("api", "locust", "prometheus", "alertmanager")}
-    ports |= {"grafana": str(free_port()), "jaeger": str(free_port())}
+    ports |= {"grafana": str(free_port()), "jaeger": str(free_port()), "console": str(free_port())}
     compose = ComposeStack(
         project=f"perflab-e2e-{os.getpid()}",
         env_files=[REPO / "docker" / "standins.env"],
@@ -141,7 +141,7 @@ def test_lab_smoke_passes_against_the_compose_stack(stack: ComposeStack) -> None
     began = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "perflab.lab.cli", "smoke", "--api", urls["api"],
-         "--prometheus", urls["prometheus"], "--burst", "5"],
+         "--prometheus", urls["prometheus"], "--console", urls["console"], "--burst", "5"],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     _timed("lab smoke", began)

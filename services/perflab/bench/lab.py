@@ -6,11 +6,11 @@ Measures, with wrk on one core and one uvicorn worker pinned to the other:
   is reported as a share of the FastAPI one,
 - the lab's cached read (`GET /genres/top-rated`, response_cache on: one Redis GET),
 - a DB-bound read (`GET /books/{id}`, connection_pool on: one pooled query),
-each read with telemetry off and on (metrics + tracing at 10 %, exported to a local
-OTLP sink). Only those two flags are on: every other flag is turned off through the
-API first, so no other technique's work (gzip's middleware above all) is measured.
-Rounds interleave every configuration so drift hits all alike; figures are medians
-over the rounds, and every ratio comes from the same run.
+each read with telemetry off and on (metrics + tracing at the default sampling
+ratio, exported to a local OTLP sink). Only those two flags are on: every other flag is
+turned off through the API first, so no other technique's work (gzip's middleware
+above all) is measured. Rounds interleave every configuration so drift hits all alike;
+figures are medians over the rounds, and every ratio comes from the same run.
 """
 
 from __future__ import annotations
@@ -21,20 +21,24 @@ from typing import Any
 
 import httpx
 
-from perflab.bench.overhead import Bench, median_runs
+from perflab.bench.overhead import DEFAULT_RATIO, Bench, median_runs
 from perflab.procs import free_port, start_process, wait_until
 
 TELEMETRY = {
     "off": {"METRICS_ENABLED": "false", "TRACING_ENABLED": "false"},
-    "on": {"METRICS_ENABLED": "true", "TRACING_ENABLED": "true", "TRACE_SAMPLE_RATIO": "0.1"},
+    "on": {
+        "METRICS_ENABLED": "true",
+        "TRACING_ENABLED": "true",
+        "TRACE_SAMPLE_RATIO": str(DEFAULT_RATIO),
+    },
 }
 
 
 BARE_ASGI = "bare ASGI (ceiling)"
 BARE_FASTAPI = "bare FastAPI endpoint"
-# Case -> the ASGI app uvicorn serves (same uvicorn settings as the lab's API).
 # The flags the measured reads need; every other flag is off.
 FLAGS_ON = frozenset({"response_cache", "connection_pool"})
+# Case -> the ASGI app uvicorn serves (same uvicorn settings as the lab's API).
 CEILINGS = {
     BARE_ASGI: "perflab.bench.bare:app",
     BARE_FASTAPI: "perflab.bench.bare:fastapi_app",

@@ -18,7 +18,7 @@ implements it (`api/techniques/<name>.py` for FastAPI, registered in that folder
 
 from __future__ import annotations
 
-from perflab.catalog import caching, concurrency, database, payload
+from perflab.catalog import caching, concurrency, database, flask_views, observability, payload
 from perflab.catalog.spec import SERVICES, Implementation, Load, TechniqueSpec
 
 TECHNIQUES: dict[str, TechniqueSpec] = {
@@ -39,6 +39,9 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
         concurrency.ASYNC_IO,
         concurrency.CPU_OFFLOAD,
         caching.HTTP_CACHING,
+        flask_views.FILTER_IN_DATABASE,
+        flask_views.ASYNC_VIEWS,
+        observability.TELEMETRY_SAMPLING,
     )
 }
 

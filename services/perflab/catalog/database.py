@@ -25,6 +25,11 @@ N_PLUS_ONE = TechniqueSpec(
             naive="1 query for the page + 1 per book for its author + 1 per book for its reviews.",
             optimised="JOIN authors (select_related) + one batched `= ANY($1)` count (prefetch).",
         ),
+        "flask": Implementation(
+            naive="SQLAlchemy lazy `select` relationships: book.author and book.reviews "
+            "each load on first access in the loop (1 + ~2N statements).",
+            optimised="`joinedload(Book.author)` + `selectinload(Book.reviews)`: 2 statements.",
+        ),
     },
 )
 
@@ -66,6 +71,10 @@ CONNECTION_POOL = TechniqueSpec(
             naive="Opens a new Postgres connection per request, queries, closes it.",
             optimised="Borrows a warm connection from the asyncpg pool.",
         ),
+        "flask": Implementation(
+            naive="A SQLAlchemy engine with NullPool: every request connects and disconnects.",
+            optimised="The engine's QueuePool: a warm connection is checked out and back in.",
+        ),
     },
 )
 
@@ -105,6 +114,10 @@ SELECT_COLUMNS = TechniqueSpec(
         "fastapi": Implementation(
             naive="SELECT * (drags the ~1.5 KB description of every row), mapped to the model.",
             optimised="SELECT of the six columns the page shows.",
+        ),
+        "flask": Implementation(
+            naive="`select(Book)`: every mapped column, description included.",
+            optimised="`select(Book).options(load_only(...))` of the six columns the page shows.",
         ),
     },
 )
@@ -148,6 +161,12 @@ BATCH_INSERT = TechniqueSpec(
             naive="Validate, then one INSERT per row, each autocommitted (N round trips, "
             "N commits).",
             optimised="Validate, then N ids in one nextval query and one COPY in one transaction.",
+        ),
+        "flask": Implementation(
+            naive="Validate, then `session.add(Order(...))` + `commit()` per row (N INSERTs, "
+            "N commits).",
+            optimised="Validate, then one `insert(Order).returning(Order.id)` with every row "
+            "(insertmanyvalues: 1 statement per 1000 rows), one commit.",
         ),
     },
 )

@@ -144,6 +144,10 @@ PROCESS_LEGEND = "{{job}} pid {{pid}}"
 RSS = "perflab_process_resident_memory_bytes"
 RSS_MAX = f"max by (job) ({RSS})"
 CPU = "rate(perflab_process_cpu_seconds[$__rate_interval])"
+API_CPU_PER_REQUEST = (
+    'sum(rate(perflab_process_cpu_seconds{job="api"}[$__rate_interval]))'
+    ' / sum(rate(perflab_http_requests_total{job="api"}[$__rate_interval]))'
+)
 GC_BY_GENERATION = rate("perflab_process_gc_collections", "job, generation")
 LOOP_LAG = "perflab_event_loop_lag_seconds"
 LOOP_LAG_MAX = f"max by (job) ({LOOP_LAG})"

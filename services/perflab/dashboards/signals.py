@@ -38,6 +38,9 @@ ACQUIRE = Signal("Pool acquire wait p95", "s", q.pool_acquire(0.95), "p95")
 SIZE = Signal("Response size by route (mean)", "bytes", q.RESPONSE_SIZE_MEAN_BY_ROUTE, "{{route}}")
 BYTES = Signal("Bytes sent per second by route", "Bps", q.BYTES_SENT_BY_ROUTE, "{{route}}")
 CPU = Signal("CPU per process", "percentunit", q.CPU, q.PROCESS_LEGEND)
+CPU_PER_REQUEST = Signal(
+    "API CPU per request (all processes)", "s", q.API_CPU_PER_REQUEST, "CPU s per request"
+)
 RSS = Signal("Resident memory per process", "bytes", q.RSS, q.PROCESS_LEGEND)
 TASKS = Signal(
     "Celery tasks per second by outcome", "ops", q.TASKS_BY_OUTCOME, "{{task}} {{outcome}}"
@@ -64,6 +67,7 @@ SIGNALS: dict[str, Signal] = {
     "response_size": SIZE,
     "bytes_sent": BYTES,
     "cpu": CPU,
+    "cpu_per_request": CPU_PER_REQUEST,
     "rss": RSS,
     "celery_tasks": TASKS,
     "loop_lag": LAG,

@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from perflab.experiment import report, runner
+from perflab.catalog import SERVICES
+from perflab.experiment import compare, compare_report, report, runner
 from perflab.experiment.stack import techniques
 from perflab.lab.config import REPO, LabSettings
+from perflab.lab.load import LoadError, seconds
 
 console = Console()
 # Requests/s is resampled over whole seconds: fewer than three give no interval.
@@ -37,6 +39,17 @@ SINGLE = Timing(duration=20, warmup=2, repeats=3, users=10)
 ALL = Timing(duration=4, warmup=1.5, repeats=2, users=10)
 
 
+def _span(text: str, option: str, minimum: float) -> float:
+    """`lab load -t`'s syntax (90, 8s, 2m, 1h30m), or plain seconds such as 1.5."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float(seconds(text))
+    if value < minimum:
+        raise LoadError(f"{option} {text!r} is shorter than {minimum:g} s")
+    return value
+
+
 def _urls() -> tuple[str, str, str]:
     ports = LabSettings().ports
     return (
@@ -55,20 +68,22 @@ def experiment_command(
         bool, typer.Option("--all", help="Every technique in turn, then a summary table.")
     ] = False,
     duration: Annotated[
-        float | None,
+        str | None,
         typer.Option(
-            help=f"Measured seconds per arm (default {SINGLE.duration:g}; "
-            f"--all {ALL.duration:g}); at least {MIN_DURATION:g}."
+            "--duration",
+            "-t",
+            help=f"Measured time per arm, as `lab load -t` (20, 20s, 2m; default "
+            f"{SINGLE.duration:g}s, several techniques {ALL.duration:g}s); at least "
+            f"{MIN_DURATION:g}s.",
         ),
     ] = None,  # fmt: skip
     warmup: Annotated[
-        float | None,
+        str | None,
         typer.Option(
-            min=0,
-            help=f"Seconds after each flip before measuring (default "
-            f"{SINGLE.warmup:g}; --all {ALL.warmup:g}); never under 1 s.",
+            help=f"Time after each flip before measuring (default {SINGLE.warmup:g}s, "
+            f"several techniques {ALL.warmup:g}s); never under 1 s.",
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     repeats: Annotated[
         int | None,
         typer.Option(
@@ -109,15 +124,19 @@ def experiment_command(
         raise typer.Exit(2)
     several = all_techniques or len(flags or []) > 1
     base = ALL if several else SINGLE
-    timing = Timing(
-        duration=base.duration if duration is None else duration,
-        warmup=base.warmup if warmup is None else warmup,
-        repeats=base.repeats if repeats is None else repeats,
-        users=base.users if users is None else users,
-    )
+    try:
+        timing = Timing(
+            duration=base.duration if duration is None else _span(duration, "--duration", 0),
+            warmup=base.warmup if warmup is None else _span(warmup, "--warmup", 0),
+            repeats=base.repeats if repeats is None else repeats,
+            users=base.users if users is None else users,
+        )
+    except LoadError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
     if timing.duration < MIN_DURATION:
         console.print(
-            f"[red]error:[/] --duration {timing.duration:g}: each arm needs at least "
+            f"[red]error:[/] --duration {duration}: each arm needs at least "
             f"{MIN_DURATION:g} s measured (requests/s is resampled over whole seconds, and "
             "fewer than three give no confidence interval)"
         )
@@ -176,3 +195,78 @@ def experiment_command(
     console.print(f"report: {out}")
     if failed:
         raise typer.Exit(1)
+
+
+# Default ports of the services the lab runs (ARCHITECTURE.md); `lab up` settings win
+# once it knows them (PERFLAB_PORTS__FLASK, PERFLAB_PORTS__DJANGO).
+_DEFAULT_PORTS = {"fastapi": 8000, "django": 8001, "flask": 8002}
+
+
+def default_targets() -> dict[str, str]:
+    ports = LabSettings().ports
+    found = {"fastapi": ports.api}
+    for service in ("django", "flask"):
+        found[service] = getattr(ports, service, _DEFAULT_PORTS[service])
+    return {service: f"http://127.0.0.1:{found[service]}" for service in SERVICES}
+
+
+def parse_targets(text: str) -> dict[str, str]:
+    """`fastapi=http://127.0.0.1:8000,flask=http://...` -> {service: url}."""
+    targets = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        service, sep, url = item.partition("=")
+        if not sep or service not in SERVICES or not url.startswith(("http://", "https://")):
+            raise typer.BadParameter(
+                f"{item!r}: expected SERVICE=URL with SERVICE one of {', '.join(SERVICES)}"
+            )
+        targets[service] = url.rstrip("/")
+    return targets
+
+
+def compare_command(
+    technique: Annotated[str, typer.Argument(help="The technique (see `lab flags`).")],
+    services: Annotated[
+        str | None,
+        typer.Option(
+            help="SERVICE=URL,... to compare (default: every lab service on its default port)."
+        ),
+    ] = None,
+    duration: Annotated[int, typer.Option(min=2, help="Measured seconds per arm.")] = 20,
+    warmup: Annotated[int, typer.Option(min=0, help="Unmeasured seconds at each arm start.")] = 3,
+    repeats: Annotated[int, typer.Option(min=1, help="A/B pairs per framework.")] = 3,
+    users: Annotated[int, typer.Option(min=1, help="Locust users.")] = 10,
+    think: Annotated[float | None, typer.Option(min=0, help="Think time per user (s).")] = None,
+    output: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
+    api: Annotated[str | None, typer.Option(help="The API that flips flags (FastAPI).")] = None,
+    prometheus: Annotated[str | None, typer.Option(help="Prometheus base URL.")] = None,
+) -> None:
+    """One technique, naive vs optimised, in every framework: one report side by side."""
+    default_api, default_prom, _ = _urls()
+    targets = parse_targets(services) if services else default_targets()
+    out = output or REPO / "results" / f"compare-{technique}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = runner.Config(
+        flag=technique, api=api or default_api, prometheus=prometheus or default_prom,
+        duration_seconds=duration, warmup_seconds=warmup, repeats=repeats, users=users,
+        think_seconds=think, admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"),
+    )  # fmt: skip
+    try:
+        with Progress(
+            TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        ) as bar:
+            task = bar.add_task("starting")
+            comparison = compare.run(
+                technique, targets, base, out,
+                lambda text, _step, _total: bar.update(task, description=text),
+            )  # fmt: skip
+    except runner.ExperimentError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: flags restored[/]")
+        raise typer.Exit(130) from None
+    if not any(run.result for run in comparison.runs):
+        reasons = "; ".join(f"{r.service}: {r.skipped}" for r in comparison.runs)
+        console.print(f"[red]error:[/] no service measured ({reasons})")
+        raise typer.Exit(1)
+    console.print(Markdown(compare_report.write(comparison, out)))
+    console.print(f"report: {out}")

@@ -1,134 +1,167 @@
-"""A against B for every figure: point estimates, bootstrap intervals, per-pair factors."""
+"""`lab compare TECHNIQUE`: one technique, naive vs optimised, in every framework.
+
+For each service that implements the technique (the catalog says which) and answers
+at its base URL, one A/B experiment (`runner.run`: flag off / on, interleaved, the same
+Locust load, client figures with bootstrap CIs, server figures from Prometheus) runs
+against that service, one service after the other, so they never share the machine.
+Flags are flipped through the FastAPI service (`flags_api`): they live in Redis, so
+the service under test hears the flip like any other.
+
+On top of the experiment's figures, each arm's CPU time per request and resident
+memory are read from the service's own `/metrics` (`perflab_process_cpu_seconds` and
+`perflab_process_resident_memory_bytes`, summed over its processes) at the arm's
+boundaries, so they need no Prometheus job per service. The CPU of an arm covers its
+flip, settle and warm-up too, and is divided by every request the arm made; the
+process gauges are sampled once a second, a small error on 20 s arms.
+"""
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from perflab.catalog import TECHNIQUES, TechniqueSpec
 from perflab.experiment import stats
-from perflab.experiment.arm import ArmRun
-from perflab.experiment.figures import (
-    CLIENT_FIGURES,
-    KEY_FIGURES,
-    SAMPLED_FIGURES,
-    SERVER_FIGURES,
-    Better,
-    improvement,
-)
-from perflab.experiment.verdict import Effect, Spread, spread
+from perflab.experiment.figures import Better
+from perflab.experiment.runner import Config, ExperimentError, FigureResult, Result
+from perflab.experiment.runner import run as run_experiment
+
+CPU = "perflab_process_cpu_seconds"
+RSS = "perflab_process_resident_memory_bytes"
+PROCESS_FIGURES: dict[str, tuple[str, str, Better]] = {
+    "cpu_ms_per_request": ("CPU time per request (service)", "ms", "lower"),
+    "rss": ("resident memory, all processes (service)", "bytes", "lower"),
+}
 
 
 @dataclass
-class FigureResult:
-    name: str
-    label: str
-    unit: str
-    better: Better
-    source: str  # "client", "server" (exact scrape deltas) or "prometheus" (sampled)
-    estimate: stats.RatioEstimate | None
-    note: str = ""
-    # The improvement measured in each A/B pair alone (None where a window had no value).
-    pairs: list[float | None] = field(default_factory=list)
-    # One arm's mean when only that arm has values (the other's note says why).
-    only: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def spread(self) -> Spread:
-        return spread(self.pairs)
-
-    def effect(self) -> Effect | None:
-        e = self.estimate
-        gain = improvement(e.ratio, self.better) if e else None
-        if e is None or gain is None:
-            return None
-        ends = [improvement(x, self.better) for x in (e.low, e.high)]
-        if ends[0] is None or ends[1] is None:
-            return Effect(gain)
-        return Effect(gain, min(ends), max(ends))  # type: ignore[type-var]
+class ServiceRun:
+    service: str
+    url: str
+    result: Result | None = None
+    skipped: str | None = None  # why this service was not measured
+    # arm id ("A1", "B1", ...) -> figure name -> value
+    process: dict[str, dict[str, float]] = field(default_factory=dict)
+    figures: list[FigureResult] = field(default_factory=list)  # experiment + process
 
 
-def _by_label(arms: Sequence[ArmRun], label: str) -> list[ArmRun]:
-    return [arm for arm in arms if arm.label == label]
+@dataclass
+class Comparison:
+    technique: TechniqueSpec
+    runs: list[ServiceRun]
+    settings: dict[str, Any]
 
 
-def _pair_factor(a: float | None, b: float | None, better: Better) -> float | None:
-    if a is None or b is None or a == 0:
+def process_totals(url: str) -> dict[str, float] | None:
+    """CPU seconds and RSS bytes of every process of the service, from its /metrics."""
+    try:
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+    except httpx.HTTPError:
         return None
-    return improvement(b / a, better)
+    totals = {CPU: 0.0, RSS: 0.0}
+    seen = False
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in totals:
+                totals[sample.name] += sample.value
+                seen = True
+    return totals if seen else None
 
 
-def _client(arms: Sequence[ArmRun]) -> list[FigureResult]:
-    a_arms, b_arms = _by_label(arms, "A"), _by_label(arms, "B")
-    out = []
-    for cf in CLIENT_FIGURES:
-        a = [v for arm in a_arms for v in cf.values(arm)]
-        b = [v for arm in b_arms for v in cf.values(arm)]
-        estimate = stats.bootstrap_ratio(a, b, cf.statistic) if a and b else None
-        pairs = []
-        for arm_a, arm_b in zip(a_arms, b_arms, strict=False):
-            va, vb = cf.values(arm_a), cf.values(arm_b)
-            pairs.append(
-                _pair_factor(
-                    stats.point(cf.statistic, va), stats.point(cf.statistic, vb), cf.better
-                )
+class _Boundaries:
+    """The experiment's progress callback, called before each arm and after the last:
+    the service's process totals at every arm boundary."""
+
+    def __init__(self, url: str, forward: Callable[[str, int, int], None] | None) -> None:
+        self.url = url
+        self.forward = forward
+        self.totals: dict[int, dict[str, float] | None] = {}
+
+    def __call__(self, text: str, step: int, total: int) -> None:
+        self.totals[step] = process_totals(self.url)
+        if self.forward is not None:
+            self.forward(text, step, total)
+
+
+def _process_figures(result: Result, boundaries: _Boundaries) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for step, arm in enumerate(result.arms):
+        start, end = boundaries.totals.get(step), boundaries.totals.get(step + 1)
+        if start is None or end is None or not arm.samples:
+            continue
+        out[f"{arm.label}{arm.repeat}"] = {
+            "cpu_ms_per_request": 1000 * (end[CPU] - start[CPU]) / len(arm.samples),
+            "rss": end[RSS],
+        }
+    return out
+
+
+def _compare_process(process: dict[str, dict[str, float]]) -> list[FigureResult]:
+    figures = []
+    for name, (label, unit, better) in PROCESS_FIGURES.items():
+        a = [v[name] for arm, v in process.items() if arm.startswith("A")]
+        b = [v[name] for arm, v in process.items() if arm.startswith("B")]
+        if not a or not b:
+            figures.append(
+                FigureResult(name, label, unit, better, "service", None, "no /metrics figures")
             )
-        note = "" if estimate else "no request ended in one arm's windows"
-        out.append(
-            FigureResult(cf.name, cf.label, cf.unit, cf.better, "client", estimate, note, pairs)
-        )
-    return out
+            continue
+        estimate = stats.bootstrap_ratio(a, b, stats.mean)
+        note = f"CI over {len(a)}+{len(b)} arms"
+        figures.append(FigureResult(name, label, unit, better, "service", estimate, note))
+    return figures
 
 
-def _server(
-    arms: Sequence[ArmRun],
-    values: dict[str, dict[str, float | None]],
-    why: dict[str, dict[str, str]],
-) -> list[FigureResult]:
-    out = []
-    figures: list[Any] = [*SERVER_FIGURES, *SAMPLED_FIGURES]
-    for sf in figures:
-        source = "server" if sf in SERVER_FIGURES else "prometheus"
-        per: dict[str, list[float | None]] = {"A": [], "B": []}
-        reasons: dict[str, set[str]] = {"A": set(), "B": set()}
-        for arm in arms:
-            arm_id = f"{arm.label}{arm.repeat}"
-            value = values[arm_id].get(sf.name)
-            per[arm.label].append(value)
-            if value is None:
-                reasons[arm.label].add(why.get(arm_id, {}).get(sf.name, "no value"))
-        a = [v for v in per["A"] if v is not None]
-        b = [v for v in per["B"] if v is not None]
-        pairs = [_pair_factor(x, y, sf.better) for x, y in zip(per["A"], per["B"], strict=False)]
-        result = FigureResult(sf.name, sf.label, sf.unit, sf.better, source, None, "", pairs)
-        if a and b:
-            result.estimate = stats.bootstrap_ratio(a, b, stats.mean)
-            missing = len(per["A"]) + len(per["B"]) - len(a) - len(b)
-            if missing:
-                reasons_all = "; ".join(sorted(reasons["A"] | reasons["B"]))
-                result.note = f"{missing} window(s) without a value: {reasons_all}"
-        elif not a and not b:
-            both = sorted(reasons["A"] | reasons["B"])
-            result.note = "no data in either arm: " + "; ".join(both)
-        else:
-            has, lacks = ("A", "B") if a else ("B", "A")
-            result.only[has] = statistics.fmean(a or b)
-            result.note = f"no data in {lacks}: " + "; ".join(sorted(reasons[lacks]))
-        out.append(result)
-    return out
+def run(
+    technique: str,
+    targets: Mapping[str, str],
+    base: Config,
+    out: Path,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Comparison:
+    """Run `technique`'s A/B experiment in every target service implementing it.
+
+    `targets` maps service name -> base URL; `base` gives every setting of the
+    experiment but its target (`api`) and flag, which are filled in per service.
+    """
+    if technique not in TECHNIQUES:
+        raise ExperimentError(f"unknown technique {technique!r}; known: {', '.join(TECHNIQUES)}")
+    spec = TECHNIQUES[technique]
+    runs: list[ServiceRun] = []
+    for service, url in targets.items():
+        run_ = ServiceRun(service, url)
+        runs.append(run_)
+        if service not in spec.implementations:
+            run_.skipped = f"{service} does not implement {technique}"
+            continue
+        try:
+            ready = httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            ready = False
+        if not ready:
+            run_.skipped = f"{service} is not answering at {url}"
+            continue
+        config = _config(base, technique, url)
+        boundaries = _Boundaries(url, progress)
+        run_.result = run_experiment(config, out / service, boundaries)
+        run_.process = _process_figures(run_.result, boundaries)
+        run_.figures = [*run_.result.figures, *_compare_process(run_.process)]
+    settings = {
+        "duration_seconds": base.duration_seconds,
+        "warmup_seconds": base.warmup_seconds,
+        "repeats": base.repeats,
+        "users": base.users,
+        "think_seconds": base.think_seconds,
+    }
+    return Comparison(technique=spec, runs=runs, settings=settings)
 
 
-def compare(
-    arms: Sequence[ArmRun],
-    server: dict[str, dict[str, float | None]],
-    why: dict[str, dict[str, str]],
-) -> list[FigureResult]:
-    return [*_client(arms), *_server(arms, server, why)]
-
-
-def key_figure(
-    flag: str, figures: Sequence[FigureResult]
-) -> tuple[FigureResult | None, float | None]:
-    name, promise = KEY_FIGURES.get(flag, ("p95", None))
-    return next((f for f in figures if f.name == name), None), promise
+def _config(base: Config, technique: str, url: str) -> Config:
+    fields = {k: getattr(base, k) for k in base.__dataclass_fields__}
+    fields |= {"flag": technique, "api": url, "flags_api": base.flags_api or base.api}
+    return Config(**fields)

@@ -22,7 +22,7 @@ import numpy as np
 from perflab.catalog import TECHNIQUES
 from perflab.experiment import stats
 from perflab.experiment.arm import ArmRun
-from perflab.experiment.scrape import Delta
+from perflab.experiment.scrape import API_CPU, Delta
 
 Better = Literal["lower", "higher"]
 
@@ -169,6 +169,16 @@ def _technique_p95(d: Delta, s: Scope) -> Reading:
     return value, f"the {s.technique} path ({s.variant or 'either variant'}) never ran"
 
 
+def _api_cpu_per_request(d: Delta, _s: Scope) -> Reading:
+    requests = d.total(_REQUESTS, job="api")
+    if requests == 0:
+        return None, "the API answered no request in the window"
+    # Read from the OS at each scrape when the API runs here (exact); else the processes'
+    # own gauge, sampled once a second (an error of up to a second of CPU per window).
+    cpu = d.total(API_CPU) if d.has(API_CPU) else d.total("perflab_process_cpu_seconds", job="api")
+    return cpu / requests, ""
+
+
 _UNANSWERED = "no request to {route} was answered in the window"
 SERVER_FIGURES = (
     ServerFigure("server_rps", "requests/s (server)", "req/s", "higher", _server_rps),
@@ -193,6 +203,10 @@ SERVER_FIGURES = (
     ),
     ServerFigure(
         "technique_p95", "p95 time in the technique's path", "s", "lower", _technique_p95
+    ),
+    ServerFigure(
+        # Every API process's CPU over every request it served: what telemetry costs.
+        "api_cpu_per_request", "API CPU per request", "s", "lower", _api_cpu_per_request
     ),
     ServerFigure(
         "export_buffer_peak", "export buffer peak (mean per export)", "bytes", "lower",

@@ -49,10 +49,10 @@ def _listening_sockets(port: int) -> set[str]:
     return found
 
 
-def api_pids(api: str) -> list[int]:
+def api_roots(api: str) -> list[int]:
     """The processes serving `api` when it is local: every process holding its
-    listening socket (a pre-fork server's master and workers all do) and their
-    children. Not psutil.net_connections(): it names one owner per socket."""
+    listening socket (a pre-fork server's master and workers all do). Not
+    psutil.net_connections(): it names one owner per socket."""
     parts = urlsplit(api)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1") or parts.port is None:
         return []
@@ -63,12 +63,34 @@ def api_pids(api: str) -> list[int]:
             fds = f"/proc/{pid}/fd"
             if any(os.readlink(f"{fds}/{fd}") in sockets for fd in os.listdir(fds)):
                 holders.add(pid)
-    found: set[int] = set()
-    for pid in holders:
+    return sorted(holders)
+
+
+def _tree(roots: list[int]) -> list[psutil.Process]:
+    found: dict[int, psutil.Process] = {}
+    for pid in roots:
         with contextlib.suppress(psutil.Error):
-            found.add(pid)
-            found.update(child.pid for child in psutil.Process(pid).children(recursive=True))
-    return sorted(found)
+            root = psutil.Process(pid)
+            found[pid] = root
+            found.update((child.pid, child) for child in root.children(recursive=True))
+    return list(found.values())
+
+
+def api_pids(api: str) -> list[int]:
+    """The API's processes (see `api_roots`) and all their children."""
+    return sorted(p.pid for p in _tree(api_roots(api)))
+
+
+def cpu_seconds(roots: list[int]) -> float | None:
+    """CPU time (user + system) of `roots` and every descendant, from the OS: a live
+    process's own, plus what each reaped child left to its parent."""
+    total, seen = 0.0, False
+    for proc in _tree(roots):
+        with contextlib.suppress(psutil.Error):
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+            seen = True
+    return total if seen else None
 
 
 def _threads(pid: int) -> list[int]:

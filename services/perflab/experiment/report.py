@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.experiment import charts
-from perflab.experiment.compare import FigureResult
+from perflab.experiment.effects import FigureResult
 from perflab.experiment.runner import Result
 from perflab.experiment.verdict import AGREEMENT, against, state
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from perflab.experiment import pinning
 from perflab.experiment.arm import ArmRun, LoadPlan, LoadRun, Sample
-from perflab.experiment.compare import FigureResult, compare, key_figure
+from perflab.experiment.effects import FigureResult, compare, key_figure
 from perflab.experiment.figures import KEY_FIGURES, SAMPLED_FIGURES, SERVER_FIGURES, Scope
 from perflab.experiment.prometheus import MIN_SCRAPES, PrometheusReader
 from perflab.experiment.scrape import Delta, Scraper, Snapshot, Target
@@ -31,7 +31,7 @@ from perflab.experiment.stack import (
     techniques,
 )
 
-__all__ = ["Config", "ExperimentError", "Result", "key_figure", "run"]
+__all__ = ["Config", "ExperimentError", "FigureResult", "Result", "key_figure", "run"]
 SAMPLED = frozenset(f.name for f in SAMPLED_FIGURES)
 
 
@@ -50,6 +50,9 @@ class Config:
     scenario: str | None = None  # None: the technique's own user class
     admin_token: str | None = None
     pin: bool = True  # API and Locust on different cores (two cores or more)
+    # Where flags are flipped when `api` serves no `/flags` (the Flask or Django service):
+    # the FastAPI service; flags are shared through Redis, so every service hears it.
+    flags_api: str | None = None
     settle_seconds: float = 1.0  # a flip reaches every process within 1 s
     min_requests: int = 20  # route answers a window waits for (beyond --duration)
     max_drain_seconds: float = 30.0  # the longest wait for the old variant's requests
@@ -96,7 +99,9 @@ def _think_time(config: Config) -> float | None:
     if config.think_seconds is not None:
         return config.think_seconds
     key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
-    return 0.0 if key in ("rps", "server_rps") else None
+    # Closed loop for throughput, and for CPU per request: at a user's own pace the
+    # API's background work (samplers, flag listener) would outweigh the requests.
+    return 0.0 if key in ("rps", "server_rps", "api_cpu_per_request") else None
 
 
 def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
@@ -123,8 +128,10 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
     targets = [Target("api", f"{config.api.rstrip('/')}/metrics")]
     if config.worker_metrics:
         targets.append(Target("worker", config.worker_metrics))
-    scraper = Scraper(targets)
-    guard = FlagGuard(config.api, config.admin_token)
+    # The API's processes, when it runs here: their CPU is read from the OS at each scrape.
+    roots = pinning.api_roots(config.api)
+    scraper = Scraper(targets, api_cpu=(lambda: pinning.cpu_seconds(roots)) if roots else None)
+    guard = FlagGuard(config.flags_api or config.api, config.admin_token)
     try:
         with interrupts_raise(), pinning.pinned(config.api, config.pin) as split:
             result.notes.append(f"pinned: {split.describe()}" if split else "not pinned")

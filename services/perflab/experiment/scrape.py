@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -19,6 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 # A sample's identity: its name and its labels (the target it came from included).
 Key = tuple[str, frozenset[tuple[str, str]]]
+# The API processes' CPU seconds read from the OS at the scrape (when the API runs here).
+API_CPU = "experiment_api_cpu_seconds"
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,14 @@ def parse(text: str, job: str) -> dict[Key, float]:
 
 
 class Scraper:
-    def __init__(self, targets: list[Target], timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        targets: list[Target],
+        api_cpu: Callable[[], float | None] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self.targets = targets
+        self.api_cpu = api_cpu
         self.client = httpx.Client(timeout=timeout)
 
     def snapshot(self) -> Snapshot:
@@ -58,6 +66,9 @@ class Scraper:
                 snap.missing[target.name] = f"{target.url} did not answer ({exc})"
                 continue
             snap.samples.update(parse(answer.text, target.name))
+        cpu = self.api_cpu() if self.api_cpu else None
+        if cpu is not None:
+            snap.samples[(API_CPU, frozenset({("job", "api")}))] = cpu
         # The window is the moment between the two scrapes' ends: taken after reading.
         snap.at = time.time()
         return snap
@@ -86,6 +97,9 @@ class Delta:
             for (sample, key_labels), value in self.values.items()
             if sample == name and all(item in key_labels for item in wanted)
         ]
+
+    def has(self, name: str) -> bool:
+        return any(sample == name for sample, _ in self.values)
 
     def total(self, name: str, **labels: str) -> float:
         """Sum of every matching series' increase (0 when none grew or none exist)."""

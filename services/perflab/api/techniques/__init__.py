@@ -22,6 +22,7 @@ from perflab.api.techniques import (
     response_cache,
     select_columns,
     streaming_export,
+    telemetry_sampling,
 )
 from perflab.api.techniques.base import SERVICE, Technique
 from perflab.catalog import implemented_by
@@ -44,6 +45,7 @@ _MODULES = {
         fast_json.TECHNIQUE,
         http_caching.TECHNIQUE,
         streaming_export.TECHNIQUE,
+        telemetry_sampling.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.
