@@ -29,7 +29,7 @@ class Sample:
     seconds: float
     size: int
     failed: bool
-    variant: str  # X-Technique-Variant of the answer ("" when it had none)
+    variant: str = ""  # X-Technique-Variant of the answer ("" when it had none)
 
 
 @dataclass
@@ -82,7 +82,7 @@ class LoadRun:
             "--config", str(LOCUST_CONF),
             "--headless", "--only-summary", "--host", self.plan.host,
             "--users", str(self.plan.users), "--spawn-rate", str(self.plan.users),
-            "--run-time", f"{run_time}s", "--stop-timeout", "5",
+            "--run-time", f"{run_time}s", "--stop-timeout", "1",  # after the last window
             *loadgen("scenarios").locust_args(self.plan.scenario),
         ]  # fmt: skip
 

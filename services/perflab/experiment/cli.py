@@ -36,7 +36,7 @@ class Timing:
 # 10 min. The same 10 users: more would queue the naive paths (latency then measures
 # the queue) on an API pinned to one core.
 SINGLE = Timing(duration=20, warmup=2, repeats=3, users=10)
-ALL = Timing(duration=4, warmup=1.5, repeats=2, users=10)
+ALL = Timing(duration=4, warmup=1, repeats=2, users=10)
 
 
 def _span(text: str, option: str, minimum: float) -> float:
