@@ -16,8 +16,8 @@ import pytest
 from perflab.catalog import TECHNIQUES
 from perflab.experiment import compare, compare_report
 from perflab.experiment.arm import ArmRun, Sample
-from perflab.experiment.figures import SERVER_FIGURES
 from perflab.experiment.effects import compare as compare_figures
+from perflab.experiment.figures import SERVER_FIGURES
 from perflab.experiment.runner import Config, Result
 
 SERVER_NAMES = [f.name for f in SERVER_FIGURES]
