@@ -43,11 +43,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     }
     errors.install(app)
     docs.install(app)
-    routers = [health.router, metrics.router, flags.router, techniques.router, alerts.router]
+    # Technique routes first: the router tries routes in order (a few us each), and the
+    # techniques are what load tests call; health, metrics, flags and alerts are called
+    # now and then, the docs pages and their assets (installed above) hardly ever.
+    routers = [technique.router for technique in REGISTRY.values()]
+    routers += [health.router, metrics.router, flags.router, techniques.router, alerts.router]
     routers.append(profiles.router)
-    routers += [technique.router for technique in REGISTRY.values()]
-    for router in routers:
-        app.include_router(router)
+    # Not `include_router`: FastAPI (>= 0.137) includes a router lazily, and each request
+    # walks every included router (twice) until one holds its path: ~20 routers cost about
+    # a whole bare FastAPI request. These routers have no prefix, dependencies or
+    # overrides to carry, so their routes join the app's router as they are: one scan.
+    routes = [route for router in routers for route in router.routes]
+    app.router.routes[:0] = routes
     # Inside the metrics middleware, so the size metric counts compressed bytes.
     app.add_middleware(GZipByFlag)
     # Outside gzip, so it sees the bytes that really go on the wire. Either one sends
@@ -55,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.telemetry.metrics_enabled:
         app.add_middleware(
             MetricsMiddleware,
-            routes=[r for rt in routers for r in rt.routes],
+            routes=routes,
             exemplars=settings.telemetry.tracing_enabled,
         )
     else:

@@ -1,4 +1,5 @@
-"""`lab experiment --duration` takes `lab load -t`'s syntax: 90, 8s, 2m."""
+"""`lab experiment --duration` takes `lab load -t`'s syntax (90, 8s, 2m) and refuses
+what the figures cannot work with, saying why."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ def test_a_duration_lab_load_takes_is_taken(duration: str) -> None:
     assert "not reachable" in done.output
 
 
-@pytest.mark.parametrize(("duration", "why"), [("8x", "bad duration"), ("1s", "shorter than 2")])
+@pytest.mark.parametrize(
+    ("duration", "why"),
+    [("8x", "bad duration"), ("2s", "at least 3 s measured"), ("2", "confidence interval")],
+)
 def test_a_bad_duration_is_named(duration: str, why: str) -> None:
     done = runner.invoke(app, ["experiment", "n_plus_one", "--duration", duration])
     assert done.exit_code == 2
