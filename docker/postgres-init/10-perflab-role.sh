@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs once, when the postgres container initialises its data: the application role
 # `perflab` (owner of the lab's database and tables, no superuser) with its password
-# from the postgres_password secret; psql quotes it (:'password'), nothing is spliced.
+# from the secrets volume (compose.yaml); psql quotes it (:'password'), nothing is spliced.
 set -euo pipefail
-password=$(cat /run/secrets/postgres_password)
+password=$(cat /run/perflab-secrets/postgres-password)
 if [ -z "$password" ]; then
-  echo "error: the postgres_password secret is empty (set PERFLAB_POSTGRES_PASSWORD)" >&2
+  echo "error: /run/perflab-secrets/postgres-password is empty" >&2
   exit 1
 fi
 psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname postgres \

@@ -136,6 +136,21 @@ class TechniqueSettings(BaseModel):
     breaker_open_seconds: float = Field(default=5.0, gt=0)
 
 
+class ProfilingSettings(BaseModel):
+    """Per-request profiles (`X-Profile: cpu|memory`) and memory windows (profile/)."""
+
+    # Off by default: a profiled request runs slower, and the profile shows code paths.
+    enabled: bool = False
+    # How long a stored profile can be fetched at /profiles/{id}.
+    ttl_seconds: int = Field(default=3600, ge=1)
+    # pyinstrument's sampling interval.
+    cpu_interval_seconds: float = Field(default=0.001, gt=0)
+    # Frames kept per allocation traceback (tracemalloc); more costs more while tracing.
+    memory_frames: int = Field(default=25, ge=1, le=100)
+    # The longest memory window `POST /profiles/memory` accepts.
+    max_window_seconds: float = Field(default=60.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore"
@@ -149,9 +164,15 @@ class Settings(BaseSettings):
     telemetry: TelemetrySettings = TelemetrySettings()
     flags: FlagSettings = FlagSettings()
     techniques: TechniqueSettings = TechniqueSettings()
+    profiling: ProfilingSettings = ProfilingSettings()
     # When set, every state-changing request needs `Authorization: Bearer <token>`
     # (api/middleware/admin.py; docs/security.md).
     admin_token: SecretStr | None = None
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None  # compose passes an unset token as ""
 
     @property
     def celery_broker_url(self) -> str:

@@ -30,7 +30,9 @@ assert _spec is not None and _spec.loader is not None
 requirements = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(requirements)
 
-ONE_SHOT = {"seed"}  # its exit status is its health: dependents wait for exit 0
+# Their exit status is their health: dependents wait for exit 0.
+ONE_SHOT = {"seed", "secrets"}
+SECRETS = "/run/perflab-secrets"  # the secrets volume, where the services read passwords
 DATA = {
     "postgres": "/var/lib/postgresql/data",
     "redis": "/data",
@@ -87,10 +89,45 @@ def test_compose_file_matches_the_compose_specification() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_grafana_admin_password_has_no_default() -> None:
-    done = _compose("config", "-q", env=BASE_ENV)
-    assert done.returncode != 0
-    assert "GRAFANA_ADMIN_PASSWORD" in done.stderr
+def test_plain_compose_up_needs_no_variable_and_commits_no_grafana_password() -> None:
+    done = _compose("config", "--format", "json", env=BASE_ENV)
+    assert done.returncode == 0, done.stderr
+    grafana = json.loads(done.stdout)["services"]["grafana"]
+    env = grafana["environment"]
+    # No password in the model: Grafana reads the one generated into its volume.
+    assert env["GRAFANA_ADMIN_PASSWORD"] == ""
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in env
+    script = grafana["entrypoint"][2]
+    assert "/dev/urandom" in script and "GF_SECURITY_ADMIN_PASSWORD__FILE" in script
+    assert script.count("/var/lib/grafana/") == 1  # kept in the grafana-data volume
+    assert grafana["entrypoint"][-1] == "grafana" and "exec /run.sh" in script
+
+
+def test_grafana_entrypoint_generates_keeps_or_takes_the_password(tmp_path: Path) -> None:
+    """The entrypoint's script, run by a real shell with the volume path moved to tmp."""
+    script = services()["grafana"]["entrypoint"][2]
+    kept = tmp_path / "perflab-admin-password"
+    fake_run = tmp_path / "run.sh"
+    fake_run.write_text('#!/bin/sh\necho "run.sh $* file=$GF_SECURITY_ADMIN_PASSWORD__FILE"\n')
+    fake_run.chmod(0o755)
+    # `compose config` keeps compose's `$$` escapes; the container's shell sees `$`.
+    body = script.replace("$$", "$").replace("/var/lib/grafana/perflab-admin-password", str(kept))
+    body = body.replace("/run.sh", str(fake_run))
+
+    def run(password: str | None) -> str:
+        env = dict(BASE_ENV) | ({"GRAFANA_ADMIN_PASSWORD": password} if password else {})
+        done = subprocess.run(["sh", "-c", body, "grafana", "server"], env=env,
+                              capture_output=True, text=True, timeout=10, check=True)  # fmt: skip
+        return done.stdout
+
+    out = run(None)
+    first = kept.read_text().strip()
+    assert len(first) >= 20 and kept.stat().st_mode & 0o077 == 0
+    assert f"kept in {kept}" in out and f"run.sh server file={kept}" in out
+    run(None)
+    assert kept.read_text().strip() == first  # kept across restarts
+    run("chosen-one")
+    assert kept.read_text().strip() == "chosen-one"
 
 
 def test_every_long_running_service_has_a_healthcheck_and_a_memory_limit() -> None:
@@ -127,6 +164,7 @@ def test_published_ports_are_loopback_only_and_the_api_scales() -> None:
         (9093, "alertmanager"): 9093,
         (3000, "grafana"): 3000,
         (16686, "jaeger"): 16686,
+        (8090, "console"): 8090,
     }
 
 
@@ -255,49 +293,36 @@ def test_compose_ps_rows_say_what_is_healthy() -> None:
     assert [ServiceStatus.from_ps(r) for r in as_array] == rows
 
 
+def test_app_services_may_be_sampled_by_py_spy() -> None:
+    # `lab profile TARGET --docker` runs py-spy inside these containers.
+    for name in ("api", "worker"):
+        assert "SYS_PTRACE" in services()[name].get("cap_add", []), name
+    assert "SYS_PTRACE" not in services()["seed"].get("cap_add", [])
+
+
 def test_compose_has_passwords_and_a_non_superuser_role_not_trust() -> None:
     svc = services()
     postgres = svc["postgres"]
     assert "POSTGRES_HOST_AUTH_METHOD" not in postgres["environment"]
     assert postgres["environment"]["POSTGRES_USER"] == "postgres"  # setup only
-    assert postgres["environment"]["POSTGRES_PASSWORD_FILE"].startswith("/run/secrets/")
+    assert postgres["environment"]["POSTGRES_PASSWORD_FILE"].startswith(SECRETS)
     init = (REPO / "docker" / "postgres-init" / "10-perflab-role.sh").read_text()
     assert "NOSUPERUSER" in init and "OWNER perflab" in init
     for name in ("seed", "api", "worker"):
         env = svc[name]["environment"]
         assert env["PERFLAB_DB__DSN"] == "postgresql://perflab@postgres:5432/perflab"
-        assert env["PERFLAB_DB__PASSWORD_FILE"] == "/run/secrets/postgres_password"
-        assert env["PERFLAB_REDIS__PASSWORD_FILE"] == "/run/secrets/redis_password"
-        assert {s["source"] for s in svc[name]["secrets"]} == {
-            "postgres_password",
-            "redis_password",
-        }
+        assert env["PERFLAB_DB__PASSWORD_FILE"] == f"{SECRETS}/postgres-password"
+        assert env["PERFLAB_REDIS__PASSWORD_FILE"] == f"{SECRETS}/redis-password"
     assert "requirepass" in " ".join(svc["redis"]["command"])
-    assert {s["source"] for s in svc["alertmanager"]["secrets"]} == {"admin_token"}
-    declared = model()["secrets"]
-    assert {name: s["environment"] for name, s in declared.items()} == {
-        "postgres_superuser_password": "PERFLAB_POSTGRES_SUPERUSER_PASSWORD",
-        "postgres_password": "PERFLAB_POSTGRES_PASSWORD",
-        "redis_password": "PERFLAB_REDIS_PASSWORD",
-        "admin_token": "PERFLAB_ADMIN_TOKEN",
-    }
-
-
-def test_lab_up_docker_generates_the_secrets_once_or_takes_the_user_s(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from perflab.lab.config import LabOptions, LabSettings
-    from perflab.lab.docker import SECRET_ENV, ComposeStack
-
-    for variable in (*SECRET_ENV, "PERFLAB_ADMIN_TOKEN"):
-        monkeypatch.delenv(variable, raising=False)
-    stack = ComposeStack(cfg=LabSettings(lab=LabOptions(state_dir=tmp_path)))
-    env = stack.env()
-    assert env["PERFLAB_ADMIN_TOKEN"] == ""
-    kept = tmp_path / "secrets"
-    assert kept.stat().st_mode & 0o077 == 0
-    for variable in SECRET_ENV:
-        assert len(env[variable]) >= 24
-    assert stack.env() == env  # kept, not regenerated
-    monkeypatch.setenv("PERFLAB_REDIS_PASSWORD", "chosen-by-the-user")
-    assert stack.env()["PERFLAB_REDIS_PASSWORD"] == "chosen-by-the-user"
+    # Every reader mounts the secrets volume read-only and waits for the job that fills it.
+    for name in ("postgres", "redis", "seed", "api", "worker", "alertmanager"):
+        mounts = {(v["source"], v.get("read_only", False)) for v in svc[name]["volumes"]}
+        assert ("secrets", True) in mounts, name
+    for name in ("postgres", "redis"):
+        assert svc[name]["depends_on"]["secrets"]["condition"] == "service_completed_successfully"
+    job = svc["secrets"]
+    assert set(job["environment"]) == {
+        "PERFLAB_POSTGRES_SUPERUSER_PASSWORD", "PERFLAB_POSTGRES_PASSWORD",
+        "PERFLAB_REDIS_PASSWORD", "PERFLAB_ADMIN_TOKEN",
+    }  # fmt: skip
+    assert "token_urlsafe" in " ".join(job["command"])

@@ -3,15 +3,21 @@
 Every error body is `{"error": "..."}` (`api/errors.py`); a 503 also says which
 `dependency` is down. Validation errors (422) keep FastAPI's own shape, which FastAPI
 documents by itself. Routers and routes combine these dicts:
-`responses={**NOT_FOUND, **WRITE}`. Every state-changing route declares `WRITE`
-(a test checks that none forgets it).
+`responses={**NOT_FOUND, **WRITE}`; `complete` adds, to every route built without
+them, the 503 of a store being down and the writes' 400/401/413, so a new route cannot
+forget them (a test walks every write operation of the document).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.routing import BaseRoute
+
+from perflab.api.middleware.admin import GUARDED_METHODS
 
 
 class ErrorOut(BaseModel):
@@ -45,8 +51,36 @@ SECURITY_SCHEME = "adminToken"
 ADMIN: dict[str, Any] = {"security": [{SECURITY_SCHEME: []}, {}]}
 
 
-def add_security_scheme(schema: dict[str, Any]) -> dict[str, Any]:
+# The same answers by reference, for routes completed after they were built (FastAPI
+# turns `model` into a schema only when a route is created).
+_ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+
+
+def _by_ref(answers: Responses) -> Responses:
+    return {
+        code: {"description": a["description"], "content": _ERROR_REF}
+        for code, a in answers.items()
+    }
+
+
+def complete(routes: Sequence[BaseRoute], no_store: Sequence[BaseRoute] = ()) -> None:
+    """Every route answers 503 when a store it needs is down (but the health probes,
+    whose readyz documents its own 503), and every write what the admin-token and
+    body-limit middleware answer: routes that already declare one keep theirs."""
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        extra: Responses = {} if route in no_store else _by_ref(UNAVAILABLE)
+        if (route.methods or set()) & GUARDED_METHODS:
+            extra |= _by_ref(WRITE)
+            route.openapi_extra = {**ADMIN, **(route.openapi_extra or {})}
+        for code, answer in extra.items():
+            route.responses.setdefault(code, answer)
+
+
+def add_components(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {})
+    components.setdefault("schemas", {}).setdefault("ErrorOut", ErrorOut.model_json_schema())
     components.setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
         "type": "http",
         "scheme": "bearer",

@@ -50,7 +50,7 @@ def bench_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Benchmark the lab itself: bare ASGI ceiling, cached read, DB read, telemetry on/off."""
+    """Benchmark the lab itself: bare ASGI and FastAPI ceilings, cached read, DB read."""
     # Only what was given: each benchmark keeps its own defaults.
     options = {"duration": duration, "rounds": rounds}
     given: dict[str, Any] = {k: v for k, v in options.items() if v is not None}

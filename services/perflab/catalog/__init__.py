@@ -18,7 +18,15 @@ implements it (`api/techniques/<name>.py` for FastAPI, registered in that folder
 
 from __future__ import annotations
 
-from perflab.catalog import caching, concurrency, database, flask_views, observability, payload
+from perflab.catalog import (
+    algorithms,
+    caching,
+    concurrency,
+    database,
+    flask_views,
+    observability,
+    payload,
+)
 from perflab.catalog.spec import SERVICES, Implementation, Load, TechniqueSpec
 
 TECHNIQUES: dict[str, TechniqueSpec] = {
@@ -43,6 +51,9 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
         flask_views.FILTER_IN_DATABASE,
         flask_views.ASYNC_VIEWS,
         observability.TELEMETRY_SAMPLING,
+        algorithms.BOUNDED_CACHE,
+        algorithms.COMPACT_OBJECTS,
+        algorithms.SEARCH_INDEX,
     )
 }
 

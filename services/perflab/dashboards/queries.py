@@ -103,6 +103,14 @@ UPSTREAM_RETRIES = rate("perflab_upstream_retries_total")
 BREAKER_STATE = "max(perflab_upstream_breaker_state)"
 BREAKER_REJECTIONS = rate("perflab_upstream_breaker_rejections_total")
 EXPORT_BUFFER_PEAK_P95 = quantile(0.95, "perflab_export_buffer_peak_bytes_bucket", "variant")
+# The memory and algorithm techniques (bounded_cache, compact_objects, search_index).
+MEMO_ENTRIES_BY_VARIANT = "sum by (variant) (perflab_memo_entries)"
+CATALOGUE_BYTES_BY_VARIANT = "sum by (variant) (perflab_catalogue_bytes)"
+SEARCH_REQUESTS = rate(f'{HTTP_REQUESTS}{{route="/books/search"}}')
+SEARCH_EXAMINED_PER_REQUEST = (
+    f"{rate('perflab_search_items_examined_total', 'variant')}"
+    f" / ignoring(variant) group_left {SEARCH_REQUESTS}"
+)
 
 # --- Database -------------------------------------------------------------------------
 POOL_BY_STATE = "sum by (state) (perflab_db_pool_connections)"

@@ -66,6 +66,16 @@ NOT_MODIFIED = Signal(
     "Share of 304 (3xx) responses", "percentunit", q.NOT_MODIFIED_RATIO, "3xx share"
 )
 
+MEMO_ENTRIES = Signal(
+    "Memo entries by variant (all processes)", "short", q.MEMO_ENTRIES_BY_VARIANT, "{{variant}}"
+)
+CATALOGUE_BYTES = Signal(
+    "In-memory catalogue bytes by variant", "bytes", q.CATALOGUE_BYTES_BY_VARIANT, "{{variant}}"
+)
+SEARCH_EXAMINED = Signal(
+    "Items examined per search by variant", "short", q.SEARCH_EXAMINED_PER_REQUEST, "{{variant}}"
+)
+
 SIGNALS: dict[str, Signal] = {
     "queries_per_request": QPR,
     "sql_p95": SQL_P95,
@@ -86,6 +96,9 @@ SIGNALS: dict[str, Signal] = {
     "export_buffer": EXPORT_BUFFER,
     "upstream_in_flight": UPSTREAM,
     "not_modified_ratio": NOT_MODIFIED,
+    "memo_entries": MEMO_ENTRIES,
+    "catalogue_bytes": CATALOGUE_BYTES,
+    "search_examined": SEARCH_EXAMINED,
     "upstream_calls": UPSTREAM_CALLS,
     "upstream_retries": UPSTREAM_RETRIES,
     "breaker_state": BREAKER,

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from rich.table import Table
 
-from perflab.lab import secrets as lab_secrets
 from perflab.lab.config import REPO, LabSettings
 
 COMPOSE_FILE = REPO / "compose.yaml"
@@ -36,6 +35,7 @@ PUBLISHED = {
     "prometheus": ("prometheus", 9090),
     "alertmanager": ("alertmanager", 9093),
     "grafana": ("grafana", 3000),
+    "console": ("console", 8090),
 }
 JAEGER_PORT_ENV = "PERFLAB_PORTS__JAEGER"
 
@@ -95,24 +95,6 @@ def grafana_password(state_dir: Path) -> str:
     return password
 
 
-# compose.yaml's secrets (`environment:` sources) and the lab secret each defaults to.
-SECRET_ENV = {
-    "PERFLAB_POSTGRES_SUPERUSER_PASSWORD": lab_secrets.POSTGRES_SUPERUSER,
-    "PERFLAB_POSTGRES_PASSWORD": lab_secrets.POSTGRES_APP,
-    "PERFLAB_REDIS_PASSWORD": lab_secrets.REDIS,
-}
-
-
-def compose_secrets(env: dict[str, str], state_dir: Path) -> dict[str, str]:
-    """The stack's secrets: the user's variables, else the lab's (generated once, kept
-    in the state folder as for the native lab); no admin token unless one is set."""
-    keys = lab_secrets.LabSecrets.under(state_dir)
-    chosen = {"PERFLAB_ADMIN_TOKEN": env.get("PERFLAB_ADMIN_TOKEN", "")}
-    for variable, name in SECRET_ENV.items():
-        chosen[variable] = env.get(variable) or keys.ensure().value(name)
-    return chosen
-
-
 @dataclass
 class ComposeStack:
     """One compose project of the lab: which files, which environment, which scale."""
@@ -137,7 +119,7 @@ class ComposeStack:
         env |= self.extra_env
         if not env.get(PASSWORD_ENV):
             env[PASSWORD_ENV] = grafana_password(self.cfg.lab.state_dir)
-        return env | compose_secrets(env, self.cfg.lab.state_dir)
+        return env
 
     def command(self, *args: str) -> list[str]:
         files = ["-f", str(COMPOSE_FILE), "--env-file", str(PINS_FILE)]

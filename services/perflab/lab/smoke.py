@@ -4,7 +4,8 @@ Checks, in order: `/healthz` and `/readyz` (naming Postgres or Redis when one is
 every technique `/techniques` lists, called with its flag off and on (the answer must
 be right and come from the variant the flag asks for); a flip reaching every API
 process (`GET /flags`) and `/metrics` (`perflab_flag_enabled`); every Prometheus
-target `up`; a short Locust burst with zero failures. Flags are put back as they were,
+target `up`; the console's page; a short Locust burst with zero failures (its reports
+in a temp folder that is removed after). Flags are put back as they were,
 even when a check fails. Prints a checklist; a failure names its component.
 """
 
@@ -184,8 +185,22 @@ def check_prometheus(url: str, settle_seconds: float = 15.0) -> list[Check]:
 
 
 def check_burst(api: str, seconds: int, output: Path | None) -> Check:
+    """A short Locust run; its reports go to `output`, or to a temp folder removed after."""
+    if output is not None:
+        return _burst(api, seconds, output, keep=True)
+    with tempfile.TemporaryDirectory(prefix="perflab-smoke-") as scratch:
+        return _burst(api, seconds, Path(scratch), keep=False)
+
+
+def _log_tail(log: Path, lines: int = 5) -> str:
+    try:
+        return " | ".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def _burst(api: str, seconds: int, out: Path, *, keep: bool) -> Check:
     what = f"{seconds}-second Locust burst, zero failures"
-    out = output or Path(tempfile.mkdtemp(prefix="perflab-smoke-"))
     opts = LoadOptions(scenario="all", users=10, spawn_rate=10, duration=f"{seconds}s", host=api,
                        output=out)  # fmt: skip
     try:
@@ -194,11 +209,33 @@ def check_burst(api: str, seconds: int, output: Path | None) -> Check:
         return Check("locust", what, False, str(exc))
     total = result.total
     if total is None or total.requests == 0:
-        return Check("locust", what, False, f"no requests made; see {out / 'locust.log'}")
+        # The folder goes away with this call unless kept: quote the log, not its path.
+        log = out / "locust.log"
+        where = f"see {log}" if keep else f"locust.log ends: {_log_tail(log)}"
+        return Check("locust", what, False, f"no requests made; {where}")
     if not result.ok:
         worst = "; ".join(f"{f.occurrences}× {f.name}: {f.error}" for f in result.failures[:3])
         return Check("locust", what, False, f"{total.failures}/{total.requests} failed: {worst}")
-    return Check("locust", what, True, f"{total.requests} requests, 0 failures ({out})")
+    return Check(
+        "locust",
+        what,
+        True,
+        f"{total.requests} requests, 0 failures" + (f" ({out})" if keep else ""),
+    )
+
+
+def check_console(url: str) -> Check:
+    """The console answers: its page lists the techniques (it reads them from the API)."""
+    try:
+        page = httpx.get(f"{url}/", timeout=10)
+    except httpx.HTTPError as exc:
+        return Check("console", "page", False, f"not reachable at {url} ({exc})")
+    if page.status_code != 200:
+        return Check("console", "page", False, f"HTTP {page.status_code} at {url}/")
+    cards = page.text.count('class="card"')
+    if cards == 0:
+        return Check("console", "page", False, f"{url}/ shows no technique card")
+    return Check("console", "page", True, f"{url}/ shows {cards} technique cards")
 
 
 @contextmanager
@@ -220,6 +257,7 @@ def run_smoke(
     *,
     burst_seconds: int = 10,
     output: Path | None = None,
+    console: str | None = None,
     on_check: Callable[[Check], None] = lambda _: None,
 ) -> list[Check]:
     checks: list[Check] = []
@@ -242,6 +280,8 @@ def run_smoke(
             add(Check("techniques", "flags and endpoints", False, "API not ready", skipped=True))
     if prometheus:
         add(*check_prometheus(prometheus))
+    if console and not any(c.skipped for c in checks):
+        add(check_console(console))  # it shows the API's techniques: only with an API up
     if burst_seconds > 0 and not any(c.skipped for c in checks):
         add(check_burst(api, burst_seconds, output))
     return checks
@@ -259,6 +299,10 @@ def smoke_command(
         str | None, typer.Option(help="Prometheus URL (default: the lab's; '' skips).")
     ] = None,
     burst: Annotated[int, typer.Option(min=0, help="Locust burst seconds (0 skips).")] = 10,
+    console_url: Annotated[
+        str | None,
+        typer.Option("--console", help="Console URL (default: the lab's; '' skips)."),
+    ] = None,
 ) -> None:
     """Smoke-test a running stack: health, every technique both ways, flips, targets, a burst."""
     from perflab.lab.components import LabContext
@@ -266,9 +310,10 @@ def smoke_command(
     ctx = LabContext.load()
     api = api or ctx.api_url
     prom = ctx.url(ctx.ports.prometheus) if prometheus is None else prometheus
+    board = ctx.url(ctx.ports.console) if console_url is None else console_url
     console = Console(width=None if sys.stdout.isatty() else 120)
     console.print(f"smoke test of {api}" + (f" and {prom}" if prom else ""))
-    checks = run_smoke(api, prom or None, burst_seconds=burst,
+    checks = run_smoke(api, prom or None, burst_seconds=burst, console=board or None,
                        on_check=lambda c: console.print(_line(c), highlight=False))  # fmt: skip
     failed = [c for c in checks if not c.ok and not c.skipped]
     if failed:

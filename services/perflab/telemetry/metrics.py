@@ -195,6 +195,27 @@ EXPORT_BUFFER_PEAK = _declare(
     ["variant"],
     buckets=SIZE_BUCKETS,
 )
+MEMO_ENTRIES = _declare(
+    Gauge,
+    "perflab_memo_entries",
+    "Reports held in the per-process memo of bounded_cache (unbounded dict vs LRU).",
+    ["variant"],
+    multiprocess_mode="livesum",
+)
+CATALOGUE_BYTES = _declare(
+    Gauge,
+    "perflab_catalogue_bytes",
+    "Bytes held by compact_objects' in-memory catalogue (rows and their containers, "
+    "sys.getsizeof; the strings both forms share are left out).",
+    ["variant"],
+    multiprocess_mode="livesum",
+)
+SEARCH_ITEMS_EXAMINED = _declare(
+    Counter,
+    "perflab_search_items_examined_total",
+    "Titles (naive) or posting-list entries (optimised) search_index looked at.",
+    ["variant"],
+)
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_TASKS = _declare(

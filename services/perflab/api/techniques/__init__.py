@@ -10,6 +10,8 @@ from perflab.api.techniques import (
     async_io,
     background_offload,
     batch_insert,
+    bounded_cache,
+    compact_objects,
     connection_pool,
     cpu_offload,
     db_index,
@@ -21,6 +23,7 @@ from perflab.api.techniques import (
     prepared_statements,
     resilience,
     response_cache,
+    search_index,
     select_columns,
     streaming_export,
     telemetry_sampling,
@@ -48,6 +51,9 @@ _MODULES = {
         http_caching.TECHNIQUE,
         streaming_export.TECHNIQUE,
         telemetry_sampling.TECHNIQUE,
+        bounded_cache.TECHNIQUE,
+        compact_objects.TECHNIQUE,
+        search_index.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.
