@@ -65,12 +65,16 @@ def _by_ref(answers: Responses) -> Responses:
 
 def complete(routes: Sequence[BaseRoute], no_store: Sequence[BaseRoute] = ()) -> None:
     """Every route answers 503 when a store it needs is down (but the health probes,
-    whose readyz documents its own 503), and every write what the admin-token and
-    body-limit middleware answer: routes that already declare one keep theirs."""
+    whose readyz documents its own 503), every route with a path parameter 404, and
+    every write what the admin-token and body-limit middleware answer: routes that
+    already declare one keep theirs."""
     for route in routes:
         if not isinstance(route, APIRoute):
             continue
         extra: Responses = {} if route in no_store else _by_ref(UNAVAILABLE)
+        if "{" in route.path:
+            # An id that names nothing, or a value its convertor refuses (`{id:int}`).
+            extra |= _by_ref(NOT_FOUND)
         if (route.methods or set()) & GUARDED_METHODS:
             extra |= _by_ref(WRITE)
             route.openapi_extra = {**ADMIN, **(route.openapi_extra or {})}
