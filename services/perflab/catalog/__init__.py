@@ -45,6 +45,7 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
         concurrency.BACKGROUND_OFFLOAD,
         database.BATCH_INSERT,
         concurrency.ASYNC_IO,
+        concurrency.RESILIENCE,
         concurrency.CPU_OFFLOAD,
         caching.HTTP_CACHING,
         flask_views.FILTER_IN_DATABASE,

@@ -36,7 +36,7 @@ from rich.console import Console
 from perflab.lab import load_report
 from perflab.lab.config import REPO
 from perflab.lab.load_progress import watch
-from perflab.procs import free_port, stop_pid
+from perflab.procs import free_port, stop_pid, wait_until
 
 LOCUSTFILE = REPO / "loadgen" / "locustfile.py"
 LOCUST_CONF = REPO / "loadgen" / "locust.conf"
@@ -78,6 +78,8 @@ class LoadOptions:
     metrics_port: int | None = None  # None: a free port
     # The lab's Prometheus file_sd folder; the run registers its metrics target there.
     prometheus_sd: Path | None = None
+    # That Prometheus: a finished run waits until its target is gone from it.
+    prometheus_url: str | None = None
 
 
 @dataclass
@@ -150,20 +152,39 @@ def new_results_dir() -> Path:
     return path
 
 
+TARGET_GONE_SECONDS = 15.0
+
+
 @contextmanager
-def prometheus_target(folder: Path | None, port: int, run: str) -> Iterator[None]:
-    """Announce the run's metrics endpoint to Prometheus (file_sd) while it lasts."""
+def prometheus_target(
+    folder: Path | None, port: int, run: str, prometheus_url: str | None = None
+) -> Iterator[None]:
+    """Announce the run's metrics endpoint to Prometheus (file_sd) while it lasts; at
+    the end, withdraw it and (given Prometheus's URL) wait until Prometheus dropped it,
+    so whatever checks the targets next (`lab smoke`) never sees a finished run down."""
     if folder is None or not folder.parent.is_dir():
         yield
         return
     folder.mkdir(exist_ok=True)
+    address = f"127.0.0.1:{port}"
     target, scratch = folder / f"{run}.json", folder / f".{run}.tmp"
-    scratch.write_text(json.dumps([{"targets": [f"127.0.0.1:{port}"]}]))
+    scratch.write_text(json.dumps([{"targets": [address]}]))
     scratch.replace(target)  # atomic: Prometheus never reads half a file
     try:
         yield
     finally:
         target.unlink(missing_ok=True)
+        if prometheus_url:
+            wait_until(
+                lambda: address not in _target_addresses(prometheus_url),
+                timeout=TARGET_GONE_SECONDS,
+                interval=0.25,
+            )
+
+
+def _target_addresses(prometheus_url: str) -> set[str]:
+    answer = httpx.get(f"{prometheus_url}/api/v1/targets", params={"state": "active"}, timeout=5)
+    return {t["labels"].get("instance", "") for t in answer.json()["data"]["activeTargets"]}
 
 
 def run_load(opts: LoadOptions, console: Console | None = None) -> LoadResult:
@@ -175,7 +196,7 @@ def run_load(opts: LoadOptions, console: Console | None = None) -> LoadResult:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env |= {"PERFLAB_LOADGEN_METRICS_PORT": str(port), "PERFLAB_LOADGEN_RUN": out.name}
     with (
-        prometheus_target(opts.prometheus_sd, port, out.name),
+        prometheus_target(opts.prometheus_sd, port, out.name, opts.prometheus_url),
         open(out / "locust.log", "wb") as log,
     ):
         proc = subprocess.Popen(
@@ -241,12 +262,14 @@ def load_command(
 ) -> None:
     """Drive load headless with Locust: live progress, a summary table, CSV and HTML reports."""
     from perflab.lab.components import LabContext
+    from perflab.lab.monitoring import LOADGEN_SD
 
     ctx = LabContext.load()
     opts = LoadOptions(
         scenario=scenario, shape=shape, users=users, spawn_rate=spawn_rate, duration=duration,
         host=host or ctx.api_url, processes=processes, output=output, metrics_port=metrics_port,
-        prometheus_sd=ctx.paths.data("prometheus") / "loadgen",
+        prometheus_sd=ctx.paths.data("prometheus") / LOADGEN_SD,
+        prometheus_url=ctx.url(ctx.ports.prometheus),
     )  # fmt: skip
     console = Console(width=None if sys.stdout.isatty() else 120)
     try:

@@ -11,6 +11,7 @@ even when a check fails. Prints a checklist; a failure names its component.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import tempfile
@@ -266,10 +267,13 @@ def run_smoke(
             checks.append(check)
             on_check(check)
 
-    with httpx.Client(base_url=api, timeout=30) as http:
+    # Technique writes (a review, a bulk import) need the admin token when the API has one.
+    token = os.environ.get("PERFLAB_ADMIN_TOKEN")
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=api, timeout=30, headers=auth) as http:
         add(*check_health(http))
         if all(c.ok for c in checks):
-            with FlagsClient(api, actor="lab smoke") as flags, _restoring(flags):
+            with FlagsClient(api) as flags, _restoring(flags):
                 add(*check_techniques(http, flags))
                 add(check_propagation(http, flags))
         else:
