@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PORT_KEYS = (
     "api", "locust", "prometheus", "alertmanager", "grafana", "postgres", "redis",
-    "worker_metrics", "loadgen_metrics",
+    "worker_metrics", "loadgen_metrics", "console",
 )  # fmt: skip
 TOKEN = "fault-suite-token"
 RECOVERY_SECONDS = 10.0

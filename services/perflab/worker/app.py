@@ -59,6 +59,11 @@ celery_app.conf.update(
     task_reject_on_worker_lost=True,
     # Each pool process reserves one message at a time: a dead worker holds few.
     worker_prefetch_multiplier=1,
+    # A task that finished while Redis (also the result backend) was away retries
+    # storing its state, with backoff, instead of failing after its work is done: a
+    # done task never reads PENDING forever (tests/e2e/test_faults.py, redis).
+    result_backend_always_retry=True,
+    result_backend_max_retries=20,
     broker_transport_options=broker_transport_options(_settings),
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
