@@ -3,11 +3,38 @@
 Raw metrics from `perflab.telemetry.metrics` (and the load generator's `perflab_loadgen_*`),
 with Grafana's `$__rate_interval` / `$__range` macros. Ratios keep a zero numerator
 (`or vector(0)`) so "no errors" shows 0 %, not "No data".
+
+Every panel's query is scoped to the dashboard's `$service` selection by `scoped`
+(applied by `common.prom`): each `perflab_*` (and `ALERTS`) selector gains
+`service=~"$service|"`.
+Web services' series carry `service` (a scrape target label); series of shared parts
+(the Celery worker, the load generator) have none, and the empty alternative keeps
+them on every service's view.
 """
 
 from __future__ import annotations
 
+import re
+
 RATE_WINDOW = "$__rate_interval"
+SERVICE_MATCHER = 'service=~"$service|"'
+_SELECTOR = re.compile(r"\b(perflab_\w+|ALERTS)(?:\{([^}]*)\})?")
+
+
+def scoped(expr: str) -> str:
+    """`expr` with every `perflab_*` selector limited to the selected service(s)."""
+
+    def add(match: re.Match[str]) -> str:
+        name, matchers = match[1], match[2]
+        if matchers is None:
+            return f"{name}{{{SERVICE_MATCHER}}}"
+        if re.search(r"\bservice\s*[=!~]", matchers):
+            return match[0]
+        if not matchers.strip():
+            return f"{name}{{{SERVICE_MATCHER}}}"
+        return f"{name}{{{matchers}, {SERVICE_MATCHER}}}"
+
+    return _SELECTOR.sub(add, expr)
 
 
 def rate(selector: str, by: str = "", window: str = RATE_WINDOW) -> str:

@@ -13,6 +13,7 @@ from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from perflab.experiment import report, runner
+from perflab.lab import services as lab_services
 from perflab.lab.config import REPO, LabSettings
 
 console = Console()
@@ -44,7 +45,13 @@ def experiment_command(
         str | None, typer.Option(help="Locust scenario (default: the technique's own user).")
     ] = None,
     output: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
-    api: Annotated[str | None, typer.Option(help="API base URL.")] = None,
+    service: Annotated[
+        str, typer.Option(help="The web service under test: fastapi, django, ...")
+    ] = lab_services.DEFAULT,
+    target: Annotated[
+        str | None, typer.Option(help="Base URL of that service (default: the lab's).")
+    ] = None,
+    api: Annotated[str | None, typer.Option(help="API base URL (the flags live there).")] = None,
     prometheus: Annotated[str | None, typer.Option(help="Prometheus base URL.")] = None,
 ) -> None:
     """Measure what a flag buys: A (off) vs B (on) under the same load, with CIs."""
@@ -53,11 +60,19 @@ def experiment_command(
         raise typer.Exit(2)
     default_api, default_prom = _defaults()
     api, prometheus = api or default_api, prometheus or default_prom
+    try:
+        chosen = lab_services.by_name(service)
+        if target is None:
+            # The FastAPI service is the API itself: --api moves it too.
+            target = api if service == lab_services.DEFAULT else chosen.url(LabSettings().ports)
+    except lab_services.UnknownService as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
     out = output or REPO / "results" / f"experiment-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        flags = list(runner.techniques(api)) if all_techniques else [flag]
+        flags = list(runner.techniques(target)) if all_techniques else [flag]
     except Exception as exc:  # noqa: BLE001 - any failure here means the API is not there
-        console.print(f"[red]error:[/] cannot list techniques at {api}: {exc}")
+        console.print(f"[red]error:[/] cannot list techniques at {target}: {exc}")
         raise typer.Exit(1) from exc
     results = []
     with Progress(
@@ -70,7 +85,7 @@ def experiment_command(
             config = runner.Config(
                 flag=name, api=api, prometheus=prometheus, duration_seconds=duration,
                 warmup_seconds=warmup, repeats=repeats, users=users, think_seconds=think,
-                scenario=scenario,
+                scenario=scenario, service=service, target=target,
                 admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"),
             )  # fmt: skip
             done_before = index * repeats * 2

@@ -67,73 +67,79 @@ class ServerFigure:
     label: str
     unit: str
     better: Better
-    # PromQL over one arm window; `$route`, `$technique`, `$w` (seconds) filled in.
+    # PromQL over one arm window; `$route`, `$technique`, `$service` (the `service`
+    # label of the web service under test) and `$w` (seconds) filled in.
     query: str
 
-    def render(self, *, route: str, technique: str, window_seconds: int) -> str:
-        return Template(self.query).substitute(route=route, technique=technique, w=window_seconds)
+    def render(
+        self, *, route: str, technique: str, window_seconds: int, service: str = "fastapi"
+    ) -> str:
+        return Template(self.query).substitute(
+            route=route, technique=technique, w=window_seconds, service=service
+        )
 
 
-_R = 'route="$route"'
+_R = 'route="$route",service="$service"'  # this technique's route, in the service under test
 SERVER_FIGURES = (
     ServerFigure(
         "server_rps", "requests/s (server)", "req/s", "higher",
-        'sum(increase(perflab_http_requests_total{route="$route"}[${w}s])) / $w',
+        'sum(increase(perflab_http_requests_total{route="$route",service="$service"}[${w}s])) / $w',
     ),
     ServerFigure(
         "server_p95", "p95 latency (server)", "s", "lower",
         "histogram_quantile(0.95, sum by (le) "
-        '(increase(perflab_http_request_duration_seconds_bucket{route="$route"}[${w}s])))',
+        '(increase(perflab_http_request_duration_seconds_bucket{route="$route",service="$service"}[${w}s])))',
     ),
     ServerFigure(
         "server_errors", "5xx ratio (server)", "ratio", "lower",
-        'sum(increase(perflab_http_requests_total{route="$route",status_class="5xx"}[${w}s])'
+        'sum(increase(perflab_http_requests_total{route="$route",service="$service",status_class="5xx"}[${w}s])'
         " or vector(0))"
-        ' / sum(increase(perflab_http_requests_total{route="$route"}[${w}s]))',
+        ' / sum(increase(perflab_http_requests_total{route="$route",service="$service"}[${w}s]))',
     ),
     ServerFigure(
         "queries_per_request", "SQL statements per request", "count", "lower",
-        'sum(increase(perflab_db_queries_per_request_sum{route="$route"}[${w}s]))'
-        ' / sum(increase(perflab_db_queries_per_request_count{route="$route"}[${w}s]))',
+        "sum(increase(perflab_db_queries_per_request_sum{" + _R + "}[${w}s]))"
+        " / sum(increase(perflab_db_queries_per_request_count{" + _R + "}[${w}s]))",
     ),
     ServerFigure(
         "pool_wait_p95", "pool acquire wait p95", "s", "lower",
         "histogram_quantile(0.95, sum by (le) "
-        "(increase(perflab_db_pool_acquire_seconds_bucket[${w}s])))",
+        '(increase(perflab_db_pool_acquire_seconds_bucket{service="$service"}[${w}s])))',
     ),
     ServerFigure(
         "connections_opened", "Postgres connections opened/s", "conn/s", "lower",
-        "sum(increase(perflab_db_connections_opened_total[${w}s])) / $w",
+        'sum(increase(perflab_db_connections_opened_total{service="$service"}[${w}s])) / $w',
     ),
     ServerFigure(
         # Per request, not per look-up: with the flag off there are no look-ups at all.
         "cache_hits_per_request", "cache hits per request", "ratio", "higher",
-        'sum(increase(perflab_cache_requests_total{result="hit"}[${w}s]) or vector(0))'
-        ' / sum(increase(perflab_http_requests_total{route="$route"}[${w}s]))',
+        'sum(increase(perflab_cache_requests_total{result="hit",service="$service"}[${w}s])'
+        " or vector(0))"
+        " / sum(increase(perflab_http_requests_total{" + _R + "}[${w}s]))",
     ),
     ServerFigure(
         "bytes_per_response", "bytes per response (wire)", "bytes", "lower",
-        'sum(increase(perflab_http_response_size_bytes_sum{route="$route"}[${w}s]))'
-        ' / sum(increase(perflab_http_response_size_bytes_count{route="$route"}[${w}s]))',
+        "sum(increase(perflab_http_response_size_bytes_sum{" + _R + "}[${w}s]))"
+        " / sum(increase(perflab_http_response_size_bytes_count{" + _R + "}[${w}s]))",
     ),
     ServerFigure(
         "technique_p95", "p95 time in the technique's path", "s", "lower",
         "histogram_quantile(0.95, sum by (le) (increase("
-        'perflab_technique_duration_seconds_bucket{technique="$technique"}[${w}s])))',
+        'perflab_technique_duration_seconds_bucket{technique="$technique",service="$service"}[${w}s])))',
     ),
     ServerFigure(
-        "api_rss_peak", "API memory (RSS, all processes, peak)", "bytes", "lower",
-        'max_over_time(sum(perflab_process_resident_memory_bytes{job="api"})'
+        "api_rss_peak", "service memory (RSS, all processes, peak)", "bytes", "lower",
+        'max_over_time(sum(perflab_process_resident_memory_bytes{service="$service"})'
         "[${w}s:1s])",
     ),
     ServerFigure(
         "export_buffer_peak", "export buffer peak (mean per export)", "bytes", "lower",
-        "sum(increase(perflab_export_buffer_peak_bytes_sum[${w}s]))"
-        " / sum(increase(perflab_export_buffer_peak_bytes_count[${w}s]))",
+        'sum(increase(perflab_export_buffer_peak_bytes_sum{service="$service"}[${w}s]))'
+        ' / sum(increase(perflab_export_buffer_peak_bytes_count{service="$service"}[${w}s]))',
     ),
     ServerFigure(
         "loop_lag_max", "event-loop lag (max)", "s", "lower",
-        'max_over_time(max(perflab_event_loop_lag_seconds{job="api"})[${w}s:1s])',
+        'max_over_time(max(perflab_event_loop_lag_seconds{service="$service"})[${w}s:1s])',
     ),
 )  # fmt: skip
 

@@ -30,13 +30,19 @@ class PrometheusReader:
         value = float(result[0]["value"][1])
         return None if math.isnan(value) or math.isinf(value) else value
 
-    def figure(self, figure: ServerFigure, arm: ArmRun, route: str, technique: str) -> float | None:
+    def figure(
+        self, figure: ServerFigure, arm: ArmRun, route: str, technique: str, service: str
+    ) -> float | None:
         window = max(1, int(arm.window_seconds))
-        query = figure.render(route=route, technique=technique, window_seconds=window)
+        query = figure.render(
+            route=route, technique=technique, window_seconds=window, service=service
+        )
         return self.scalar(query, arm.ended)
 
-    def arm_figures(self, arm: ArmRun, route: str, technique: str) -> dict[str, float | None]:
-        return {f.name: self.figure(f, arm, route, technique) for f in SERVER_FIGURES}
+    def arm_figures(
+        self, arm: ArmRun, route: str, technique: str, service: str = "fastapi"
+    ) -> dict[str, float | None]:
+        return {f.name: self.figure(f, arm, route, technique, service) for f in SERVER_FIGURES}
 
     def close(self) -> None:
         self.client.close()

@@ -85,7 +85,7 @@ def write(result: Result, out: Path) -> None:
     cfg = result.config
     t = result.technique
     lines = [
-        f"# Experiment: `{cfg.flag}`",
+        f"# Experiment: `{cfg.flag}` on {cfg.service}",
         "",
         f"**Verdict:** {verdict(result)}",
         "",
@@ -233,6 +233,9 @@ def write_summary(results: list[Result], out: Path) -> str:
     ]
     table = "\n".join(lines)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.md").write_text("# perflab: every technique, A/B\n\n" + table + "\n")
+    services = ", ".join(dict.fromkeys(r.config.service for r in results))
+    (out / "summary.md").write_text(
+        f"# perflab: every technique of {services}, A/B\n\n" + table + "\n"
+    )
     (out / "summary.json").write_text(json.dumps([as_json(r) for r in results], indent=2))
     return table

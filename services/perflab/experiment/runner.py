@@ -41,6 +41,14 @@ class Config:
     scenario: str | None = None  # None: the technique's own user class
     admin_token: str | None = None
     settle_seconds: float = 1.5  # a flip reaches every process within 1 s
+    # The web service under test (its `service` label) and its base URL; flags are
+    # always set through `api` (the FastAPI service owns `PUT /flags`).
+    service: str = "fastapi"
+    target: str | None = None  # None: `api`
+
+    @property
+    def service_url(self) -> str:
+        return self.target or self.api
 
 
 @dataclass
@@ -111,15 +119,17 @@ def _interrupts_raise() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def check_stack(api: str, prometheus: PrometheusReader) -> None:
-    try:
-        ready = httpx.get(f"{api}/readyz", timeout=5)
-    except httpx.HTTPError as exc:
-        raise ExperimentError(
-            f"the API at {api} is not reachable ({exc}); run ./scripts/lab up"
-        ) from exc
-    if ready.status_code != 200:
-        raise ExperimentError(f"the API is not ready: {ready.text}")
+def check_stack(api: str, prometheus: PrometheusReader, *more: str) -> None:
+    """The API (flags), every service under test in `more` and Prometheus are ready."""
+    for url in dict.fromkeys((api, *more)):
+        try:
+            ready = httpx.get(f"{url}/readyz", timeout=5)
+        except httpx.HTTPError as exc:
+            raise ExperimentError(
+                f"the service at {url} is not reachable ({exc}); run ./scripts/lab up"
+            ) from exc
+        if ready.status_code != 200:
+            raise ExperimentError(f"the service at {url} is not ready: {ready.text}")
     if not prometheus.ready():
         raise ExperimentError(f"Prometheus at {prometheus.url} is not ready; run ./scripts/lab up")
 
@@ -135,13 +145,15 @@ Progress = Callable[[str, int, int], None]
 
 def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
     prometheus = PrometheusReader(config.prometheus)
-    check_stack(config.api, prometheus)
-    known = techniques(config.api)
+    check_stack(config.api, prometheus, config.service_url)
+    known = techniques(config.service_url)
     if config.flag not in known:
-        raise ExperimentError(f"unknown flag {config.flag!r}; known: {', '.join(known)}")
+        raise ExperimentError(
+            f"{config.service} does not implement {config.flag!r}; it does: {', '.join(known)}"
+        )
     technique = known[config.flag]
     plan = LoadPlan(
-        host=config.api,
+        host=config.service_url,
         scenario=config.scenario or config.flag,
         users=config.users,
         warmup_seconds=config.warmup_seconds,
@@ -176,7 +188,7 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
     time.sleep(_scrape_margin(prometheus))
     for arm in result.arms:
         result.server[f"{arm.label}{arm.repeat}"] = prometheus.arm_figures(
-            arm, technique["path"], config.flag
+            arm, technique["path"], config.flag, config.service
         )
     prometheus.close()
     result.figures = compare(result)
