@@ -56,6 +56,10 @@ class DjangoSettings(BaseModel):
     # Where `collectstatic` puts the hashed, compressed files WhiteNoise serves
     # (None: a folder under the system temp dir, made at start).
     static_root: str | None = None
+    # Host names it answers besides 127.0.0.1, localhost and `django` (compose).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # None: a random key per process (the lab signs no session that must outlive it).
+    secret_key: SecretStr | None = None
 
 
 class TelemetrySettings(BaseModel):

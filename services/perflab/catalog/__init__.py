@@ -12,13 +12,13 @@ users (`loadgen/recipes.py`), `lab smoke` and the console.
 
 Adding a technique is two files: its entry in one of the area modules below (add it
 to that module's part of `TECHNIQUES`), and its module in each service that
-implements it (`api/techniques/<name>.py` for FastAPI, registered in that folder's
-`__init__.py`).
+implements it (`api/techniques/<name>.py` for FastAPI, `django_service/techniques/
+<name>.py` for Django, each registered in its folder's `__init__.py`).
 """
 
 from __future__ import annotations
 
-from perflab.catalog import caching, concurrency, database, payload
+from perflab.catalog import caching, concurrency, database, django_views, payload
 from perflab.catalog.spec import SERVICES, Implementation, Load, TechniqueSpec
 
 TECHNIQUES: dict[str, TechniqueSpec] = {
@@ -39,6 +39,11 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
         concurrency.ASYNC_IO,
         concurrency.CPU_OFFLOAD,
         caching.HTTP_CACHING,
+        django_views.TEMPLATE_FRAGMENT_CACHE,
+        django_views.CACHED_TEMPLATES,
+        django_views.STATIC_FILES,
+        django_views.PERSISTENT_CONNECTIONS,
+        django_views.MIDDLEWARE_DIET,
     )
 }
 

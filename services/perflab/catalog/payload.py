@@ -21,6 +21,10 @@ GZIP = TechniqueSpec(
             naive="Send the JSON body as is (identity encoding).",
             optimised="Pure ASGI middleware gzips bodies >= 1 KB for clients accepting gzip.",
         ),
+        "django": Implementation(
+            naive="Send the JSON body as is.",
+            optimised="Django's `GZipMiddleware` (a subclass that runs only while the flag is on).",
+        ),
     },
 )
 
@@ -62,6 +66,12 @@ STREAMING_EXPORT = TechniqueSpec(
             naive="Fetch all rows, build the whole CSV in a StringIO, send one body.",
             optimised="Server-side cursor in a read-only transaction, streamed in 1000-row "
             "batches.",
+        ),
+        "django": Implementation(
+            naive="`list(queryset.values_list(...))`, the whole CSV written to a StringIO, one "
+            "HttpResponse.",
+            optimised="`queryset.iterator(chunk_size=1000)` (a server-side cursor) into a "
+            "`StreamingHttpResponse`, one batch at a time.",
         ),
     },
 )

@@ -92,6 +92,14 @@ def while_flag(expr: str, flag: str, enabled: bool) -> str:
 GZIP_ROUTE_SIZE_P50 = quantile(0.5, f'{RESPONSE_SIZE}_bucket{{route="{GZIP_ROUTE}"}}')
 GZIP_ROUTE_SIZE_MEAN = mean(RESPONSE_SIZE, f'{{route="{GZIP_ROUTE}"}}')
 
+# Static files (static_files): WhiteNoise's /static/{path} and Django's /assets/{path}.
+ASSET_ROUTES = 'route=~"/static/.*|/assets/.*"'
+ASSET_REQUESTS_BY_ROUTE_STATUS = rate(f"{HTTP_REQUESTS}{{{ASSET_ROUTES}}}", "route, status_class")
+
+# --- Django's own techniques ---------------------------------------------------------
+TEMPLATE_LOADS_BY_ENGINE = rate("perflab_template_loads_total", "engine")
+MIDDLEWARE_CALLS_BY_CLASS = rate("perflab_middleware_calls_total", "middleware")
+
 # --- Alerts ---------------------------------------------------------------------------
 ALERTS_FIRING = 'sum by (alertname, severity) (ALERTS{alertstate="firing"})'
 ALERTS_FIRING_COUNT = 'count(ALERTS{alertstate="firing"}) or vector(0)'

@@ -138,6 +138,13 @@ SERVER_FIGURES = (
         ' / sum(increase(perflab_export_buffer_peak_bytes_count{service="$service"}[${w}s]))',
     ),
     ServerFigure(
+        # Static files: requests for CSS/JS per page view (a browser cache hit is none).
+        "asset_requests_per_page", "asset requests per page view", "count", "lower",
+        'sum(increase(perflab_http_requests_total{route=~"/static/.*|/assets/.*",'
+        'service="$service"}[${w}s]) or vector(0))'
+        " / sum(increase(perflab_http_requests_total{" + _R + "}[${w}s]))",
+    ),
+    ServerFigure(
         "loop_lag_max", "event-loop lag (max)", "s", "lower",
         'max_over_time(max(perflab_event_loop_lag_seconds{service="$service"})[${w}s:1s])',
     ),

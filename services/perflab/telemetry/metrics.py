@@ -119,6 +119,18 @@ EXPORT_BUFFER_PEAK = Histogram(
     buckets=SIZE_BUCKETS,
 )
 
+# --- Django's own techniques ----------------------------------------------------
+TEMPLATE_LOADS = Counter(
+    "perflab_template_loads_total",
+    "Template files read and compiled, by template engine (cached_templates).",
+    ["engine"],
+)
+MIDDLEWARE_CALLS = Counter(
+    "perflab_middleware_calls_total",
+    "Middleware run around a view, by middleware class (middleware_diet).",
+    ["middleware"],
+)
+
 # --- Celery ---------------------------------------------------------------------
 CELERY_TASKS = Counter(
     "perflab_celery_tasks_total",
