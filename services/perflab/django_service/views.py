@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -76,5 +77,6 @@ def flags(request: HttpRequest) -> JsonResponse:
                 for name, on in snapshot.items()
             ],
             "version": state.version,
+            "pid": os.getpid(),  # which worker process answered (flip propagation tests)
         }
     )
