@@ -25,7 +25,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from perflab.catalog import TECHNIQUES
 from perflab.dashboards import OUTPUT_DIR, build_all, walk
 from perflab.dashboards.common import ANNOTATION_EXTRAS, FOLDER_TAG
-from perflab.dashboards.queries import scoped
+from perflab.dashboards.queries import SHARED, scoped
 from perflab.dashboards.signals import SIGNALS
 from perflab.telemetry import metrics
 
@@ -150,7 +150,8 @@ def test_every_dashboard_selects_a_service_and_every_panel_query_follows_it() ->
             selectors = re.findall(r"\b(?:perflab_\w+|ALERTS)(?:\{[^}]*\})?", query.expr)
             assert selectors, query.where
             for selector in selectors:
-                assert 'service=~"$service|"' in selector, f"{query.where}: {selector}"
+                shared = selector.split("{")[0] in SHARED
+                assert shared or 'service=~"$service|"' in selector, f"{query.where}: {selector}"
 
 
 def test_scoping_adds_the_service_to_every_selector_once() -> None:
@@ -164,6 +165,7 @@ def test_scoping_adds_the_service_to_every_selector_once() -> None:
         ' + perflab_c{service="django"} + perflab_d{service=~"$service|"}'
     )
     assert scoped(scoped(expr)) == scoped(expr)
+    assert scoped("max(perflab_celery_queue_length)") == "max(perflab_celery_queue_length)"
 
 
 def _all_exprs() -> list[tuple[str, str]]:

@@ -6,10 +6,11 @@ with Grafana's `$__rate_interval` / `$__range` macros. Ratios keep a zero numera
 
 Every panel's query is scoped to the dashboard's `$service` selection by `scoped`
 (applied by `common.prom`): each `perflab_*` (and `ALERTS`) selector gains
-`service=~"$service|"`.
-Web services' series carry `service` (a scrape target label); series of shared parts
-(the Celery worker, the load generator) have none, and the empty alternative keeps
-them on every service's view.
+`service=~"$service|"`. Web services' series carry `service` (a scrape target label);
+series of shared parts (the Celery worker, the load generator) have none, and the
+empty alternative keeps them on every service's view. The Celery queue's figures
+(`SHARED`) describe the one shared queue, whichever process sampled them (the API
+does): they are never scoped.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import re
 RATE_WINDOW = "$__rate_interval"
 SERVICE_MATCHER = 'service=~"$service|"'
 _SELECTOR = re.compile(r"\b(perflab_\w+|ALERTS)(?:\{([^}]*)\})?")
+SHARED = frozenset(
+    {"perflab_celery_queue_length", "perflab_celery_queue_oldest_message_age_seconds"}
+)
 
 
 def scoped(expr: str) -> str:
@@ -26,6 +30,8 @@ def scoped(expr: str) -> str:
 
     def add(match: re.Match[str]) -> str:
         name, matchers = match[1], match[2]
+        if name in SHARED:
+            return match[0]
         if matchers is None:
             return f"{name}{{{SERVICE_MATCHER}}}"
         if re.search(r"\bservice\s*[=!~]", matchers):
