@@ -105,15 +105,22 @@ def _review(rng: random.Random) -> dict[str, Any]:
 BODIES: dict[str, Callable[[random.Random], Any]] = {"bulk_orders": _bulk_orders}
 
 
-def _ranges(query: Mapping[str, tuple[int, int]]) -> Callable[[random.Random], dict[str, Any]]:
-    return lambda rng: {key: rng.randint(low, high) for key, (low, high) in query.items()}
+def _ranges(
+    query: Mapping[str, tuple[int, int]], choices: Mapping[str, tuple[str, ...]]
+) -> Callable[[random.Random], dict[str, Any]]:
+    def draw(rng: random.Random) -> dict[str, Any]:
+        params: dict[str, Any] = {key: rng.randint(low, high) for key, (low, high) in query.items()}
+        params.update({key: rng.choice(values) for key, values in choices.items()})
+        return params
+
+    return draw
 
 
 def from_catalog(load: Load) -> Recipe:
     """The recipe a catalog entry's `Load` describes."""
     check = (list_of if load.shape == "list" else object_with)(*load.keys)
     return Recipe(
-        query=_ranges(load.query) if load.query else None,
+        query=_ranges(load.query, load.choices) if load.query or load.choices else None,
         body=BODIES[load.body] if load.body else None,
         statuses=frozenset(load.statuses),
         kind=load.kind,

@@ -188,6 +188,36 @@ def gunicorn_server(
 
 
 @contextmanager
+def gunicorn_flask_server(
+    root: Path, env: Mapping[str, str], *, workers: int = 2, threads: int = 1, name: str = "flask"
+) -> Iterator[tuple[str, Server]]:
+    """A real gunicorn serving the Flask service (multiprocess metrics in its own folder);
+    yields its base URL and server, and always stops it."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    metrics_dir = api_metrics_dir(root, name, base)
+    metrics_dir.mkdir(parents=True)
+    log = root / "logs" / f"{name}-{port}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    full_env = dict(env) | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    cmd = [
+        sys.executable, "-m", "gunicorn", "-c", "python:perflab.flask_service.gunicorn_conf",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+    ]  # fmt: skip
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(name, proc, port, log)
+    try:
+        _wait(server, lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200)
+        yield base, server
+    finally:
+        if pid_alive(proc.pid):
+            server.stop()
+
+
+@contextmanager
 def celery_worker(root: Path, env: Mapping[str, str], *, concurrency: int = 2) -> Iterator[Server]:
     """A real Celery worker (prefork) on the test Redis; waits until it answers a ping."""
     log = root / "logs" / "celery.log"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from perflab.bench import lab, overhead
+from perflab.bench import lab, overhead, servers, servers_report
+from perflab.lab.config import REPO
 
 
 def bench_command(
@@ -28,6 +31,18 @@ def bench_command(
             "--overhead", help="Instead: telemetry off vs metrics vs metrics+tracing(10%)."
         ),
     ] = False,
+    server_choice: Annotated[
+        bool,
+        typer.Option(
+            "--servers",
+            help="Instead: one endpoint per framework under several servers (Werkzeug, "
+            "gunicorn sync/gthread, uvicorn, gunicorn+uvicorn, granian), keep-alive vs a "
+            "new connection per request; writes a report with charts.",
+        ),
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option(help="--servers: report folder (default results/servers-*).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Benchmark the lab itself: bare ASGI ceiling, cached read, DB read, telemetry on/off."""
@@ -35,7 +50,12 @@ def bench_command(
     options = {"duration": duration, "rounds": rounds}
     given: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
     try:
-        if telemetry_overhead:
+        if server_choice:
+            report = servers.run(connections=connections, **given)
+            out = output or REPO / "results" / f"servers-{time.strftime('%Y%m%d-%H%M%S')}"
+            servers_report.write(report, out)
+            text = servers_report.render(report) + f"report: {out / 'report.md'}\n"
+        elif telemetry_overhead:
             report = overhead.run(connections=connections, processes=processes, **given)
             text = overhead.render(report)
         else:

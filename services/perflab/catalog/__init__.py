@@ -13,12 +13,13 @@ users (`loadgen/recipes.py`), `lab smoke` and the console.
 Adding a technique is two files: its entry in one of the area modules below (add it
 to that module's part of `TECHNIQUES`), and its module in each service that
 implements it (`api/techniques/<name>.py` for FastAPI, `django_service/techniques/
-<name>.py` for Django, each registered in its folder's `__init__.py`).
+<name>.py` for Django, `flask_service/techniques/<name>.py` for Flask, each registered
+in its folder's `__init__.py`).
 """
 
 from __future__ import annotations
 
-from perflab.catalog import caching, concurrency, database, django_views, payload
+from perflab.catalog import caching, concurrency, database, django_views, flask_views, payload
 from perflab.catalog.spec import SERVICES, Implementation, Load, TechniqueSpec
 
 TECHNIQUES: dict[str, TechniqueSpec] = {
@@ -44,6 +45,8 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
         django_views.STATIC_FILES,
         django_views.PERSISTENT_CONNECTIONS,
         django_views.MIDDLEWARE_DIET,
+        flask_views.FILTER_IN_DATABASE,
+        flask_views.ASYNC_VIEWS,
     )
 }
 

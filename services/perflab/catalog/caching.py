@@ -28,6 +28,10 @@ RESPONSE_CACHE = TechniqueSpec(
             optimised="Django's cache framework on Redis (RedisCache): `cache.get` / "
             "`cache.set` around the aggregate, deleted on review writes.",
         ),
+        "flask": Implementation(
+            naive="Runs the aggregate (SQLAlchemy Core) on each request.",
+            optimised="Flask-Caching `@cache.memoize` on Redis (TTL, deleted on review writes).",
+        ),
     },
 )
 

@@ -31,6 +31,11 @@ N_PLUS_ONE = TechniqueSpec(
             optimised='`select_related("author")` + `annotate(review_count=Count("reviews"))`: '
             "one query (a JOIN and a grouped count).",
         ),
+        "flask": Implementation(
+            naive="SQLAlchemy lazy `select` relationships: book.author and book.reviews "
+            "each load on first access in the loop (1 + ~2N statements).",
+            optimised="`joinedload(Book.author)` + `selectinload(Book.reviews)`: 2 statements.",
+        ),
     },
 )
 
@@ -78,6 +83,10 @@ CONNECTION_POOL = TechniqueSpec(
             naive="Opens a new Postgres connection per request, queries, closes it.",
             optimised="Borrows a warm connection from the asyncpg pool.",
         ),
+        "flask": Implementation(
+            naive="A SQLAlchemy engine with NullPool: every request connects and disconnects.",
+            optimised="The engine's QueuePool: a warm connection is checked out and back in.",
+        ),
     },
 )
 
@@ -122,6 +131,10 @@ SELECT_COLUMNS = TechniqueSpec(
             naive="`Book.objects.filter(...)`: every column, each row a full model instance.",
             optimised="`.values(...)` of the six columns the page shows (`only()` is the "
             "model-instance form).",
+        ),
+        "flask": Implementation(
+            naive="`select(Book)`: every mapped column, description included.",
+            optimised="`select(Book).options(load_only(...))` of the six columns the page shows.",
         ),
     },
 )
@@ -171,6 +184,12 @@ BATCH_INSERT = TechniqueSpec(
             "N commits.",
             optimised="Validate, then one `Order.objects.bulk_create(...)` in "
             "`transaction.atomic()`: one multi-row INSERT, one commit.",
+        ),
+        "flask": Implementation(
+            naive="Validate, then `session.add(Order(...))` + `commit()` per row (N INSERTs, "
+            "N commits).",
+            optimised="Validate, then one `insert(Order).returning(Order.id)` with every row "
+            "(insertmanyvalues: 1 statement per 1000 rows), one commit.",
         ),
     },
 )

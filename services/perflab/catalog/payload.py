@@ -25,6 +25,10 @@ GZIP = TechniqueSpec(
             naive="Send the JSON body as is.",
             optimised="Django's `GZipMiddleware` (a subclass that runs only while the flag is on).",
         ),
+        "flask": Implementation(
+            naive="Send the JSON body as is (identity encoding).",
+            optimised="Flask-Compress gzips the response (>= 1 KB, clients accepting gzip).",
+        ),
     },
 )
 
@@ -72,6 +76,11 @@ STREAMING_EXPORT = TechniqueSpec(
             "HttpResponse.",
             optimised="`queryset.iterator(chunk_size=1000)` (a server-side cursor) into a "
             "`StreamingHttpResponse`, one batch at a time.",
+        ),
+        "flask": Implementation(
+            naive="`session.execute(...).all()`, the whole CSV built in a StringIO, one body.",
+            optimised="`yield_per(1000)` (a psycopg server-side cursor) read by a generator "
+            "that streams each batch as CSV.",
         ),
     },
 )

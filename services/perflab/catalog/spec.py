@@ -18,6 +18,8 @@ class Load:
 
     # Integer query parameters, each drawn uniformly from [low, high].
     query: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # String query parameters, each drawn uniformly from these values.
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The name of a body maker in loadgen/recipes.py (e.g. "bulk_orders"), or None.
     body: str | None = None
     statuses: tuple[int, ...] = (200,)

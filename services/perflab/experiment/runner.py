@@ -41,14 +41,11 @@ class Config:
     scenario: str | None = None  # None: the technique's own user class
     admin_token: str | None = None
     settle_seconds: float = 1.5  # a flip reaches every process within 1 s
-    # The web service under test (its `service` label) and its base URL; flags are
-    # always set through `api` (the FastAPI service owns `PUT /flags`).
+    # Where flags are flipped when `api` serves no `/flags` (the Flask or Django service):
+    # the FastAPI service; flags are shared through Redis, so every service hears it.
+    flags_api: str | None = None
+    # The `service` label of the service at `api`: server figures read only its series.
     service: str = "fastapi"
-    target: str | None = None  # None: `api`
-
-    @property
-    def service_url(self) -> str:
-        return self.target or self.api
 
 
 @dataclass
@@ -120,7 +117,7 @@ def _interrupts_raise() -> Iterator[None]:
 
 
 def check_stack(api: str, prometheus: PrometheusReader, *more: str) -> None:
-    """The API (flags), every service under test in `more` and Prometheus are ready."""
+    """The service under test, the flags API (`more`) and Prometheus are ready."""
     for url in dict.fromkeys((api, *more)):
         try:
             ready = httpx.get(f"{url}/readyz", timeout=5)
@@ -145,15 +142,16 @@ Progress = Callable[[str, int, int], None]
 
 def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
     prometheus = PrometheusReader(config.prometheus)
-    check_stack(config.api, prometheus, config.service_url)
-    known = techniques(config.service_url)
+    check_stack(config.api, prometheus, *([config.flags_api] if config.flags_api else []))
+    known = techniques(config.api)
     if config.flag not in known:
         raise ExperimentError(
-            f"{config.service} does not implement {config.flag!r}; it does: {', '.join(known)}"
+            f"{config.service} at {config.api} does not implement {config.flag!r}; "
+            f"it does: {', '.join(known)}"
         )
     technique = known[config.flag]
     plan = LoadPlan(
-        host=config.service_url,
+        host=config.api,
         scenario=config.scenario or config.flag,
         users=config.users,
         warmup_seconds=config.warmup_seconds,
@@ -161,7 +159,7 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
         think_seconds=_think_time(config),
     )
     runner = ArmRunner(plan, out)
-    guard = FlagGuard(config.api, config.admin_token)
+    guard = FlagGuard(config.flags_api or config.api, config.admin_token)
     result = Result(config=config, technique=technique, started=time.time())
     order = [("A", False), ("B", True)] * config.repeats
     try:

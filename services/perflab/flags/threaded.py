@@ -1,4 +1,5 @@
-"""The flag mirror for synchronous processes (Celery workers): a daemon thread."""
+"""The flag mirror for synchronous processes (Celery workers, the Flask service's
+gunicorn workers): a daemon thread."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class ThreadedFlagMirror:
         self.state = state
         self._resync_seconds = resync_seconds
         self._stop = threading.Event()
+        self._synced = threading.Event()
         self._thread = threading.Thread(target=self._run, name="flag-mirror", daemon=True)
 
     def enabled(self, name: str) -> bool:
@@ -27,6 +29,10 @@ class ThreadedFlagMirror:
 
     def start(self) -> None:
         self._thread.start()
+
+    def wait_synced(self, timeout: float) -> bool:
+        """Until the first read of Redis is applied (False: still on defaults)."""
+        return self._synced.wait(timeout)
 
     def stop(self) -> None:
         self._stop.set()
@@ -62,3 +68,4 @@ class ThreadedFlagMirror:
             pipe.get(REDIS_VERSION)
             values, version = pipe.execute()
         self.state.from_redis(values, int(version or 0), seen_before)
+        self._synced.set()

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from perflab.bench.cli import bench_command
-from perflab.experiment.cli import experiment_command
+from perflab.experiment.cli import compare_command, experiment_command
 from perflab.lab import docker as compose_lab
 from perflab.lab.components import LabContext
 from perflab.lab.config import LabSettings
@@ -220,6 +220,7 @@ def flag(
 app.command("load")(load_command)
 app.command("smoke")(smoke_command)
 app.command("experiment")(experiment_command)
+app.command("compare")(compare_command)
 app.command("bench")(bench_command)
 
 

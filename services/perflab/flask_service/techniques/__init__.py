@@ -1,0 +1,38 @@
+"""The Flask technique registry: flag name -> technique, in catalog order.
+
+Adding a technique is its catalog entry (`perflab.catalog`, with a "flask"
+implementation) plus one module in this folder, listed below.
+"""
+
+from __future__ import annotations
+
+from perflab.catalog import implemented_by
+from perflab.flask_service.techniques import (
+    async_views,
+    batch_insert,
+    connection_pool,
+    filter_in_database,
+    gzip,
+    n_plus_one,
+    response_cache,
+    select_columns,
+    streaming_export,
+)
+from perflab.flask_service.techniques.base import SERVICE, Technique
+
+_MODULES = {
+    t.name: t
+    for t in (
+        n_plus_one.TECHNIQUE,
+        response_cache.TECHNIQUE,
+        connection_pool.TECHNIQUE,
+        select_columns.TECHNIQUE,
+        batch_insert.TECHNIQUE,
+        gzip.TECHNIQUE,
+        streaming_export.TECHNIQUE,
+        filter_in_database.TECHNIQUE,
+        async_views.TECHNIQUE,
+    )
+}
+# In catalog order; a catalog entry that names this service but has no module fails here.
+REGISTRY: dict[str, Technique] = {name: _MODULES[name] for name in implemented_by(SERVICE)}

@@ -1,0 +1,29 @@
+"""Traces for the Flask service with the stock instrumentations.
+
+`opentelemetry-instrumentation-flask` opens a server span per request (probes and
+scrapes excluded) and `opentelemetry-instrumentation-sqlalchemy` a client span per
+statement on both engines, under the lab's tracer provider (sampling and OTLP export
+as in every lab process: telemetry/tracing.py). Logs carry the ids of the current span.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from opentelemetry.instrumentation.flask import FlaskInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from sqlalchemy import Engine
+
+from perflab.settings import Settings
+from perflab.telemetry.tracing import EXCLUDED_URLS, setup_tracing
+
+SERVICE_NAME = "perflab-flask"
+
+
+def instrument(app: Flask, settings: Settings, engines: list[Engine]) -> None:
+    provider = setup_tracing(settings, SERVICE_NAME)
+    if provider is None:  # tracing_enabled=false: nothing installed
+        return
+    FlaskInstrumentor().instrument_app(app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS)
+    SQLAlchemyInstrumentor().instrument(
+        engines=engines, tracer_provider=provider, enable_commenter=False
+    )
