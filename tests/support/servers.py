@@ -154,9 +154,10 @@ def gunicorn_server(
     workers: int = 1,
     threads: int = 4,
     name: str = "django",
+    ready: str = "/readyz",
 ) -> Iterator[str]:
     """A real gunicorn running the Django service (as `lab up` does); yields its base
-    URL and always stops it."""
+    URL once `ready` answers 200, and always stops it."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     metrics_dir = django_metrics_dir(root, name, base)
@@ -180,7 +181,7 @@ def gunicorn_server(
         )
     server = Server(name, proc, port, log)
     try:
-        _wait(server, lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200)
+        _wait(server, lambda: httpx.get(f"{base}{ready}", timeout=2).status_code == 200)
         yield base
     finally:
         if pid_alive(proc.pid):

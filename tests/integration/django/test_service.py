@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
 from perflab.catalog import implemented_by
+from perflab.procs import free_port
+from tests.support.servers import gunicorn_server, service_env
 
 pytestmark = pytest.mark.integration
 
@@ -22,3 +26,24 @@ def test_techniques_lists_exactly_the_django_catalog_entries(django: httpx.Clien
     assert [t["name"] for t in listed] == list(implemented_by("django"))
     for item in listed:
         assert "django" in item["services"] and isinstance(item["enabled"], bool)
+
+
+def test_a_dependency_down_is_a_503_naming_it(lab_root: Path, settings_env: dict[str, str]) -> None:
+    """Redis unreachable: /readyz names it; the cache technique still answers (computes)."""
+    env = service_env(settings_env, {"PERFLAB_REDIS__URL": f"redis://127.0.0.1:{free_port()}/0"})
+    with gunicorn_server(lab_root, env, name="django-no-redis", ready="/healthz") as url:
+        ready = httpx.get(f"{url}/readyz", timeout=30)
+        assert ready.status_code == 503
+        body = ready.json()
+        assert body["error"] == "redis unavailable"
+        assert body["checks"]["postgres"]["ok"] and not body["checks"]["redis"]["ok"]
+        top = httpx.get(f"{url}/genres/top-rated", timeout=60)
+        assert top.status_code == 200 and top.json()["genres"]
+        assert top.headers["X-Technique-Variant"] == "optimised"  # the default: flags on
+
+
+def test_bad_input_is_a_4xx_naming_what_was_wrong(django: httpx.Client):
+    assert django.get("/books/0").status_code == 400
+    assert "'limit'" in django.get("/books?limit=x").json()["error"]
+    assert django.get("/no/such/path").status_code == 404
+    assert django.post("/orders/bulk", content=b"{not json").status_code == 400
