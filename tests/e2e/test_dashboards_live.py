@@ -59,7 +59,7 @@ _NO_ALERTS = (
     "going to firing end to end are proven by the alerting issue's live test"
 )
 _NO_LOOP = "a WSGI worker (gunicorn) has no event loop to lag"
-_FASTAPI_ONLY = "async_io is a FastAPI technique: Django serves no upstream quote"
+_FASTAPI_ONLY = "only FastAPI (async_io) and Flask (async_views) call the slow upstream"
 _DJANGO_ONLY = "only Django renders templates, serves static assets and runs a middleware stack"
 # (service, dashboard uid, panel title) -> why the panel cannot have data in this run.
 NO_DATA_EXPECTED: dict[tuple[str, str, str], str] = {
@@ -68,6 +68,7 @@ NO_DATA_EXPECTED: dict[tuple[str, str, str], str] = {
     ("django", "perflab-techniques", "async_io: Event-loop lag per process"): _NO_LOOP,
     ("django", "perflab-techniques", "cpu_offload: Event-loop lag per process"): _NO_LOOP,
     ("django", "perflab-techniques", "async_io: Upstream calls in flight"): _FASTAPI_ONLY,
+    ("django", "perflab-techniques", "async_views: Upstream calls in flight"): _FASTAPI_ONLY,
     **{
         ("fastapi", "perflab-techniques", f"{name}: {title}"): _DJANGO_ONLY
         for name, title in (

@@ -10,7 +10,7 @@ from tests.integration.django.metrics import sample
 
 pytestmark = pytest.mark.integration
 LOADS = "perflab_template_loads_total"
-TEMPLATES_PER_PAGE = 4  # shelf, base, shelf_header, book_row
+TEMPLATES_PER_PAGE = 6  # shelf, base, nav, footer, shelf_header, book_row
 
 
 def _shelf(client: httpx.Client, variant: str) -> str:
