@@ -47,6 +47,8 @@ def verdict(result: Result) -> str:
     lo = improvement(est.high if figure.better == "lower" else est.low, figure.better)  # type: ignore[arg-type]
     hi = improvement(est.low if figure.better == "lower" else est.high, figure.better)  # type: ignore[arg-type]
     if gain is None:
+        if est.ratio == 0:  # B is zero: e.g. no asset request at all with the flag on
+            return f"{flag} on: {figure.label} drops to zero; no finite ratio."
         return f"{flag}: {figure.label} is zero in arm A; no ratio."
     ci = f" (95% CI {lo:.2f}–{hi:.2f}×)" if lo is not None and hi is not None else ""
     # Always an improvement factor (>1: the flag helps), so the CI reads the same way.

@@ -1,11 +1,12 @@
 """A server-rendered page whose expensive sidebar is cached with `{% cache %}`.
 
 Demonstrates: `GET /books/{book_id}/page`, a book's HTML page with a "best sellers"
-sidebar: units sold per book over the last 10,000 orders, an aggregate far costlier
-than the page itself (a join and a grouping of 10k rows against one primary-key read). The sidebar's queryset goes to the template unevaluated; the template
-iterates it. Naive: the sidebar is rendered every time, so its query runs on every
-page. Optimised: the same fragment inside `{% cache 60 bestsellers %}`: its rendered
-HTML comes from the cache (Redis) and the queryset is never evaluated on a hit.
+sidebar: units sold per book over the last 10,000 orders, an aggregate far costlier than
+the page itself (a join and a grouping of 10k rows against one primary-key read). The
+sidebar's queryset goes to the template unevaluated; the template iterates it. Naive:
+the sidebar is rendered every time, so its query runs on every page. Optimised: the same
+fragment inside `{% cache 60 bestsellers %}`: its rendered HTML comes from the cache
+(Redis) and the queryset is never evaluated on a hit.
 Hits and misses are counted in `perflab_cache_requests_total{cache="sidebar_fragment"}`.
 Watch: `perflab_db_queries_per_request{route="/books/{book_id}/page"}` (1 instead of
 2 statements on a hit) and the route's p95 (service=django).
