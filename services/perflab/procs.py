@@ -1,4 +1,5 @@
-"""Process primitives shared by the native runner and the test fixtures.
+"""Process primitives shared by the native runner, the benchmarks, the test fixtures and
+the metrics reaper (a bottom-layer module: it imports nothing from perflab).
 
 Processes start in their own session (so a stop reaches their children), log to a
 file, and are stopped by PID only: the lab never kills what it did not start.

@@ -22,8 +22,10 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -37,7 +39,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 SERVICES = (
     "postgres", "redis", "seed", "api", "django", "worker", "gateway",
-    "prometheus", "alertmanager", "locust", "locust-worker",
+    "prometheus", "alertmanager", "locust", "locust-worker", "console",
 )  # fmt: skip
 API_REPLICAS = 2
 LOCUST_WORKERS = 2
@@ -96,7 +98,7 @@ def stack(docker_engine: None) -> Iterator[ComposeStack]:
     ports = {
         key: str(free_port()) for key in ("api", "django", "locust", "prometheus", "alertmanager")
     }
-    ports |= {"grafana": str(free_port()), "jaeger": str(free_port())}
+    ports |= {"grafana": str(free_port()), "jaeger": str(free_port()), "console": str(free_port())}
     compose = ComposeStack(
         project=f"perflab-e2e-{os.getpid()}",
         env_files=[REPO / "docker" / "standins.env"],
@@ -146,7 +148,7 @@ def test_lab_smoke_passes_against_the_compose_stack(stack: ComposeStack) -> None
     done = subprocess.run(
         [sys.executable, "-m", "perflab.lab.cli", "smoke", "--api", urls["api"],
          "--service", "fastapi", "--service", "django",
-         "--prometheus", urls["prometheus"], "--burst", "5"],
+         "--prometheus", urls["prometheus"], "--console", urls["console"], "--burst", "5"],
         cwd=REPO, capture_output=True, text=True, timeout=400, check=False,
         env=os.environ | {"PERFLAB_PORTS__DJANGO": django_port},
     )  # fmt: skip
@@ -234,3 +236,28 @@ def test_images_run_as_non_root(stack: ComposeStack) -> None:
     for service in ("api", "django", "worker", "locust"):
         user = stack.run("exec", "-T", "--index", "1", service, "id", "-u", capture=True)
         assert user.strip() != "0", service
+
+
+def test_py_spy_samples_an_api_container_under_load(stack: ComposeStack, tmp_path: Path) -> None:
+    # What `lab profile api --docker` runs: py-spy inside the container (SYS_PTRACE).
+    from perflab.lab.profiling import sampler
+    from perflab.profile import speedscope
+
+    api = stack.urls()["api"]
+    stop = time.monotonic() + 6
+
+    def load() -> None:
+        with httpx.Client(base_url=api, timeout=30) as client:
+            while time.monotonic() < stop:
+                client.get("/books", params={"limit": 50})
+
+    threads = [threading.Thread(target=load, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    out = tmp_path / "profile.speedscope.json"
+    recording = sampler.record_in_container(stack, "api", 1, out, seconds=3, rate=100)
+    for thread in threads:
+        thread.join(timeout=30)
+    samples = speedscope.load(out)
+    assert recording.samples > 0 and samples.count > 0
+    assert any(row.lab_code for row in speedscope.rows(samples)), "no frame of the lab's code"

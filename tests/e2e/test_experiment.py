@@ -1,8 +1,8 @@
 """`lab experiment` against a real stack: API (2 workers), Celery, Prometheus, Locust.
 
-Short arms (a few seconds, 2 repeats) for two techniques; checks the report folder,
-that results.json holds both arms with every figure, and that the flags are restored
-afterwards, also when the run is interrupted.
+The acceptance run (n_plus_one, one pair of 8 s arms: every server figure of its route
+filled in both arms, exactly), short repeated arms of a cached read, and flags
+restored afterwards, also when the run is interrupted. About 1.5 min in all.
 """
 
 from __future__ import annotations
@@ -14,23 +14,33 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from perflab.experiment.figures import CLIENT_FIGURES, SERVER_FIGURES
+from perflab.experiment.figures import SAMPLED_FIGURES, SERVER_FIGURES
+from perflab.experiment.pinning import api_pids
 from perflab.lab.prom_config import render_prometheus_config
 from tests.support.monitoring import prometheus
 from tests.support.servers import REPO, Server, service_env, uvicorn_server
 
 pytestmark = pytest.mark.e2e
+FIGURES = {f.name for f in (*SERVER_FIGURES, *SAMPLED_FIGURES)}
+
+
+@dataclass(frozen=True)
+class Stack:
+    api: str
+    prometheus: str
+    worker_metrics: str
 
 
 @pytest.fixture(scope="module")
 def stack(
     lab_root: Path, settings_env: dict[str, str], celery_worker_server: Server
-) -> Iterator[tuple[str, str]]:
+) -> Iterator[Stack]:
     with uvicorn_server(lab_root, service_env(settings_env), workers=2) as api:
         port = api.rsplit(":", 1)[1]
         config = render_prometheus_config(
@@ -43,75 +53,99 @@ def stack(
             evaluation_interval="1s",
         )
         with prometheus(lab_root, config) as prom:
-            yield api, prom.url
+            worker = f"http://127.0.0.1:{celery_worker_server.port}/metrics"
+            yield Stack(api, prom.url, worker)
 
 
 def _flags(api: str) -> dict[str, bool]:
     return {f["name"]: f["enabled"] for f in httpx.get(f"{api}/flags").json()["flags"]}
 
 
-def _experiment(api: str, prom: str, flag: str, out: Path) -> list[str]:
+def _experiment(stack: Stack, flag: str, out: Path, *options: str) -> list[str]:
     return [
-        sys.executable, "-m", "perflab.lab.cli", "experiment", flag,
-        "--duration", "4", "--warmup", "1", "--repeats", "2", "--users", "3",
-        "--api", api, "--prometheus", prom, "--output", str(out),
+        sys.executable, "-m", "perflab.lab.cli", "experiment", flag, "--users", "3",
+        "--api", stack.api, "--prometheus", stack.prometheus,
+        "--worker-metrics", stack.worker_metrics, "--output", str(out), *options,
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("flag", ["n_plus_one", "response_cache"])
-def test_short_experiment_writes_a_full_report_and_restores_the_flag(
-    stack: tuple[str, str], lab_root: Path, flag: str
-):
-    api, prom = stack
-    before = _flags(api)
-    out = lab_root / f"experiment-{flag}"
+def _run(stack: Stack, flag: str, out: Path, *options: str) -> dict:
+    before = _flags(stack.api)
     done = subprocess.run(
-        _experiment(api, prom, flag, out), cwd=REPO, capture_output=True, text=True,
+        _experiment(stack, flag, out, *options), cwd=REPO, capture_output=True, text=True,
         timeout=180, env=dict(os.environ),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert _flags(api) == before
-
+    assert _flags(stack.api) == before
     for name in ("report.md", "results.json", "latency_distribution.png", "timeline.png"):
         assert (out / name).stat().st_size > 0, name
-    results = json.loads((out / "results.json").read_text())
+    return json.loads((out / "results.json").read_text())
+
+
+def test_an_eight_second_arm_has_exact_server_figures_in_both_arms(stack: Stack, lab_root: Path):
+    """The acceptance run: `lab experiment n_plus_one --duration 8 --repeats 1` (~35 s)."""
+    affinity = {pid: os.sched_getaffinity(pid) for pid in api_pids(stack.api)}
+    out = lab_root / "experiment-n_plus_one"
+    results = _run(stack, "n_plus_one", out, "--duration", "8", "--repeats", "1")
     arms = results["arms"]
-    assert [(a["label"], a["flag_enabled"]) for a in arms] == [
-        ("A", False), ("B", True), ("A", False), ("B", True),
-    ]  # fmt: skip
-    assert all(a["requests"] > 0 and a["failures"] == 0 for a in arms)
-    expected = {f.name for f in CLIENT_FIGURES} | {f.name for f in SERVER_FIGURES}
-    assert set(results["figures"]) == expected
+    assert [(a["label"], a["flag_enabled"]) for a in arms] == [("A", False), ("B", True)]
     for arm in arms:
-        assert set(arm["server"]) == {f.name for f in SERVER_FIGURES}
-    # Figures the technique moves were really measured in both arms.
-    for name in ("rps", "p95", "server_rps", "technique_p95"):
-        figure = results["figures"][name]
-        assert figure["a"] > 0 and figure["b"] > 0, (name, figure)
-    if flag == "n_plus_one":
-        qpr = results["figures"]["queries_per_request"]
-        assert qpr["a"] > 10 * qpr["b"]  # 1+2N statements against 2
-    else:
-        hits = results["figures"]["cache_hits_per_request"]
-        assert hits["b"] > 0.9 and hits["a"] == 0
-    assert results["verdict"].startswith(flag)
-    assert "Verdict" in (out / "report.md").read_text()
+        assert arm["requests"] > 0 and arm["failures"] == 0 and arm["stray"] == 0
+        assert arm["ended"] - arm["measured_from"] >= 8
+        assert set(arm["server"]) == FIGURES
+        assert arm["server"]["server_p95"] > 0, arm
+        assert arm["server"]["server_rps"] > 0, arm
+    a, b = (arm["server"]["queries_per_request"] for arm in arms)
+    assert a == 1 + 2 * 50 and b == 2  # the route's default page of 50 books
+    qpr = results["figures"]["queries_per_request"]
+    assert qpr["a"] == a and qpr["b"] == b and qpr["improvement"] == pytest.approx(50.5)
+    # Untouched by this traffic, and saying so; nothing else is without a value.
+    assert arms[0]["server"]["export_buffer_peak"] is None
+    assert "export" in arms[0]["why"]["export_buffer_peak"]
+    # 8 s windows are two Prometheus scrape intervals (1 s here) more than enough.
+    assert all(arm["server"]["loop_lag_max"] is not None for arm in arms)
+    assert results["verdict"].startswith("n_plus_one on: p95 latency (client) improvement")
+    assert results["promise_state"] in ("met", "likely", "missed")
+    assert f"promised ≥ 5×: {results['promise_state']}" in results["verdict"]
+    report = (out / "report.md").read_text()
+    assert "| SQL statements per request | server | 101.00 | 2.00 |" in report
+    assert "**likely**" in report  # the three verdict states are defined in the report
+    # Pinned for the run (two cores here), and put back after it.
+    assert any(n.startswith("pinned: API processes") for n in results["notes"])
+    assert {pid: os.sched_getaffinity(pid) for pid in affinity} == affinity
 
 
-def test_interrupted_experiment_restores_the_flag(stack: tuple[str, str], lab_root: Path):
-    api, prom = stack
+def test_short_repeated_arms_of_a_cached_read(stack: Stack, lab_root: Path):
+    """response_cache, 2 pairs of 3 s arms (~30 s): hits, 0 SQL per hit, every pair."""
+    out = lab_root / "experiment-response_cache"
+    results = _run(
+        stack, "response_cache", out, "--duration", "3", "--warmup", "1", "--repeats", "2"
+    )
+    arms = results["arms"]
+    assert [a["label"] for a in arms] == ["A", "B", "A", "B"]
+    hits = results["figures"]["cache_hits_per_request"]
+    assert hits["b"] > 0.9 and hits["a"] == 0
+    assert [arm["server"]["queries_per_request"] for arm in arms[1::2]] == [0, 0]
+    rps = results["figures"]["rps"]
+    assert len(rps["pairs"]) == 2 and all(p > 1 for p in rps["pairs"])
+    assert rps["spread"] is not None
+
+
+def test_interrupted_experiment_restores_the_flag(stack: Stack, lab_root: Path):
+    api = stack.api
     before = _flags(api)
     assert before["n_plus_one"] is True
     out = lab_root / "experiment-interrupted"
     proc = subprocess.Popen(
-        _experiment(api, prom, "n_plus_one", out), cwd=REPO, stdout=subprocess.PIPE,
+        _experiment(stack, "n_plus_one", out, "--duration", "4", "--repeats", "2"),
+        cwd=REPO, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while _flags(api)["n_plus_one"] is True:  # arm A turned it off
         assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
         time.sleep(0.1)
-    time.sleep(1.5)  # Locust is running arm A now
+    time.sleep(4)  # Locust is running arm A now
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0, output

@@ -30,9 +30,11 @@ pytestmark = pytest.mark.e2e
 
 PORT_KEYS = (
     "api", "locust", "prometheus", "alertmanager", "grafana", "postgres", "redis",
-    "worker_metrics", "loadgen_metrics",
+    "worker_metrics", "loadgen_metrics", "console",
 )  # fmt: skip
-COMPONENTS = ("postgres", "redis", "api", "worker", "prometheus", "alertmanager", "locust")
+COMPONENTS = (
+    "postgres", "redis", "api", "worker", "prometheus", "alertmanager", "locust", "console",
+)  # fmt: skip
 GRAFANA_INSTALLED = bool(shutil.which("grafana") or shutil.which("grafana-server"))
 
 
@@ -158,6 +160,9 @@ def test_up_twice_then_status_then_down(lab: Lab) -> None:
     ), _targets_up(lab)
     assert httpx.get(f"{lab.url('alertmanager')}/-/ready", timeout=5).status_code == 200
     assert httpx.get(lab.url("locust"), timeout=5).status_code == 200
+    # The console reads the lab's own API: its page lists every technique.
+    page = httpx.get(lab.url("console"), timeout=10)
+    assert page.status_code == 200 and 'data-technique="n_plus_one"' in page.text
     if not GRAFANA_INSTALLED:
         assert "not installed" in first.stdout
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from perflab.lab.flags_client import FlagsClient
-from perflab.lab.smoke import _restoring, run_smoke
+from perflab.lab.smoke import _restoring, check_burst, run_smoke
 from tests.support.monitoring import Monitor, prometheus
 from tests.support.servers import REPO, Server, service_env, start_redis, uvicorn_server
 
@@ -62,6 +63,16 @@ def test_smoke_passes_on_a_healthy_stack_and_leaves_the_flags_as_they_were(
     assert {"api", "flags", "prometheus target perflab-api", "locust"} <= components
     assert (tmp_path / "burst" / "report.html").exists()
     assert _flags(api) == before
+
+
+def test_a_burst_without_an_output_folder_leaves_nothing_in_the_temp_directory(api: str) -> None:
+    def leftovers() -> set[Path]:
+        return set(Path(tempfile.gettempdir()).glob("perflab-smoke-*"))
+
+    before = leftovers()
+    check = check_burst(api, 2, None)
+    assert check.ok, check.detail
+    assert leftovers() == before
 
 
 def test_flags_are_put_back_even_when_a_check_blows_up(api: str) -> None:

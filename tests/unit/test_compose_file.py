@@ -87,10 +87,45 @@ def test_compose_file_matches_the_compose_specification() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_grafana_admin_password_has_no_default() -> None:
-    done = _compose("config", "-q", env=BASE_ENV)
-    assert done.returncode != 0
-    assert "GRAFANA_ADMIN_PASSWORD" in done.stderr
+def test_plain_compose_up_needs_no_variable_and_commits_no_grafana_password() -> None:
+    done = _compose("config", "--format", "json", env=BASE_ENV)
+    assert done.returncode == 0, done.stderr
+    grafana = json.loads(done.stdout)["services"]["grafana"]
+    env = grafana["environment"]
+    # No password in the model: Grafana reads the one generated into its volume.
+    assert env["GRAFANA_ADMIN_PASSWORD"] == ""
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in env
+    script = grafana["entrypoint"][2]
+    assert "/dev/urandom" in script and "GF_SECURITY_ADMIN_PASSWORD__FILE" in script
+    assert script.count("/var/lib/grafana/") == 1  # kept in the grafana-data volume
+    assert grafana["entrypoint"][-1] == "grafana" and "exec /run.sh" in script
+
+
+def test_grafana_entrypoint_generates_keeps_or_takes_the_password(tmp_path: Path) -> None:
+    """The entrypoint's script, run by a real shell with the volume path moved to tmp."""
+    script = services()["grafana"]["entrypoint"][2]
+    kept = tmp_path / "perflab-admin-password"
+    fake_run = tmp_path / "run.sh"
+    fake_run.write_text('#!/bin/sh\necho "run.sh $* file=$GF_SECURITY_ADMIN_PASSWORD__FILE"\n')
+    fake_run.chmod(0o755)
+    # `compose config` keeps compose's `$$` escapes; the container's shell sees `$`.
+    body = script.replace("$$", "$").replace("/var/lib/grafana/perflab-admin-password", str(kept))
+    body = body.replace("/run.sh", str(fake_run))
+
+    def run(password: str | None) -> str:
+        env = dict(BASE_ENV) | ({"GRAFANA_ADMIN_PASSWORD": password} if password else {})
+        done = subprocess.run(["sh", "-c", body, "grafana", "server"], env=env,
+                              capture_output=True, text=True, timeout=10, check=True)  # fmt: skip
+        return done.stdout
+
+    out = run(None)
+    first = kept.read_text().strip()
+    assert len(first) >= 20 and kept.stat().st_mode & 0o077 == 0
+    assert f"kept in {kept}" in out and f"run.sh server file={kept}" in out
+    run(None)
+    assert kept.read_text().strip() == first  # kept across restarts
+    run("chosen-one")
+    assert kept.read_text().strip() == "chosen-one"
 
 
 def test_every_long_running_service_has_a_healthcheck_and_a_memory_limit() -> None:
@@ -128,6 +163,7 @@ def test_published_ports_are_loopback_only_and_the_api_scales() -> None:
         (9093, "alertmanager"): 9093,
         (3000, "grafana"): 3000,
         (16686, "jaeger"): 16686,
+        (8090, "console"): 8090,
     }
 
 
@@ -254,3 +290,10 @@ def test_compose_ps_rows_say_what_is_healthy() -> None:
     assert [r.ok for r in rows] == [True, False, True, False]
     as_array = _json_rows(json.dumps([json.loads(line) for line in lines.splitlines()]))
     assert [ServiceStatus.from_ps(r) for r in as_array] == rows
+
+
+def test_app_services_may_be_sampled_by_py_spy() -> None:
+    # `lab profile TARGET --docker` runs py-spy inside these containers.
+    for name in ("api", "worker"):
+        assert "SYS_PTRACE" in services()[name].get("cap_add", []), name
+    assert "SYS_PTRACE" not in services()["seed"].get("cap_add", [])

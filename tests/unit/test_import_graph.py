@@ -24,12 +24,6 @@ LAYERS: tuple[frozenset[str], ...] = (
 )
 # The CLI entry wires every tool; nothing imports it.
 CLI = "perflab.lab.cli"
-# Edges being removed by the telemetry rework (#15); this set only ever shrinks.
-KNOWN_UPWARD = {
-    ("perflab.telemetry.tracing", "perflab.api.middleware.tracing"),
-    ("perflab.telemetry.tracing", "perflab.db.querylog"),
-    ("perflab.telemetry.runtime", "perflab.db.pool"),
-}
 
 
 def _module_name(path: Path) -> str:
@@ -67,10 +61,7 @@ def _imports(path: Path, name: str, known: set[str]) -> Iterator[str]:
 def _graph() -> dict[str, set[str]]:
     modules = _modules()
     known = set(modules)
-    return {
-        name: {t for t in _imports(path, name, known) if (name, t) not in KNOWN_UPWARD}
-        for name, path in modules.items()
-    }
+    return {name: set(_imports(path, name, known)) for name, path in modules.items()}
 
 
 def _top(module: str) -> str:

@@ -2,48 +2,81 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 from fastapi import FastAPI
 
 from perflab.api import errors
-from perflab.api.middleware.gzip import GZipMiddleware
+from perflab.api.middleware.gzip import GZipByFlag
 from perflab.api.middleware.metrics import MetricsMiddleware
+from perflab.api.middleware.profiling import ProfilingMiddleware
 from perflab.api.middleware.querycount import QueryCountMiddleware
+from perflab.api.middleware.tracing import TracingMiddleware
 from perflab.api.resources import lifespan
-from perflab.api.routes import alerts, flags, health, metrics, techniques
-from perflab.api.techniques import REGISTRY
+from perflab.api.routes import alerts, docs, flags, health, metrics, profiles, techniques
+from perflab.api.techniques import REGISTRY, telemetry_sampling
 from perflab.settings import Settings, get_settings
-from perflab.telemetry import metrics as lab_metrics
+from perflab.telemetry import celery_tracing
 from perflab.telemetry.logging import setup_logging
-from perflab.telemetry.tracing import fastapi_options, instrument_api
+from perflab.telemetry.tracing import setup_tracing
+
+
+def _fastapi_options() -> dict[str, Any]:
+    """FastAPI's own telemetry off: from 0.16x it opens server spans (and records
+    metrics and logs) whenever a provider is configured, on top of perflab's spans."""
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    return {}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="perflab", version="0.1.0", lifespan=lifespan, **fastapi_options())
-    app.state.settings = settings or get_settings()
+    # docs_url/redoc_url None: `routes.docs` serves both pages from vendored assets.
+    app = FastAPI(
+        title="perflab", version="0.1.0", lifespan=lifespan,
+        docs_url=None, redoc_url=None, **_fastapi_options(),
+    )  # fmt: skip
+    app.state.settings = settings = settings or get_settings()
     # Run by the lifespan (e.g. db_index makes its index match the flag).
     app.state.technique_startup_hooks = {
         t.name: t.on_start for t in REGISTRY.values() if t.on_start is not None
     }
     errors.install(app)
-    routers = [health.router, metrics.router, flags.router, techniques.router, alerts.router]
-    routers += [technique.router for technique in REGISTRY.values()]
-    for router in routers:
-        app.include_router(router)
+    docs.install(app)
+    # Technique routes first: the router tries routes in order (a few us each), and the
+    # techniques are what load tests call; health, metrics, flags and alerts are called
+    # now and then, the docs pages and their assets (installed above) hardly ever.
+    routers = [technique.router for technique in REGISTRY.values()]
+    routers += [health.router, metrics.router, flags.router, techniques.router, alerts.router]
+    routers.append(profiles.router)
+    # Not `include_router`: FastAPI (>= 0.137) includes a router lazily, and each request
+    # walks every included router (twice) until one holds its path: ~20 routers cost about
+    # a whole bare FastAPI request. These routers have no prefix, dependencies or
+    # overrides to carry, so their routes join the app's router as they are: one scan.
+    routes = [route for router in routers for route in router.routes]
+    app.router.routes[:0] = routes
     # Inside the metrics middleware, so the size metric counts compressed bytes.
-    app.add_middleware(GZipMiddleware)
+    app.add_middleware(GZipByFlag)
     # Outside gzip, so it sees the bytes that really go on the wire. Either one sends
     # the X-DB-Queries header: it is part of the answers, metrics on or off.
-    if app.state.settings.telemetry.metrics_enabled:
+    if settings.telemetry.metrics_enabled:
         app.add_middleware(
             MetricsMiddleware,
-            routes=[r for rt in routers for r in rt.routes],
-            exemplars=app.state.settings.telemetry.tracing_enabled,
+            routes=routes,
+            exemplars=settings.telemetry.tracing_enabled,
         )
     else:
-        lab_metrics.disable()  # before any request binds a metric
         app.add_middleware(QueryCountMiddleware)
-    # Server spans wrap every middleware, so the metrics see the sampled trace id.
-    instrument_api(app, app.state.settings)
+    # Added last, so server spans wrap every middleware and the metrics middleware
+    # sees the sampled trace id (exemplars).
+    # The telemetry_sampling flag picks the sampling ratio at every root span.
+    provider = setup_tracing(settings, "perflab-api", telemetry_sampling.full_tracing)
+    if provider is not None:
+        celery_tracing.install_publisher(provider)
+        app.add_middleware(TracingMiddleware, before_span=telemetry_sampling.bind_request)
+    # Outermost: a profile sees every middleware. Absent when off, so it costs nothing.
+    if settings.profiling.enabled:
+        app.add_middleware(ProfilingMiddleware, settings=settings)
     return app
 
 

@@ -21,7 +21,7 @@ from perflab.errors import DependencyUnavailable
 from perflab.flags.state import FlagState
 from perflab.flags.store import FlagStore
 from perflab.settings import Settings
-from perflab.telemetry import runtime, tally
+from perflab.telemetry import runtime
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await flags.load()
     resources = Resources(settings=settings, pool=pool, redis=redis, flags=flags)
     app.state.resources = resources
-    tally.own_this_thread()  # this loop's query, pool and technique timings: no lock
     # Kept on app.state so tests (and the bench) can wait until start-up work is done.
     # The techniques' hooks come from app.state (create_app puts them there): this
     # module imports no technique module, as they import it.
     app.state.startup_hooks = _start_hooks(resources, app.state.technique_startup_hooks)
     tasks = [
         asyncio.create_task(flags.listen(), name="flag-listener"),
-        *runtime.start_api_samplers(settings, pool),
+        *runtime.start_api_samplers(settings, on_tick=lambda: db_pool.sample_pool(pool)),
         *app.state.startup_hooks,
     ]
     runtime.freeze_startup_heap()

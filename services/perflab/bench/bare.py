@@ -1,7 +1,14 @@
-"""The framework ceiling: a pure ASGI app answering a small JSON body, nothing else."""
+"""The framework ceilings: the smallest JSON answers, with no lab code at all.
+
+- `app`: a pure ASGI app, what uvicorn can do with no framework;
+- `fastapi_app`: a bare FastAPI endpoint returning a small dict, what the framework
+  costs with nothing of the lab's (no middleware, no dependency, no database). The
+  lab's paths are reported as a share of this one: the gap is what the lab adds.
+"""
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 _BODY = b'{"status":"ok"}'
@@ -18,3 +25,11 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         return
     await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
     await send({"type": "http.response.body", "body": _BODY})
+
+
+fastapi_app = FastAPI()
+
+
+@fastapi_app.get("/")
+async def status() -> dict[str, str]:
+    return {"status": "ok"}

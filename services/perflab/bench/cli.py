@@ -28,9 +28,14 @@ def bench_command(
     telemetry_overhead: Annotated[
         bool,
         typer.Option(
-            "--overhead", help="Instead: telemetry off vs metrics vs metrics+tracing(10%)."
+            "--overhead",
+            help="Instead: telemetry off vs metrics vs metrics+tracing (default ratio, 100%).",
         ),
     ] = False,
+    ratio: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, help="--overhead: sampling ratio (default: the lab's)."),
+    ] = None,
     server_choice: Annotated[
         bool,
         typer.Option(
@@ -45,7 +50,7 @@ def bench_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Benchmark the lab itself: bare ASGI ceiling, cached read, DB read, telemetry on/off."""
+    """Benchmark the lab itself: bare ASGI and FastAPI ceilings, cached read, DB read."""
     # Only what was given: each benchmark keeps its own defaults.
     options = {"duration": duration, "rounds": rounds}
     given: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
@@ -56,6 +61,8 @@ def bench_command(
             servers_report.write(report, out)
             text = servers_report.render(report) + f"report: {out / 'report.md'}\n"
         elif telemetry_overhead:
+            if ratio is not None:
+                given["ratio"] = ratio
             report = overhead.run(connections=connections, processes=processes, **given)
             text = overhead.render(report)
         else:

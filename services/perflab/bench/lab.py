@@ -1,12 +1,17 @@
 """`lab bench`: the lab's own performance, side by side in one run.
 
 Measures, with wrk on one core and one uvicorn worker pinned to the other:
-- the framework ceiling: a bare ASGI app (`perflab.bench.bare`),
+- two ceilings with no lab code (`perflab.bench.bare`): a bare ASGI app (what uvicorn
+  can do) and a bare FastAPI JSON endpoint (what the framework can do); every lab path
+  is reported as a share of the FastAPI one,
 - the lab's cached read (`GET /genres/top-rated`, response_cache on: one Redis GET),
 - a DB-bound read (`GET /books/{id}`, connection_pool on: one pooled query),
-each read with telemetry off and on (metrics + tracing at 10 %, exported to a local
-OTLP sink). Rounds interleave every configuration so drift hits all alike; figures are
-medians over the rounds, and every ratio comes from the same run.
+each read with telemetry off and on (metrics + tracing at the default sampling
+ratio, exported to a local OTLP sink). Only the flags those reads need are on (and
+telemetry_sampling, so the ratio is the default one): every other flag is turned off
+through the API first, so no other technique's work (gzip's middleware
+above all) is measured. Rounds interleave every configuration so drift hits all alike;
+figures are medians over the rounds, and every ratio comes from the same run.
 """
 
 from __future__ import annotations
@@ -17,28 +22,53 @@ from typing import Any
 
 import httpx
 
-from perflab.bench.overhead import Bench, median_runs
+from perflab.bench.overhead import DEFAULT_RATIO, Bench, median_runs
 from perflab.procs import free_port, start_process, wait_until
 
 TELEMETRY = {
     "off": {"METRICS_ENABLED": "false", "TRACING_ENABLED": "false"},
-    "on": {"METRICS_ENABLED": "true", "TRACING_ENABLED": "true", "TRACE_SAMPLE_RATIO": "0.1"},
+    "on": {
+        "METRICS_ENABLED": "true",
+        "TRACING_ENABLED": "true",
+        "TRACE_SAMPLE_RATIO": str(DEFAULT_RATIO),
+    },
+}
+
+
+BARE_ASGI = "bare ASGI (ceiling)"
+BARE_FASTAPI = "bare FastAPI endpoint"
+# The flags the measured reads need; every other flag is off. telemetry_sampling on:
+# "telemetry on" traces at the default ratio (off, it would trace every request).
+FLAGS_ON = frozenset({"response_cache", "connection_pool", "telemetry_sampling"})
+# Case -> the ASGI app uvicorn serves (same uvicorn settings as the lab's API).
+CEILINGS = {
+    BARE_ASGI: "perflab.bench.bare:app",
+    BARE_FASTAPI: "perflab.bench.bare:fastapi_app",
 }
 
 
 class LabBench(Bench):
-    def start_bare(self) -> tuple[str, int]:
+    def start_bare(self, target: str) -> tuple[str, int]:
         port = free_port()
         cmd = [
-            sys.executable, "-m", "uvicorn", "perflab.bench.bare:app", "--host", "127.0.0.1",
+            sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1",
             "--port", str(port), "--workers", "1", "--no-access-log",
         ]  # fmt: skip
-        proc = start_process(cmd, log_path=self.root / "bare.log")
-        pid = self._started(proc, self.api_cores)
+        log = self.root / f"bare-{target.rsplit(':', 1)[1]}.log"
+        pid = self._started(start_process(cmd, log_path=log), self.api_cores)
         base = f"http://127.0.0.1:{port}"
         if not wait_until(lambda: httpx.get(base).status_code == 200, timeout=30):
-            raise RuntimeError("the bare ASGI app did not start")
+            raise RuntimeError(f"{target} did not start:\n{log.read_text()[-2000:]}")
         return base, pid
+
+
+def set_flags(base: str, on: frozenset[str]) -> None:
+    """Exactly the flags in `on` enabled (through the API, as a user would)."""
+    flags = httpx.get(f"{base}/flags").json()["flags"]
+    for flag in flags:
+        answer = httpx.put(f"{base}/flags/{flag['name']}", json={"enabled": flag["name"] in on})
+        answer.raise_for_status()
+    time.sleep(1.5)  # a flip reaches every process within 1 s
 
 
 def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[str, Any]:
@@ -46,10 +76,11 @@ def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[
         books = bench.script("books", "/books/{id}")
         cached = bench.script("cached", "/genres/top-rated")
         bare_script = bench.script("bare", "/")
-        servers = {"bare": bench.start_bare()}
+        servers = {case: bench.start_bare(target) for case, target in CEILINGS.items()}
         for name, telemetry in TELEMETRY.items():
             servers[name] = bench.start_lab_api(name, telemetry)
-        cases = {"bare ASGI (ceiling)": ("bare", bare_script)}
+        set_flags(servers["off"][0], FLAGS_ON)  # one Redis: every lab API sees it
+        cases = {case: (case, bare_script) for case in CEILINGS}
         for name in TELEMETRY:
             cases[f"cached read, telemetry {name}"] = (name, cached)
             cases[f"DB read, telemetry {name}"] = (name, books)
@@ -61,41 +92,56 @@ def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[
                 runs[case].append(bench.wrk(servers[server], script, duration))
                 time.sleep(0.5)
     medians = median_runs(runs)
-    return {
+    report = {
         "duration_s": duration,
         "rounds": rounds,
         "connections": connections,
         "pinned": bench.split is not None,
+        "flags_on": sorted(FLAGS_ON),
         "cases": medians,
         "runs": runs,
+    }
+    return report | {"shares": shares(report)}
+
+
+def shares(report: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Each case against the bare FastAPI endpoint: its req/s as a share of the
+    endpoint's, and the endpoint's CPU per request as a share of the case's (the same
+    figure when the API's core is the bottleneck, and steadier on a busy machine)."""
+    framework = report["cases"][BARE_FASTAPI]
+    return {
+        case: {
+            "rps": f["rps"] / framework["rps"],
+            "cpu": framework["cpu_ms_per_request"] / f["cpu_ms_per_request"],
+        }
+        for case, f in report["cases"].items()
     }
 
 
 def ratios(report: dict[str, Any]) -> list[tuple[str, float]]:
     c = report["cases"]
-    ceiling = c["bare ASGI (ceiling)"]["rps"]
     out = []
     for kind in ("cached read", "DB read"):
         on, off = c[f"{kind}, telemetry on"], c[f"{kind}, telemetry off"]
         out.append((f"{kind}: throughput telemetry on / off", on["rps"] / off["rps"]))
         out.append((f"{kind}: p95 telemetry on / off", on["p95_ms"] / off["p95_ms"]))
-        out.append(
-            (f"{kind} (telemetry off): share of the bare ASGI ceiling", off["rps"] / ceiling)
-        )
     return out
 
 
 def render(report: dict[str, Any]) -> str:
+    share = shares(report)
     lines = [
         f"{report['connections']} connections, {report['duration_s']:.0f} s per run, "
-        f"{report['rounds']} interleaved rounds, pinned={report['pinned']} (medians)",
-        f"{'case':<34}{'req/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'CPU ms/req':>11}",
+        f"{report['rounds']} interleaved rounds, pinned={report['pinned']} (medians); "
+        f"flags on: {', '.join(report['flags_on'])}",
+        f"{'case':<34}{'req/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'CPU ms/req':>11}"
+        f"{'share of bare FastAPI: req/s':>30}{'CPU':>7}",
     ]
     for case, f in report["cases"].items():
         lines.append(
             f"{case:<34}{f['rps']:>9.0f}{f['p50_ms']:>8.2f}{f['p95_ms']:>8.2f}"
-            f"{f['cpu_ms_per_request']:>11.3f}"
+            f"{f['cpu_ms_per_request']:>11.3f}{share[case]['rps']:>30.1%}{share[case]['cpu']:>7.1%}"
         )
     lines.append("")
-    lines += [f"{name:<62}{value:>6.3f}" for name, value in ratios(report)]
+    lines += [f"{name:<44}{value:>8.3f}" for name, value in ratios(report)]
     return "\n".join(lines) + "\n"

@@ -19,7 +19,16 @@ in its folder's `__init__.py`).
 
 from __future__ import annotations
 
-from perflab.catalog import caching, concurrency, database, django_views, flask_views, payload
+from perflab.catalog import (
+    algorithms,
+    caching,
+    concurrency,
+    database,
+    django_views,
+    flask_views,
+    observability,
+    payload,
+)
 from perflab.catalog.spec import SERVICES, Implementation, Load, TechniqueSpec
 
 TECHNIQUES: dict[str, TechniqueSpec] = {
@@ -47,6 +56,10 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
         django_views.MIDDLEWARE_DIET,
         flask_views.FILTER_IN_DATABASE,
         flask_views.ASYNC_VIEWS,
+        observability.TELEMETRY_SAMPLING,
+        algorithms.BOUNDED_CACHE,
+        algorithms.COMPACT_OBJECTS,
+        algorithms.SEARCH_INDEX,
     )
 }
 

@@ -140,6 +140,14 @@ TECHNIQUE_SPEEDUP = f"({_range_mean('naive')}) / ({_range_mean('optimised')})"
 
 UPSTREAM_IN_PROGRESS = "sum(perflab_upstream_calls_in_progress)"
 EXPORT_BUFFER_PEAK_P95 = quantile(0.95, "perflab_export_buffer_peak_bytes_bucket", "variant")
+# The memory and algorithm techniques (bounded_cache, compact_objects, search_index).
+MEMO_ENTRIES_BY_VARIANT = "sum by (variant) (perflab_memo_entries)"
+CATALOGUE_BYTES_BY_VARIANT = "sum by (variant) (perflab_catalogue_bytes)"
+SEARCH_REQUESTS = rate(f'{HTTP_REQUESTS}{{route="/books/search"}}')
+SEARCH_EXAMINED_PER_REQUEST = (
+    f"{rate('perflab_search_items_examined_total', 'variant')}"
+    f" / ignoring(variant) group_left {SEARCH_REQUESTS}"
+)
 
 # --- Database -------------------------------------------------------------------------
 POOL_BY_STATE = "sum by (state) (perflab_db_pool_connections)"
@@ -185,6 +193,10 @@ PROCESS_LEGEND = "{{job}} pid {{pid}}"
 RSS = "perflab_process_resident_memory_bytes"
 RSS_MAX = f"max by (job) ({RSS})"
 CPU = "rate(perflab_process_cpu_seconds[$__rate_interval])"
+API_CPU_PER_REQUEST = (
+    'sum(rate(perflab_process_cpu_seconds{job="api"}[$__rate_interval]))'
+    ' / sum(rate(perflab_http_requests_total{job="api"}[$__rate_interval]))'
+)
 GC_BY_GENERATION = rate("perflab_process_gc_collections", "job, generation")
 LOOP_LAG = "perflab_event_loop_lag_seconds"
 LOOP_LAG_MAX = f"max by (job) ({LOOP_LAG})"

@@ -38,6 +38,9 @@ ACQUIRE = Signal("Pool acquire wait p95", "s", q.pool_acquire(0.95), "p95")
 SIZE = Signal("Response size by route (mean)", "bytes", q.RESPONSE_SIZE_MEAN_BY_ROUTE, "{{route}}")
 BYTES = Signal("Bytes sent per second by route", "Bps", q.BYTES_SENT_BY_ROUTE, "{{route}}")
 CPU = Signal("CPU per process", "percentunit", q.CPU, q.PROCESS_LEGEND)
+CPU_PER_REQUEST = Signal(
+    "API CPU per request (all processes)", "s", q.API_CPU_PER_REQUEST, "CPU s per request"
+)
 RSS = Signal("Resident memory per process", "bytes", q.RSS, q.PROCESS_LEGEND)
 TASKS = Signal(
     "Celery tasks per second by outcome", "ops", q.TASKS_BY_OUTCOME, "{{task}} {{outcome}}"
@@ -65,6 +68,15 @@ TEMPLATE_LOADS = Signal(
 MIDDLEWARE = Signal(
     "Middleware calls per second by class", "ops", q.MIDDLEWARE_CALLS_BY_CLASS, "{{middleware}}"
 )
+MEMO_ENTRIES = Signal(
+    "Memo entries by variant (all processes)", "short", q.MEMO_ENTRIES_BY_VARIANT, "{{variant}}"
+)
+CATALOGUE_BYTES = Signal(
+    "In-memory catalogue bytes by variant", "bytes", q.CATALOGUE_BYTES_BY_VARIANT, "{{variant}}"
+)
+SEARCH_EXAMINED = Signal(
+    "Items examined per search by variant", "short", q.SEARCH_EXAMINED_PER_REQUEST, "{{variant}}"
+)
 
 SIGNALS: dict[str, Signal] = {
     "queries_per_request": QPR,
@@ -78,6 +90,7 @@ SIGNALS: dict[str, Signal] = {
     "response_size": SIZE,
     "bytes_sent": BYTES,
     "cpu": CPU,
+    "cpu_per_request": CPU_PER_REQUEST,
     "rss": RSS,
     "celery_tasks": TASKS,
     "loop_lag": LAG,
@@ -88,4 +101,7 @@ SIGNALS: dict[str, Signal] = {
     "asset_requests": ASSETS,
     "template_loads": TEMPLATE_LOADS,
     "middleware_calls": MIDDLEWARE,
+    "memo_entries": MEMO_ENTRIES,
+    "catalogue_bytes": CATALOGUE_BYTES,
+    "search_examined": SEARCH_EXAMINED,
 }

@@ -1,7 +1,8 @@
 """The asyncpg pool and direct connections, both instrumented.
 
 Every connection is a `querylog.CountingConnection` (queries per request, query
-duration) and is counted when opened. The pool's size / idle / in-use figures are sampled by
+duration, statement spans) and is counted when opened; the pool's reset on release is
+`querylog.reset_connection` (not counted). The pool's size / idle / in-use figures are sampled by
 `sample_pool` on the runtime sampler's tick.
 """
 
@@ -16,14 +17,12 @@ import asyncpg
 from perflab.db import querylog
 from perflab.errors import DependencyUnavailable
 from perflab.settings import DbSettings
-from perflab.telemetry import tally
 from perflab.telemetry.metrics import (
     DB_CONNECTIONS_OPENED,
     DB_POOL_ACQUIRE,
     DB_POOL_CONNECTIONS,
 )
 
-_ACQUIRE_WAIT = tally.OwnedHistogram(DB_POOL_ACQUIRE)
 CONNECT_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
@@ -48,6 +47,7 @@ async def create_pool(
             timeout=settings.connect_timeout_seconds,
             init=_init_pooled,
             connection_class=querylog.CountingConnection,
+            reset=querylog.reset_connection,
         )
     except CONNECT_ERRORS as exc:
         raise DependencyUnavailable("postgres", str(exc) or type(exc).__name__) from exc
@@ -79,11 +79,11 @@ async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         conn = await pool.acquire()
     except CONNECT_ERRORS as exc:
         raise DependencyUnavailable("postgres", str(exc) or type(exc).__name__) from exc
-    _ACQUIRE_WAIT.observe(time.perf_counter() - started)
+    DB_POOL_ACQUIRE.observe(time.perf_counter() - started)
     try:
         yield conn
     finally:
-        # Its reset query is housekeeping: neither counted nor traced (CountingConnection).
+        # Its reset query is housekeeping: neither counted nor traced (reset_connection).
         await pool.release(conn)
 
 

@@ -15,13 +15,10 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from perflab.django_service import runtime, tracing  # noqa: E402
 from perflab.settings import get_settings  # noqa: E402
-from perflab.telemetry import metrics as lab_metrics  # noqa: E402
 from perflab.telemetry.logging import setup_logging  # noqa: E402
 
 _settings = get_settings()
 setup_logging(_settings.telemetry.log_level)
-if not _settings.telemetry.metrics_enabled:
-    lab_metrics.disable()  # before any request binds a metric
 tracing.instrument(_settings)
 application = get_wsgi_application()
 runtime.flags()

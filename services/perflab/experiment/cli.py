@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -14,37 +15,104 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from perflab.catalog import SERVICES
 from perflab.experiment import compare, compare_report, report, runner
+from perflab.experiment.stack import techniques
 from perflab.lab import services as lab_services
 from perflab.lab.config import REPO, LabSettings
+from perflab.lab.load import LoadError, seconds
 
 console = Console()
+# Requests/s is resampled over whole seconds: fewer than three give no interval.
+MIN_DURATION = 3.0
 
 
-def _defaults() -> tuple[str, str]:
+@dataclass(frozen=True)
+class Timing:
+    duration: float
+    warmup: float
+    repeats: int
+    users: int
+
+
+# One technique: long arms. Several (--all): shorter pairs, so 15 techniques fit in
+# 10 min. The same 10 users: more would queue the naive paths (latency then measures
+# the queue) on an API pinned to one core.
+SINGLE = Timing(duration=20, warmup=2, repeats=3, users=10)
+ALL = Timing(duration=4, warmup=1, repeats=2, users=10)
+
+
+def _span(text: str, option: str, minimum: float) -> float:
+    """`lab load -t`'s syntax (90, 8s, 2m, 1h30m), or plain seconds such as 1.5."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float(seconds(text))
+    if value < minimum:
+        raise LoadError(f"{option} {text!r} is shorter than {minimum:g} s")
+    return value
+
+
+def _urls() -> tuple[str, str, str]:
     ports = LabSettings().ports
-    return f"http://127.0.0.1:{ports.api}", f"http://127.0.0.1:{ports.prometheus}"
+    return (
+        f"http://127.0.0.1:{ports.api}",
+        f"http://127.0.0.1:{ports.prometheus}",
+        f"http://127.0.0.1:{ports.worker_metrics}/metrics",
+    )
 
 
 def experiment_command(
-    flag: Annotated[str | None, typer.Argument(help="The flag to flip (see `lab flags`).")] = None,
+    flags: Annotated[
+        list[str] | None,
+        typer.Argument(help="The flag(s) to flip (see `lab flags`); several: a summary too."),
+    ] = None,
     all_techniques: Annotated[
         bool, typer.Option("--all", help="Every technique in turn, then a summary table.")
     ] = False,
-    duration: Annotated[int, typer.Option(min=2, help="Measured seconds per arm.")] = 20,
-    warmup: Annotated[int, typer.Option(min=0, help="Unmeasured seconds at each arm start.")] = 3,
-    repeats: Annotated[int, typer.Option(min=1, help="A/B pairs, interleaved ABAB.")] = 3,
-    users: Annotated[int, typer.Option(min=1, help="Locust users.")] = 10,
+    duration: Annotated[
+        str | None,
+        typer.Option(
+            "--duration",
+            "-t",
+            help=f"Measured time per arm, as `lab load -t` (20, 20s, 2m; default "
+            f"{SINGLE.duration:g}s, several techniques {ALL.duration:g}s); at least "
+            f"{MIN_DURATION:g}s.",
+        ),
+    ] = None,  # fmt: skip
+    warmup: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Time after each flip before measuring (default {SINGLE.warmup:g}s, "
+            f"several techniques {ALL.warmup:g}s); never under 1 s.",
+        ),
+    ] = None,
+    repeats: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"A/B pairs, interleaved ABAB (default {SINGLE.repeats}; --all {ALL.repeats}).",
+        ),
+    ] = None,  # fmt: skip
+    users: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help=f"Locust users (default {SINGLE.users}; several techniques {ALL.users})."
+        ),
+    ] = None,  # fmt: skip
     think: Annotated[
         float | None,
         typer.Option(
             min=0,
             help="Think time per user in s. Default: 0 (closed loop) when the technique's "
-            "key figure is throughput, else each user class's own pace.",
+            "key figure grows with the request count (throughput, memo entries), else "
+            "each user class's own pace.",
         ),
     ] = None,
     scenario: Annotated[
         str | None, typer.Option(help="Locust scenario (default: the technique's own user).")
     ] = None,
+    pin: Annotated[
+        bool, typer.Option(help="API and Locust on different cores (two cores or more).")
+    ] = True,
     output: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
     service: Annotated[
         str, typer.Option(help="The web service under test: fastapi, django, ...")
@@ -52,14 +120,38 @@ def experiment_command(
     target: Annotated[
         str | None, typer.Option(help="That service's base URL (default: the lab's).")
     ] = None,
-    api: Annotated[str | None, typer.Option(help="API base URL (flags are flipped there).")] = None,
+    api: Annotated[
+        str | None, typer.Option(help="API base URL (flags are flipped there).")
+    ] = None,
     prometheus: Annotated[str | None, typer.Option(help="Prometheus base URL.")] = None,
+    worker_metrics: Annotated[
+        str | None, typer.Option(help="The Celery worker's /metrics URL.")
+    ] = None,
 ) -> None:
     """Measure what a flag buys: A (off) vs B (on) under the same load, with CIs."""
-    if (flag is None) == (not all_techniques):
-        console.print("[red]error:[/] give one FLAG, or --all")
+    if bool(flags) == all_techniques:
+        console.print("[red]error:[/] give FLAG(s), or --all")
         raise typer.Exit(2)
-    default_api, default_prom = _defaults()
+    several = all_techniques or len(flags or []) > 1
+    base = ALL if several else SINGLE
+    try:
+        timing = Timing(
+            duration=base.duration if duration is None else _span(duration, "--duration", 0),
+            warmup=base.warmup if warmup is None else _span(warmup, "--warmup", 0),
+            repeats=base.repeats if repeats is None else repeats,
+            users=base.users if users is None else users,
+        )
+    except LoadError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    if timing.duration < MIN_DURATION:
+        console.print(
+            f"[red]error:[/] --duration {duration}: each arm needs at least "
+            f"{MIN_DURATION:g} s measured (requests/s is resampled over whole seconds, and "
+            "fewer than three give no confidence interval)"
+        )
+        raise typer.Exit(2)
+    default_api, default_prom, default_worker = _urls()
     api, prometheus = api or default_api, prometheus or default_prom
     try:
         chosen = lab_services.by_name(service)
@@ -70,50 +162,69 @@ def experiment_command(
     target = target or (api if service == lab_services.DEFAULT else chosen.url(LabSettings().ports))
     out = output or REPO / "results" / f"experiment-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        flags = list(runner.techniques(target)) if all_techniques else [flag]
+        names = list(techniques(target)) if all_techniques else list(flags or [])
     except Exception as exc:  # noqa: BLE001 - any failure here means the service is not there
         console.print(f"[red]error:[/] cannot list techniques at {target}: {exc}")
         raise typer.Exit(1) from exc
     results = []
+    failed: dict[str, str] = {}
+    started = time.monotonic()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console,
     ) as bar:  # fmt: skip
-        task = bar.add_task("starting", total=len(flags) * repeats * 2)
-        for index, name in enumerate(flags):
-            assert name is not None
+        task = bar.add_task("starting", total=len(names) * timing.repeats * 2)
+        for index, name in enumerate(names):
             config = runner.Config(
-                flag=name, api=target, prometheus=prometheus, duration_seconds=duration,
-                warmup_seconds=warmup, repeats=repeats, users=users, think_seconds=think,
-                scenario=scenario, flags_api=api if target != api else None, service=service,
-                admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"),
+                flag=name, api=target, prometheus=prometheus,
+                worker_metrics=worker_metrics or default_worker,
+                duration_seconds=timing.duration, warmup_seconds=timing.warmup,
+                repeats=timing.repeats, users=timing.users, think_seconds=think,
+                scenario=scenario, service=service,
+                flags_api=api if target != api else None,
+                admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"), pin=pin,
             )  # fmt: skip
-            done_before = index * repeats * 2
+            done_before = index * timing.repeats * 2
 
             def progress(text: str, step: int, _total: int, base: int = done_before) -> None:
                 bar.update(task, description=text, completed=base + step)
 
-            folder = out / name if all_techniques else out
+            folder = out / name if several else out
             try:
                 result = runner.run(config, folder, progress)
             except runner.ExperimentError as exc:
-                console.print(f"[red]error:[/] {exc}")
-                raise typer.Exit(1) from exc
+                console.print(f"[red]error:[/] {name}: {exc}")
+                if not several:
+                    raise typer.Exit(1) from exc
+                failed[name] = str(exc)  # the others still run; the summary says why
+                continue
             except KeyboardInterrupt:
                 console.print("[yellow]interrupted: flags restored[/]")
                 raise typer.Exit(130) from None
             report.write(result, folder)
             results.append(result)
+            for note in result.notes:
+                if "instead" in note:  # a duration the figures needed longer
+                    console.print(f"[yellow]{note}[/]")
             console.print(report.verdict(result))
-    if all_techniques:
-        console.print(Markdown(report.write_summary(results, out)))
+    if several:
+        console.print(Markdown(report.write_summary(results, out, failed)))
+        console.print(f"{len(names)} techniques in {(time.monotonic() - started) / 60:.1f} min")
     console.print(f"report: {out}")
+    if failed:
+        raise typer.Exit(1)
+
+
+# Default ports of the services the lab runs (ARCHITECTURE.md); `lab up` settings win
+# once it knows them (PERFLAB_PORTS__FLASK, PERFLAB_PORTS__DJANGO).
+_DEFAULT_PORTS = {"fastapi": 8000, "django": 8001, "flask": 8002}
 
 
 def default_targets() -> dict[str, str]:
-    """Every service on the lab's port for it (PERFLAB_PORTS__API, __DJANGO, __FLASK)."""
     ports = LabSettings().ports
-    found = {"fastapi": ports.api, "django": ports.django, "flask": ports.flask}
+    found = {"fastapi": ports.api}
+    for service in ("django", "flask"):
+        found[service] = getattr(ports, service, _DEFAULT_PORTS[service])
     return {service: f"http://127.0.0.1:{found[service]}" for service in SERVICES}
 
 
@@ -148,7 +259,7 @@ def compare_command(
     prometheus: Annotated[str | None, typer.Option(help="Prometheus base URL.")] = None,
 ) -> None:
     """One technique, naive vs optimised, in every framework: one report side by side."""
-    default_api, default_prom = _defaults()
+    default_api, default_prom, _ = _urls()
     targets = parse_targets(services) if services else default_targets()
     out = output or REPO / "results" / f"compare-{technique}-{time.strftime('%Y%m%d-%H%M%S')}"
     base = runner.Config(

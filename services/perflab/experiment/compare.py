@@ -27,12 +27,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from perflab.catalog import TECHNIQUES, TechniqueSpec
 from perflab.experiment import stats
+from perflab.experiment.figures import Better
 from perflab.experiment.runner import Config, ExperimentError, FigureResult, Result
 from perflab.experiment.runner import run as run_experiment
 
 CPU = "perflab_process_cpu_seconds"
 RSS = "perflab_process_resident_memory_bytes"
-PROCESS_FIGURES = {
+PROCESS_FIGURES: dict[str, tuple[str, str, Better]] = {
     "cpu_ms_per_request": ("CPU time per request (service)", "ms", "lower"),
     "rss": ("resident memory, all processes (service)", "bytes", "lower"),
 }

@@ -16,12 +16,12 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from perflab.experiment import report  # noqa: E402
+from perflab.experiment import charts, report  # noqa: E402
 from perflab.experiment.compare import Comparison, ServiceRun  # noqa: E402
 from perflab.experiment.figures import improvement  # noqa: E402
 from perflab.experiment.runner import FigureResult  # noqa: E402
 
-A_COLOUR, B_COLOUR = report.A_COLOUR, report.B_COLOUR
+A_COLOUR, B_COLOUR = charts.A_COLOUR, charts.B_COLOUR
 # Figures every comparison shows, after the technique's own key figure.
 SHOWN = ("rps", "p50", "p95", "p99", "cpu_ms_per_request", "rss")
 
@@ -46,8 +46,8 @@ def _gain(f: FigureResult | None) -> tuple[str, str]:
     if f is None or f.estimate is None:
         return "–", "–"
     e = f.estimate
-    gain = improvement(e.ratio, f.better)  # type: ignore[arg-type]
-    ends = [improvement(x, f.better) for x in (e.low, e.high)]  # type: ignore[arg-type]
+    gain = improvement(e.ratio, f.better)
+    ends = [improvement(x, f.better) for x in (e.low, e.high)]
     bounds = [x for x in ends if x is not None]
     ci = f"{min(bounds):.2f}–{max(bounds):.2f}×" if len(bounds) == 2 else "–"
     effect = "–" if gain is None else f"{gain:.2f}×" + ("" if gain >= 1 else " (worse)")
@@ -118,9 +118,7 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
                     "better": f.better,
                     "source": f.source,
                     **({} if f.estimate is None else asdict(f.estimate)),
-                    "improvement": improvement(f.estimate.ratio, f.better)  # type: ignore[arg-type]
-                    if f.estimate
-                    else None,
+                    "improvement": improvement(f.estimate.ratio, f.better) if f.estimate else None,
                 }
                 for f in run.figures
             }

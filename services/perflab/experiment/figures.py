@@ -1,8 +1,13 @@
 """The figures an experiment compares, and how each is measured.
 
 Client figures come from Locust's raw samples (every request; RPS per second).
-Server figures come from Prometheus, one value per arm window (so their confidence
-interval is over the repeats). `better` says which direction is an improvement.
+Server figures are exact: what the API's and worker's counters and histograms gained
+between two direct scrapes at the window's start and end (`scrape.Delta`), one value
+per arm window (so their confidence interval is over the repeats). The two figures
+that need sampling over time (a peak, a maximum) come from Prometheus, only over
+windows of at least four scrape intervals. A figure with no value says why: the
+technique's traffic does not touch it, or the window is too short to sample it.
+`better` says which direction is an improvement.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import numpy as np
 from perflab.catalog import TECHNIQUES
 from perflab.experiment import stats
 from perflab.experiment.arm import ArmRun
+from perflab.experiment.scrape import API_CPU, Delta
 
 Better = Literal["lower", "higher"]
 
@@ -61,92 +67,212 @@ CLIENT_FIGURES = (
 )
 
 
+# A server figure's value in one window, or None and why it has none.
+Reading = tuple[float | None, str]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the figures of a window are about: the technique's route and name, and the
+    variant the arm runs (figures labelled by variant count that variant only, so a
+    long request of the other one that ends in the window does not blur it)."""
+
+    route: str
+    technique: str
+    variant: str = ""  # "naive" or "optimised"; "" counts both
+
+
 @dataclass(frozen=True)
 class ServerFigure:
     name: str
     label: str
     unit: str
     better: Better
-    # PromQL over one arm window; `$route`, `$technique`, `$service` (the `service`
-    # label of the web service under test) and `$w` (seconds) filled in.
+    read: Callable[[Delta, Scope], Reading]
+
+
+@dataclass(frozen=True)
+class SampledFigure:
+    """A peak or maximum of a gauge: Prometheus samples it over the window."""
+
+    name: str
+    label: str
+    unit: str
+    better: Better
+    # PromQL evaluated at the window's end; `$range` is the window less one scrape
+    # interval, so every sample it reads was taken inside the window; `$service` the
+    # `service` label of the service under test.
     query: str
 
-    def render(
-        self, *, route: str, technique: str, window_seconds: int, service: str = "fastapi"
-    ) -> str:
-        return Template(self.query).substitute(
-            route=route, technique=technique, w=window_seconds, service=service
-        )
+    def render(self, range_seconds: int, service: str = "fastapi") -> str:
+        return Template(self.query).substitute(range=range_seconds, service=service)
 
 
-_R = 'route="$route",service="$service"'  # this technique's route, in the service under test
+_REQUESTS = "perflab_http_requests_total"
+
+
+def _unanswered(scope: Scope) -> str:
+    return f"no request to {scope.route} was answered in the window"
+
+
+def _server_rps(d: Delta, s: Scope) -> Reading:
+    return d.total(_REQUESTS, route=s.route) / d.seconds, ""
+
+
+def _server_p95(d: Delta, s: Scope) -> Reading:
+    return d.quantile(0.95, "perflab_http_request_duration_seconds", route=s.route), _unanswered(s)
+
+
+def _server_errors(d: Delta, s: Scope) -> Reading:
+    total = d.total(_REQUESTS, route=s.route)
+    if total == 0:
+        return None, _unanswered(s)
+    return d.total(_REQUESTS, route=s.route, status_class="5xx") / total, ""
+
+
+def _mean(
+    histogram: str, why: str, *, by_route: bool = False, by_variant: bool = False
+) -> Callable[[Delta, Scope], Reading]:
+    """Mean observation of a histogram in the window (sum / count)."""
+
+    def read(d: Delta, s: Scope) -> Reading:
+        labels = {"route": s.route} if by_route else {}
+        if by_variant and s.variant:
+            labels["variant"] = s.variant
+        count = d.total(f"{histogram}_count", **labels)
+        if count == 0:
+            return None, why.format(route=s.route)
+        return d.total(f"{histogram}_sum", **labels) / count, ""
+
+    return read
+
+
+def _pool_wait_p95(d: Delta, _s: Scope) -> Reading:
+    value = d.quantile(0.95, "perflab_db_pool_acquire_seconds")
+    return value, "no connection was taken from the pool (this path does not use it)"
+
+
+def _connections_opened(d: Delta, _s: Scope) -> Reading:
+    return d.total("perflab_db_connections_opened_total") / d.seconds, ""
+
+
+def _cache_hits_per_request(d: Delta, s: Scope) -> Reading:
+    # Per request, not per look-up: with the flag off there are no look-ups at all.
+    total = d.total(_REQUESTS, route=s.route)
+    if total == 0:
+        return None, _unanswered(s)
+    return d.total("perflab_cache_requests_total", result="hit") / total, ""
+
+
+def _technique_p95(d: Delta, s: Scope) -> Reading:
+    labels = {"technique": s.technique} | ({"variant": s.variant} if s.variant else {})
+    value = d.quantile(0.95, "perflab_technique_duration_seconds", **labels)
+    return value, f"the {s.technique} path ({s.variant or 'either variant'}) never ran"
+
+
+def _api_cpu_per_request(d: Delta, _s: Scope) -> Reading:
+    requests = d.total(_REQUESTS, job="api")
+    if requests == 0:
+        return None, "the API answered no request in the window"
+    # Read from the OS at each scrape when the API runs here (exact); else the processes'
+    # own gauge, sampled once a second (an error of up to a second of CPU per window).
+    cpu = d.total(API_CPU) if d.has(API_CPU) else d.total("perflab_process_cpu_seconds", job="api")
+    return cpu / requests, ""
+
+
+def _at_end(gauge: str, why: str) -> Callable[[Delta, Scope], Reading]:
+    def read(d: Delta, _s: Scope) -> Reading:
+        value = d.at_end(gauge)
+        return value, "" if value is not None else why
+
+    return read
+
+
+# The static_files technique's assets: WhiteNoise's route and Django's static view.
+ASSET_ROUTES = ("/static/{path}", "/assets/{path}")
+
+
+def _asset_requests_per_page(d: Delta, s: Scope) -> Reading:
+    pages = d.total(_REQUESTS, route=s.route)
+    if pages == 0:
+        return None, _unanswered(s)
+    return sum(d.total(_REQUESTS, route=route) for route in ASSET_ROUTES) / pages, ""
+
+
+def _items_examined_per_request(d: Delta, s: Scope) -> Reading:
+    total = d.total(_REQUESTS, route=s.route)
+    if total == 0:
+        return None, _unanswered(s)
+    return d.total("perflab_search_items_examined_total") / total, ""
+
+
+_UNANSWERED = "no request to {route} was answered in the window"
 SERVER_FIGURES = (
-    ServerFigure(
-        "server_rps", "requests/s (server)", "req/s", "higher",
-        'sum(increase(perflab_http_requests_total{route="$route",service="$service"}[${w}s])) / $w',
-    ),
-    ServerFigure(
-        "server_p95", "p95 latency (server)", "s", "lower",
-        "histogram_quantile(0.95, sum by (le) "
-        '(increase(perflab_http_request_duration_seconds_bucket{route="$route",service="$service"}[${w}s])))',
-    ),
-    ServerFigure(
-        "server_errors", "5xx ratio (server)", "ratio", "lower",
-        'sum(increase(perflab_http_requests_total{route="$route",service="$service",status_class="5xx"}[${w}s])'
-        " or vector(0))"
-        ' / sum(increase(perflab_http_requests_total{route="$route",service="$service"}[${w}s]))',
-    ),
+    ServerFigure("server_rps", "requests/s (server)", "req/s", "higher", _server_rps),
+    ServerFigure("server_p95", "p95 latency (server)", "s", "lower", _server_p95),
+    ServerFigure("server_errors", "5xx ratio (server)", "ratio", "lower", _server_errors),
     ServerFigure(
         "queries_per_request", "SQL statements per request", "count", "lower",
-        "sum(increase(perflab_db_queries_per_request_sum{" + _R + "}[${w}s]))"
-        " / sum(increase(perflab_db_queries_per_request_count{" + _R + "}[${w}s]))",
+        _mean("perflab_db_queries_per_request", _UNANSWERED, by_route=True),
     ),
-    ServerFigure(
-        "pool_wait_p95", "pool acquire wait p95", "s", "lower",
-        "histogram_quantile(0.95, sum by (le) "
-        '(increase(perflab_db_pool_acquire_seconds_bucket{service="$service"}[${w}s])))',
-    ),
+    ServerFigure("pool_wait_p95", "pool acquire wait p95", "s", "lower", _pool_wait_p95),
     ServerFigure(
         "connections_opened", "Postgres connections opened/s", "conn/s", "lower",
-        'sum(increase(perflab_db_connections_opened_total{service="$service"}[${w}s])) / $w',
+        _connections_opened,
     ),
     ServerFigure(
-        # Per request, not per look-up: with the flag off there are no look-ups at all.
         "cache_hits_per_request", "cache hits per request", "ratio", "higher",
-        'sum(increase(perflab_cache_requests_total{result="hit",service="$service"}[${w}s])'
-        " or vector(0))"
-        " / sum(increase(perflab_http_requests_total{" + _R + "}[${w}s]))",
+        _cache_hits_per_request,
     ),
     ServerFigure(
         "bytes_per_response", "bytes per response (wire)", "bytes", "lower",
-        "sum(increase(perflab_http_response_size_bytes_sum{" + _R + "}[${w}s]))"
-        " / sum(increase(perflab_http_response_size_bytes_count{" + _R + "}[${w}s]))",
+        _mean("perflab_http_response_size_bytes", _UNANSWERED, by_route=True),
     ),
     ServerFigure(
-        "technique_p95", "p95 time in the technique's path", "s", "lower",
-        "histogram_quantile(0.95, sum by (le) (increase("
-        'perflab_technique_duration_seconds_bucket{technique="$technique",service="$service"}[${w}s])))',
+        "technique_p95", "p95 time in the technique's path", "s", "lower", _technique_p95
     ),
     ServerFigure(
-        "api_rss_peak", "service memory (RSS, all processes, peak)", "bytes", "lower",
-        'max_over_time(sum(perflab_process_resident_memory_bytes{service="$service"})'
-        "[${w}s:1s])",
+        # Every API process's CPU over every request it served: what telemetry costs.
+        "api_cpu_per_request", "API CPU per request", "s", "lower", _api_cpu_per_request
     ),
     ServerFigure(
         "export_buffer_peak", "export buffer peak (mean per export)", "bytes", "lower",
-        'sum(increase(perflab_export_buffer_peak_bytes_sum{service="$service"}[${w}s]))'
-        ' / sum(increase(perflab_export_buffer_peak_bytes_count{service="$service"}[${w}s]))',
+        _mean(
+            "perflab_export_buffer_peak_bytes", "no CSV export ran (this traffic makes none)",
+            by_variant=True,
+        ),
     ),
     ServerFigure(
-        # Static files: requests for CSS/JS per page view (a browser cache hit is none).
+        # At the arm's end, not its peak: the scrape before the arm's first request (which
+        # empties the other variant's memo) may still show the previous arm's entries.
+        "memo_entries", "memo entries (all processes, at the end)", "count", "lower",
+        _at_end("perflab_memo_entries", "no memo exists (this traffic calls no memoised path)"),
+    ),
+    ServerFigure(
+        # At the arm's end: the other variant's form is dropped at the arm's first request.
+        "catalogue_bytes", "in-memory catalogue bytes (all processes, at the end)", "bytes",
+        "lower", _at_end("perflab_catalogue_bytes", "no catalogue is held (never asked for)"),
+    ),
+    ServerFigure(
+        "items_examined_per_request", "items examined per search", "count", "lower",
+        _items_examined_per_request,
+    ),
+    ServerFigure(
+        # A browser's fresh copy costs no request: what static_files' caching saves.
         "asset_requests_per_page", "asset requests per page view", "count", "lower",
-        'sum(increase(perflab_http_requests_total{route=~"/static/.*|/assets/.*",'
-        'service="$service"}[${w}s]) or vector(0))'
-        " / sum(increase(perflab_http_requests_total{" + _R + "}[${w}s]))",
+        _asset_requests_per_page,
     ),
-    ServerFigure(
+)  # fmt: skip
+
+SAMPLED_FIGURES = (
+    SampledFigure(
+        "api_rss_peak", "service memory (RSS, all processes, peak)", "bytes", "lower",
+        'max_over_time(sum(perflab_process_resident_memory_bytes{service="$service"})'
+        "[${range}s:])",
+    ),
+    SampledFigure(
         "loop_lag_max", "event-loop lag (max)", "s", "lower",
-        'max_over_time(max(perflab_event_loop_lag_seconds{service="$service"})[${w}s:1s])',
+        'max(max_over_time(perflab_event_loop_lag_seconds{service="$service"}[${range}s]))',
     ),
 )  # fmt: skip
 
@@ -155,7 +281,7 @@ SERVER_FIGURES = (
 KEY_FIGURES: dict[str, tuple[str, float | None]] = {
     name: (spec.key_figure, spec.promise) for name, spec in TECHNIQUES.items()
 }
-FIGURE_NAMES = frozenset(f.name for f in (*CLIENT_FIGURES, *SERVER_FIGURES))
+FIGURE_NAMES = frozenset(f.name for f in (*CLIENT_FIGURES, *SERVER_FIGURES, *SAMPLED_FIGURES))
 
 
 def improvement(ratio: float | None, better: Better) -> float | None:

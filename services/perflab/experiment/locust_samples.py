@@ -2,7 +2,9 @@
 
 Loaded next to the lab's locustfile (`-f loadgen/locustfile.py,<this file>`). Locust's
 own stats keep only rounded histograms; the experiment's bootstrap needs raw samples.
-Columns: unix time, request name, response time (ms), response bytes, failed (0/1).
+Columns: unix time, request name, response time (ms), response bytes, failed (0/1),
+the answer's `X-Technique-Variant` (so a window can tell a flip not yet seen). The
+first request also creates `<file>.started`: the experiment waits for it.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from typing import Any
 from locust import constant, events
 
 _PATH = os.environ.get("PERFLAB_SAMPLES_FILE")
+_STARTED = os.path.splitext(_PATH)[0] + ".started" if _PATH else None
 # Think time of every user, in seconds; unset keeps each class's own wait_time. The
 # experiment uses 0 (closed loop) so throughput differences show.
 _THINK = os.environ.get("PERFLAB_THINK_SECONDS")
-_rows: list[tuple[float, str, float, int, int]] = []
+_rows: list[tuple[float, str, float, int, int, str]] = []
 
 
 @events.init.add_listener
@@ -31,10 +34,22 @@ def _set_think_time(environment: Any, **_: Any) -> None:
 
 @events.request.add_listener
 def _on_request(
-    name: str, response_time: float, response_length: int, exception: Any, **_: Any
+    name: str,
+    response_time: float,
+    response_length: int,
+    exception: Any,
+    response: Any = None,
+    **_: Any,
 ) -> None:
-    if _PATH:
-        _rows.append((time.time(), name, response_time, response_length or 0, int(bool(exception))))
+    if not _PATH:
+        return
+    headers = getattr(response, "headers", None)
+    variant = (headers.get("x-technique-variant") if headers else None) or ""
+    _rows.append(
+        (time.time(), name, response_time, response_length or 0, int(bool(exception)), variant)
+    )
+    if len(_rows) == 1 and _STARTED:
+        open(_STARTED, "w").close()
 
 
 @events.quitting.add_listener

@@ -1,4 +1,4 @@
-"""Writes an experiment's folder: report.md, results.json and PNG charts."""
+"""Writes an experiment's folder (report.md, results.json, charts) and the --all summary."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from perflab.experiment import charts
+from perflab.experiment.effects import FigureResult
+from perflab.experiment.runner import Result
+from perflab.experiment.verdict import AGREEMENT, against, state
 
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from perflab.experiment.figures import improvement  # noqa: E402
-from perflab.experiment.runner import FigureResult, Result, key_figure  # noqa: E402
-
-A_COLOUR, B_COLOUR = "#d62728", "#2ca02c"
+VERDICTS = (
+    "Verdicts against the effect the lab promises (P): **met** — the 95% interval's lower "
+    "end reaches P; **likely** — the point estimate reaches P but the interval reaches "
+    "below it; **missed** — the point estimate is below P. Improvements are always "
+    '"times better with the flag on" (>1: the flag helps). Repeats: the improvement '
+    "of each A/B pair alone; pairs more than "
+    f"{AGREEMENT:.0%} apart (largest / smallest − 1) are flagged **disagree**."
+)
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -38,206 +41,187 @@ def _fmt(value: float | None, unit: str) -> str:
 
 
 def verdict(result: Result) -> str:
-    figure, expected = key_figure(result)
+    figure, promise = result.key()
     flag = result.config.flag
-    if figure is None or figure.estimate is None:
-        return f"{flag}: no verdict — the key figure had no data in one of the arms."
-    est = figure.estimate
-    gain = improvement(est.ratio, figure.better)  # type: ignore[arg-type]
-    lo = improvement(est.high if figure.better == "lower" else est.low, figure.better)  # type: ignore[arg-type]
-    hi = improvement(est.low if figure.better == "lower" else est.high, figure.better)  # type: ignore[arg-type]
-    if gain is None:
-        if est.ratio == 0:  # B is zero: e.g. no asset request at all with the flag on
-            return f"{flag} on: {figure.label} drops to zero; no finite ratio."
-        return f"{flag}: {figure.label} is zero in arm A; no ratio."
-    ci = f" (95% CI {lo:.2f}–{hi:.2f}×)" if lo is not None and hi is not None else ""
-    # Always an improvement factor (>1: the flag helps), so the CI reads the same way.
-    worse = " (worse)" if gain < 1 else ""
-    line = f"{flag} on: {figure.label} improvement {gain:.2f}×{worse}{ci}"
-    if expected is not None:
-        met = lo is not None and lo >= expected if ci else gain >= expected
-        line += f" — expected ≥ {expected:g}×: {'met' if met else 'MISSED'}"
-    elif lo is not None and hi is not None and lo <= 1 <= hi:
-        line += " — not distinguishable from no change"
+    effect = figure.effect() if figure else None
+    if figure is None or effect is None:
+        why = figure.note if figure else "it is not measured"
+        return f"{flag}: no verdict — the key figure has no value in one arm ({why})."
+    line = f"{flag} on: {figure.label} improvement "
+    if promise is not None:
+        line += against(effect, promise)
+    else:
+        line += effect.describe()
+        if effect.low is not None and effect.high is not None and effect.low <= 1 <= effect.high:
+            line += " — not distinguishable from no change"
+    if len(figure.spread.factors) > 1:
+        line += f"; repeats {figure.spread.describe()}"
     return line + "."
 
 
 def _figure_rows(figures: list[FigureResult]) -> list[str]:
     rows = [
-        "| figure | source | A (flag off) | B (flag on) | B/A | 95% CI of B/A | better | n (A/B) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| figure | source | A (flag off) | B (flag on) | B/A | 95% CI of B/A | better "
+        "| repeats (improvement per pair) | n (A/B) or why no value |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for f in figures:
         e = f.estimate
         if e is None:
-            rows.append(f"| {f.label} | {f.source} | – | – | – | – | {f.better} | {f.note} |")
+            a, b = _fmt(f.only.get("A"), f.unit), _fmt(f.only.get("B"), f.unit)
+            rows.append(
+                f"| {f.label} | {f.source} | {a} | {b} | – | – | {f.better} | – | {f.note} |"
+            )
             continue
         ci = f"{e.low:.3f}–{e.high:.3f}" if e.low is not None and e.high is not None else "–"
         ratio = f"{e.ratio:.3f}" if e.ratio is not None else "–"
+        unit = " windows" if f.source != "client" else ""
+        n = f"{e.n_a}/{e.n_b}{unit}" + (f"; {f.note}" if f.note else "")
         rows.append(
             f"| {f.label} | {f.source} | {_fmt(e.a, f.unit)} | {_fmt(e.b, f.unit)} | {ratio} "
-            f"| {ci} | {f.better} | {e.n_a}/{e.n_b} |"
+            f"| {ci} | {f.better} | {f.spread.describe()} | {n} |"
         )
     return rows
 
 
 def write(result: Result, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    charts = _charts(result, out)
-    cfg = result.config
-    t = result.technique
+    names = charts.write(result, out)
+    cfg, t = result.config, result.technique
     lines = [
-        f"# Experiment: `{cfg.flag}` on {cfg.service}",
+        f"# Experiment: `{cfg.flag}`",
         "",
         f"**Verdict:** {verdict(result)}",
         "",
         f"- Technique: {t.get('summary', '')} (`{t.get('method')} {t.get('path')}`)",
         f"- A = flag off: {t.get('naive', '')}",
         f"- B = flag on: {t.get('optimised', '')}",
-        f"- Load: scenario `{cfg.scenario or cfg.flag}`, {cfg.users} users, "
-        f"{cfg.repeats}× A/B interleaved, {cfg.duration_seconds} s measured per arm after "
-        f"{cfg.warmup_seconds} s warm-up",
+        f"- Load: scenario `{cfg.scenario or cfg.flag}`, {cfg.users} users, one Locust run "
+        f"for the whole experiment; {cfg.repeats}× A/B interleaved; each arm measured for "
+        f"{result.measured_seconds:g} s (at least {cfg.min_requests} answers of the route) "
+        f"after a flip and {max(cfg.settle_seconds, cfg.warmup_seconds):g} s of warm-up",
         f"- Run: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(result.started))}, "
         f"{result.ended - result.started:.0f} s",
+        *(f"- Note: {note}" for note in result.notes),
         "",
-        "Client figures use every request Locust made (bootstrap over requests; RPS over "
-        "seconds). Server figures come from Prometheus, one value per arm window, so their "
-        "interval is over the repeats and is wide with few repeats.",
+        VERDICTS,
+        "",
+        "Client figures use every request Locust made inside the arm windows (bootstrap "
+        "over requests; RPS over seconds). Server figures are exact: what the API's and "
+        "worker's counters and histograms gained between two direct scrapes of `/metrics` "
+        "at each window's start and end, one value per window, so their interval is over "
+        "the repeats. RSS peak and event-loop lag are sampled by Prometheus, only over "
+        "windows of at least four scrape intervals. A figure without a value says why.",
         "",
         *_figure_rows(result.figures),
         "",
-        *(f"![{name}]({name})" for name in charts),
+        *(f"![{name}]({name})" for name in names),
         "",
     ]
     (out / "report.md").write_text("\n".join(lines))
     (out / "results.json").write_text(json.dumps(as_json(result), indent=2))
 
 
+def _figure_json(f: FigureResult) -> dict[str, Any]:
+    effect = f.effect()
+    return {
+        "label": f.label,
+        "unit": f.unit,
+        "better": f.better,
+        "source": f.source,
+        "note": f.note,
+        **({} if f.estimate is None else asdict(f.estimate)),
+        "only": f.only,
+        "improvement": effect.factor if effect else None,
+        "improvement_ci": [effect.low, effect.high] if effect else None,
+        "pairs": f.pairs,
+        "spread": f.spread.value,
+        "repeats_disagree": f.spread.disagree,
+    }
+
+
 def as_json(result: Result) -> dict[str, Any]:
+    figure, promise = result.key()
+    effect = figure.effect() if figure else None
     return {
         "config": asdict(result.config) | {"admin_token": None},
         "technique": result.technique,
         "started": result.started,
         "ended": result.ended,
+        "measured_seconds": result.measured_seconds,
+        "notes": result.notes,
         "verdict": verdict(result),
+        "key_figure": figure.name if figure else None,
+        "promise": promise,
+        "promise_state": None if effect is None or promise is None else state(effect, promise),
         "arms": [
             {
                 "label": arm.label,
                 "repeat": arm.repeat,
                 "flag_enabled": arm.enabled,
+                "flipped": arm.started,
                 "measured_from": arm.measured_from,
                 "ended": arm.ended,
                 "requests": len(arm.measured()),
                 "failures": sum(s.failed for s in arm.measured()),
+                "stray": arm.stray,
                 "server": result.server.get(f"{arm.label}{arm.repeat}", {}),
+                "why": result.why.get(f"{arm.label}{arm.repeat}", {}),
             }
             for arm in result.arms
         ],
-        "figures": {
-            f.name: {
-                "label": f.label,
-                "unit": f.unit,
-                "better": f.better,
-                "source": f.source,
-                "note": f.note,
-                **({} if f.estimate is None else asdict(f.estimate)),
-                "improvement": improvement(f.estimate.ratio, f.better) if f.estimate else None,  # type: ignore[arg-type]
-            }
-            for f in result.figures
-        },
+        "figures": {f.name: _figure_json(f) for f in result.figures},
     }
 
 
-def _charts(result: Result, out: Path) -> list[str]:
-    names = []
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for label, colour, title in (("A", A_COLOUR, "A: flag off"), ("B", B_COLOUR, "B: flag on")):
-        values = np.sort(
-            [s.seconds * 1000 for a in result.arms if a.label == label for s in a.measured()]
-        )
-        if values.size:
-            ax.plot(values, np.arange(1, values.size + 1) / values.size, color=colour, label=title)
-    ax.set_xscale("log")
-    ax.set_xlabel("latency (ms, log scale)")
-    ax.set_ylabel("fraction of requests ≤ x")
-    ax.set_title(f"{result.config.flag}: client latency distribution")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "latency_distribution.png", dpi=110)
-    plt.close(fig)
-    names.append("latency_distribution.png")
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
-    t0 = result.arms[0].started if result.arms else result.started
-    for arm in result.arms:
-        colour = B_COLOUR if arm.enabled else A_COLOUR
-        secs = np.array([s.at - t0 for s in arm.samples])
-        lat = np.array([s.seconds * 1000 for s in arm.samples])
-        if secs.size == 0:
-            continue
-        bins = np.arange(np.floor(secs.min()), np.ceil(secs.max()) + 1)
-        counts, edges = (
-            np.histogram(secs, bins=bins)
-            if bins.size > 1
-            else (np.array([secs.size]), np.array([secs.min(), secs.min() + 1]))
-        )
-        top.step(edges[:-1], counts, where="post", color=colour)
-        idx = np.digitize(secs, edges) - 1
-        p95 = [
-            np.percentile(lat[idx == i], 95) if np.any(idx == i) else np.nan
-            for i in range(len(edges) - 1)
-        ]
-        bottom.step(edges[:-1], p95, where="post", color=colour)
-        for axis in (top, bottom):
-            axis.axvline(arm.started - t0, color="grey", linestyle="--", linewidth=0.8)
-            axis.axvspan(arm.measured_from - t0, arm.ended - t0, color=colour, alpha=0.08)
-    top.set_ylabel("requests/s")
-    bottom.set_ylabel("p95 per second (ms)")
-    bottom.set_xlabel("seconds since start (dashed: flag flip; shaded: measured window)")
-    top.set_title(f"{result.config.flag}: A (red, off) vs B (green, on) over time")
-    for axis in (top, bottom):
-        axis.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "timeline.png", dpi=110)
-    plt.close(fig)
-    names.append("timeline.png")
-    return names
-
-
 def _summary_row(result: Result) -> str:
-    figure, expected = key_figure(result)
+    figure, promise = result.key()
     flag = f"`{result.config.flag}`"
-    if figure is None or figure.estimate is None:
-        return f"| {flag} | – | – | – | no data | – | – |"
+    effect = figure.effect() if figure else None
+    if figure is None or figure.estimate is None or effect is None:
+        note = figure.note if figure else "not measured"
+        return (
+            f"| {flag} | {figure.label if figure else '–'} | – | – | no data: {note} | – | – | – |"
+        )
     e = figure.estimate
-    gain = improvement(e.ratio, figure.better)  # type: ignore[arg-type]
-    ends = [improvement(x, figure.better) for x in (e.low, e.high)]  # type: ignore[arg-type]
-    bounds = [x for x in ends if x is not None]
-    ci = f"{min(bounds):.2f}–{max(bounds):.2f}×" if len(bounds) == 2 else "–"
-    if expected is None:
-        exp = "–"
-    else:
-        met = len(bounds) == 2 and min(bounds) >= expected
-        exp = f"≥ {expected:g}× " + ("met" if met else "**missed**")
-    effect = "–" if gain is None else f"{gain:.2f}×" + ("" if gain >= 1 else " (worse)")
+    ci = f"{effect.low:.2f}–{effect.high:.2f}×" if effect.low is not None else "–"
+    worse = " (worse)" if effect.factor < 1 else ""
+    verdict_cell = "–" if promise is None else f"≥ {promise:g}×: {state(effect, promise)}"
     return (
         f"| {flag} | {figure.label} | {_fmt(e.a, figure.unit)} | {_fmt(e.b, figure.unit)} "
-        f"| {effect} | {ci} | {exp} |"
+        f"| {effect.factor:.2f}×{worse} | {ci} | {verdict_cell} | {figure.spread.describe()} |"
     )
 
 
-def write_summary(results: list[Result], out: Path) -> str:
+def write_summary(results: list[Result], out: Path, failed: dict[str, str] | None = None) -> str:
     lines = [
-        "| technique | key figure | flag off (A) | flag on (B) | improvement | 95% CI | expected |",
-        "|---|---|---|---|---|---|---|",
+        "| technique | key figure | flag off (A) | flag on (B) | improvement | 95% CI "
+        "| promise | repeats (improvement per pair) |",
+        "|---|---|---|---|---|---|---|---|",
         *(_summary_row(result) for result in results),
+        *(
+            f"| `{name}` | – | – | – | failed: {why} | – | – | – |"
+            for name, why in (failed or {}).items()
+        ),
     ]
     table = "\n".join(lines)
-    out.mkdir(parents=True, exist_ok=True)
-    services = ", ".join(dict.fromkeys(r.config.service for r in results))
-    (out / "summary.md").write_text(
-        f"# perflab: every technique of {services}, A/B\n\n" + table + "\n"
+    flagged = [r.config.flag for r in results if (f := r.key()[0]) and f.spread.disagree]
+    notes = [f"- `{r.config.flag}`: {n}" for r in results for n in r.notes if "instead" in n]
+    text = "\n".join(
+        [
+            "# perflab: every technique, A/B",
+            "",
+            table,
+            "",
+            VERDICTS,
+            "",
+            f"Repeats that disagree by more than {AGREEMENT:.0%}: "
+            + (", ".join(f"`{f}`" for f in flagged) if flagged else "none"),
+            *([""] + notes if notes else []),
+            "",
+        ]
     )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.md").write_text(text)
     (out / "summary.json").write_text(json.dumps([as_json(r) for r in results], indent=2))
     return table

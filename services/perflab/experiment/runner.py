@@ -1,30 +1,38 @@
-"""Runs an A/B experiment: flag off (A) and on (B), interleaved ABAB... under the same load.
+"""Runs an A/B experiment: flag off (A) and on (B), interleaved ABAB... under one load.
 
-Interleaving cancels slow drift on a noisy machine (caches warming, a neighbour's
-load). The flags the run touches are restored when it ends, fails or is interrupted.
+One Locust process runs for the whole experiment (pinned off the API's core when the
+machine has two); the flag is flipped under it. After each flip and a warm-up, an arm
+window opens and closes with a direct scrape of the API's and worker's `/metrics`, so
+every server figure is the exact difference of two scrapes, for any window length. A
+window is held open past `--duration` until the technique's route has answered
+`min_requests` requests, so no figure of its route is ever left without data.
+Interleaving cancels slow drift on a noisy machine (caches warming, a neighbour's load).
 """
 
 from __future__ import annotations
 
-import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-import httpx
+from perflab.experiment import pinning
+from perflab.experiment.arm import ArmRun, LoadPlan, LoadRun, Sample
+from perflab.experiment.effects import FigureResult, compare, key_figure
+from perflab.experiment.figures import KEY_FIGURES, SAMPLED_FIGURES, SERVER_FIGURES, Scope
+from perflab.experiment.prometheus import MIN_SCRAPES, PrometheusReader
+from perflab.experiment.scrape import Delta, Scraper, Snapshot, Target
+from perflab.experiment.stack import (
+    ExperimentError,
+    FlagGuard,
+    check_api,
+    interrupts_raise,
+    techniques,
+)
 
-from perflab.experiment import stats
-from perflab.experiment.arm import ArmRun, ArmRunner, LoadPlan
-from perflab.experiment.figures import CLIENT_FIGURES, KEY_FIGURES, SERVER_FIGURES
-from perflab.experiment.prometheus import PrometheusReader
-
-
-class ExperimentError(RuntimeError):
-    """The experiment cannot run (stack unhealthy, unknown flag); the message says why."""
+__all__ = ["Config", "ExperimentError", "FigureResult", "Result", "key_figure", "run"]
+SAMPLED = frozenset(f.name for f in SAMPLED_FIGURES)
 
 
 @dataclass(frozen=True)
@@ -32,214 +40,226 @@ class Config:
     flag: str
     api: str
     prometheus: str
-    duration_seconds: int = 20
-    warmup_seconds: int = 3
+    worker_metrics: str | None = None  # the worker's /metrics URL (None: API only)
+    duration_seconds: float = 20  # measured per arm (extended when the figures need it)
+    warmup_seconds: float = 2  # after each flip, before the window opens
     repeats: int = 3
     users: int = 10
     # None: closed loop (0 s) when the key figure is throughput, else each user's own pace.
     think_seconds: float | None = None
     scenario: str | None = None  # None: the technique's own user class
     admin_token: str | None = None
-    settle_seconds: float = 1.5  # a flip reaches every process within 1 s
+    pin: bool = True  # API and Locust on different cores (two cores or more)
     # Where flags are flipped when `api` serves no `/flags` (the Flask or Django service):
     # the FastAPI service; flags are shared through Redis, so every service hears it.
     flags_api: str | None = None
-    # The `service` label of the service at `api`: server figures read only its series.
+    # The `service` label of the service at `api` (fastapi, django, ...): the figures
+    # Prometheus samples read only its series.
     service: str = "fastapi"
-
-
-@dataclass
-class FigureResult:
-    name: str
-    label: str
-    unit: str
-    better: str
-    source: str
-    estimate: stats.RatioEstimate | None
-    note: str = ""
+    settle_seconds: float = 1.0  # a flip reaches every process within 1 s
+    min_requests: int = 20  # route answers a window waits for (beyond --duration)
+    max_drain_seconds: float = 30.0  # the longest wait for the old variant's requests
 
 
 @dataclass
 class Result:
     config: Config
     technique: dict[str, Any]
+    measured_seconds: float = 0.0  # per arm, after any extension
     arms: list[ArmRun] = field(default_factory=list)
-    server: dict[str, dict[str, float | None]] = field(default_factory=dict)  # arm id -> figs
+    server: dict[str, dict[str, float | None]] = field(default_factory=dict)  # arm -> figs
+    why: dict[str, dict[str, str]] = field(default_factory=dict)  # arm -> fig -> why none
     figures: list[FigureResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the run decided, and why
+    samples: list[Sample] = field(default_factory=list)  # every request, for the charts
     started: float = 0.0
     ended: float = 0.0
 
-
-class FlagGuard:
-    """Sets flags through the API and puts back every flag it touched."""
-
-    def __init__(self, api: str, token: str | None) -> None:
-        headers = {"X-Perflab-Actor": "experiment"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self.client = httpx.Client(base_url=api, headers=headers, timeout=120)
-        self.original: dict[str, bool] = {}
-
-    def current(self) -> dict[str, bool]:
-        answer = self.client.get("/flags")
-        answer.raise_for_status()
-        return {f["name"]: f["enabled"] for f in answer.json()["flags"]}
-
-    def set(self, name: str, enabled: bool) -> None:
-        if name not in self.original:
-            self.original[name] = self.current()[name]
-        answer = self.client.put(f"/flags/{name}", json={"enabled": enabled})
-        if answer.status_code == 401:
-            raise ExperimentError("the API needs an admin token: set PERFLAB_ADMIN_TOKEN")
-        answer.raise_for_status()
-
-    def restore(self) -> None:
-        for name, enabled in self.original.items():
-            self.client.put(f"/flags/{name}", json={"enabled": enabled}).raise_for_status()
-        self.original.clear()
-
-    def close(self) -> None:
-        self.client.close()
-
-
-@contextmanager
-def _interrupts_raise() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C, so both reach the `finally` that restores flags."""
-
-    def raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def check_stack(api: str, prometheus: PrometheusReader, *more: str) -> None:
-    """The service under test, the flags API (`more`) and Prometheus are ready."""
-    for url in dict.fromkeys((api, *more)):
-        try:
-            ready = httpx.get(f"{url}/readyz", timeout=5)
-        except httpx.HTTPError as exc:
-            raise ExperimentError(
-                f"the service at {url} is not reachable ({exc}); run ./scripts/lab up"
-            ) from exc
-        if ready.status_code != 200:
-            raise ExperimentError(f"the service at {url} is not ready: {ready.text}")
-    if not prometheus.ready():
-        raise ExperimentError(f"Prometheus at {prometheus.url} is not ready; run ./scripts/lab up")
-
-
-def techniques(api: str) -> dict[str, dict[str, Any]]:
-    answer = httpx.get(f"{api}/techniques", timeout=10)
-    answer.raise_for_status()
-    return {t["name"]: t for t in answer.json()["techniques"]}
+    def key(self) -> tuple[FigureResult | None, float | None]:
+        return key_figure(self.config.flag, self.figures)
 
 
 Progress = Callable[[str, int, int], None]
 
 
-def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
-    prometheus = PrometheusReader(config.prometheus)
-    check_stack(config.api, prometheus, *([config.flags_api] if config.flags_api else []))
-    known = techniques(config.api)
-    if config.flag not in known:
-        raise ExperimentError(
-            f"{config.service} at {config.api} does not implement {config.flag!r}; "
-            f"it does: {', '.join(known)}"
-        )
-    technique = known[config.flag]
-    plan = LoadPlan(
-        host=config.api,
-        scenario=config.scenario or config.flag,
-        users=config.users,
-        warmup_seconds=config.warmup_seconds,
-        duration_seconds=config.duration_seconds,
-        think_seconds=_think_time(config),
+def measured_seconds(config: Config, interval: float | None) -> tuple[float, str | None]:
+    """How long each arm is measured: `--duration`, or longer when the key figure is
+    sampled by Prometheus (a peak needs at least MIN_SCRAPES scrapes of the window)."""
+    key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
+    if key not in SAMPLED or interval is None:
+        return config.duration_seconds, None
+    needed = MIN_SCRAPES * interval
+    if config.duration_seconds >= needed:
+        return config.duration_seconds, None
+    return needed, (
+        f"{config.flag}'s key figure ({key}) is sampled by Prometheus every {interval:g} s "
+        f"and needs at least {MIN_SCRAPES} scrapes per window: each arm is measured for "
+        f"{needed:g} s instead of {config.duration_seconds:g} s"
     )
-    runner = ArmRunner(plan, out)
-    guard = FlagGuard(config.flags_api or config.api, config.admin_token)
-    result = Result(config=config, technique=technique, started=time.time())
-    order = [("A", False), ("B", True)] * config.repeats
-    try:
-        with _interrupts_raise():
-            for step, (label, enabled) in enumerate(order):
-                repeat = step // 2 + 1
-                if progress:
-                    progress(
-                        f"{config.flag}: arm {label}{repeat} (flag {'on' if enabled else 'off'})",
-                        step,
-                        len(order),
-                    )
-                guard.set(config.flag, enabled)
-                time.sleep(config.settle_seconds)
-                result.arms.append(runner.run(label, repeat, enabled))
-            if progress:
-                progress(f"{config.flag}: reading Prometheus", len(order), len(order))
-    finally:
-        runner.stop()
-        guard.restore()
-        guard.close()
-    result.ended = time.time()
-    # Let Prometheus scrape past the end of the last arm before reading it back.
-    time.sleep(_scrape_margin(prometheus))
-    for arm in result.arms:
-        result.server[f"{arm.label}{arm.repeat}"] = prometheus.arm_figures(
-            arm, technique["path"], config.flag, config.service
-        )
-    prometheus.close()
-    result.figures = compare(result)
-    return result
+
+
+# Measured closed loop: throughput; CPU per request (at a user's own pace the API's
+# background work, samplers and flag listener, would outweigh the requests); and memo
+# entries, which grow with the number of requests an arm makes.
+CLOSED_LOOP_FIGURES = frozenset({"rps", "server_rps", "api_cpu_per_request", "memo_entries"})
 
 
 def _think_time(config: Config) -> float | None:
     if config.think_seconds is not None:
         return config.think_seconds
     key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
-    return 0.0 if key in ("rps", "server_rps") else None
+    return 0.0 if key in CLOSED_LOOP_FIGURES else None
 
 
-def _scrape_margin(prometheus: PrometheusReader) -> float:
-    try:
-        config = prometheus.client.get(f"{prometheus.url}/api/v1/status/config").json()
-        text = config["data"]["yaml"]
-        for line in text.splitlines():
-            if "scrape_interval:" in line:
-                value = line.split(":", 1)[1].strip()
-                return float(value.rstrip("s")) + 1 if value.endswith("s") else 6.0
-    except (httpx.HTTPError, KeyError, ValueError):
-        pass
-    return 6.0
-
-
-def compare(result: Result) -> list[FigureResult]:
-    a_arms = [arm for arm in result.arms if arm.label == "A"]
-    b_arms = [arm for arm in result.arms if arm.label == "B"]
-    figures: list[FigureResult] = []
-    for cf in CLIENT_FIGURES:
-        a = [v for arm in a_arms for v in cf.values(arm)]
-        b = [v for arm in b_arms for v in cf.values(arm)]
-        estimate = stats.bootstrap_ratio(a, b, cf.statistic) if a and b else None
-        figures.append(FigureResult(cf.name, cf.label, cf.unit, cf.better, "client", estimate))
-    for sf in SERVER_FIGURES:
-        a = [v for arm in a_arms if (v := result.server[f"A{arm.repeat}"][sf.name]) is not None]
-        b = [v for arm in b_arms if (v := result.server[f"B{arm.repeat}"][sf.name]) is not None]
-        if not a or not b:
-            figures.append(
-                FigureResult(sf.name, sf.label, sf.unit, sf.better, "server", None,
-                             "no data in one arm (the technique does not touch it)")
-            )  # fmt: skip
-            continue
-        estimate = stats.bootstrap_ratio(a, b, stats.mean)
-        note = f"CI over {len(a)}+{len(b)} arm windows"
-        figures.append(
-            FigureResult(sf.name, sf.label, sf.unit, sf.better, "server", estimate, note)
+def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
+    check_api(config.api)
+    known = techniques(config.api)
+    if config.flag not in known:
+        raise ExperimentError(f"unknown flag {config.flag!r}; known: {', '.join(known)}")
+    result = Result(config=config, technique=known[config.flag], started=time.time())
+    prometheus = PrometheusReader(config.prometheus)
+    interval = prometheus.scrape_interval() if prometheus.ready() else None
+    key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
+    if interval is None:
+        if key in SAMPLED:
+            raise ExperimentError(
+                f"{config.flag}'s key figure ({key}) is sampled by Prometheus, and "
+                f"Prometheus at {prometheus.url} is not ready; run ./scripts/lab up"
+            )
+        result.notes.append(
+            f"Prometheus at {prometheus.url} is not ready: RSS peak and event-loop lag are left out"
         )
-    return figures
+    result.measured_seconds, extended = measured_seconds(config, interval)
+    if extended:
+        result.notes.append(extended)
+    targets = [Target("api", f"{config.api.rstrip('/')}/metrics")]
+    if config.worker_metrics:
+        targets.append(Target("worker", config.worker_metrics))
+    # The API's processes, when it runs here: their CPU is read from the OS at each scrape.
+    roots = pinning.api_roots(config.api)
+    scraper = Scraper(targets, api_cpu=(lambda: pinning.cpu_seconds(roots)) if roots else None)
+    guard = FlagGuard(config.flags_api or config.api, config.admin_token)
+    try:
+        with interrupts_raise(), pinning.pinned(config.api, config.pin) as split:
+            result.notes.append(f"pinned: {split.describe()}" if split else "not pinned")
+            _windows(config, result, scraper, guard, out, split, progress)
+        if interval is not None:
+            _sampled(result, prometheus, interval)
+    finally:
+        guard.restore()
+        guard.close()
+        scraper.close()
+        prometheus.close()
+    result.ended = time.time()
+    result.figures = compare(result.arms, result.server, result.why)
+    return result
 
 
-def key_figure(result: Result) -> tuple[FigureResult | None, float | None]:
-    name, expected = KEY_FIGURES.get(result.config.flag, ("p95", None))
-    found = next((f for f in result.figures if f.name == name and f.estimate), None)
-    return found, expected
+def _windows(
+    config: Config,
+    result: Result,
+    scraper: Scraper,
+    guard: FlagGuard,
+    out: Path,
+    split: pinning.Split | None,
+    progress: Progress | None,
+) -> None:
+    plan = LoadPlan(
+        host=config.api,
+        scenario=config.scenario or config.flag,
+        users=config.users,
+        think_seconds=_think_time(config),
+        load_cores=split.load_cores if split else None,
+    )
+    order = [("A", False), ("B", True)] * config.repeats
+    per_arm = max(config.settle_seconds, config.warmup_seconds) + 4 * result.measured_seconds
+    load = LoadRun(plan, out)
+    route = result.technique["path"]
+    guard.set(config.flag, order[0][1])  # the load starts on the first arm's variant
+    load.start(run_time=int(60 + len(order) * (per_arm + config.max_drain_seconds)))
+    try:
+        try:
+            load.wait_first_request()
+        except RuntimeError as exc:  # Locust could not start or reach the API
+            raise ExperimentError(str(exc)) from exc
+        time.sleep(max(config.settle_seconds, config.warmup_seconds))
+        drain = 0.0
+        for step, (label, enabled) in enumerate(order):
+            repeat = step // 2 + 1
+            if progress:
+                state = "on" if enabled else "off"
+                progress(f"{config.flag}: arm {label}{repeat} (flag {state})", step, len(order))
+            flipped = time.time()
+            if guard.set(config.flag, enabled):
+                time.sleep(max(config.settle_seconds, config.warmup_seconds, drain))
+            start = scraper.snapshot()
+            if "api" in start.missing:
+                raise ExperimentError(f"the API's /metrics is needed: {start.missing['api']}")
+            time.sleep(result.measured_seconds)
+            scope = Scope(route, config.flag, "optimised" if enabled else "naive")
+            end = _hold_open(config, scraper, start, scope, result.measured_seconds)
+            arm = ArmRun(label, repeat, enabled, flipped, start.at, end.at)
+            result.arms.append(arm)
+            delta = Delta(start, end)
+            _read_server(result, f"{label}{repeat}", delta, scope)
+            drain = _drain_seconds(config, delta, scope)
+    finally:
+        result.samples = load.stop()
+    for arm in result.arms:
+        arm.take(result.samples, "optimised" if arm.enabled else "naive")
+        if arm.stray:
+            result.notes.append(
+                f"arm {arm.label}{arm.repeat}: {arm.stray} answers came from the other "
+                "variant (a flip not yet seen) and were left out"
+            )
+    if progress:
+        progress(f"{config.flag}: done", len(order), len(order))
+
+
+def _drain_seconds(config: Config, delta: Delta, scope: Scope) -> float:
+    """How long requests of this variant may still be in flight after the next flip:
+    the route's p99 in the window just measured (a slow export outlives a warm-up),
+    so the next window opens once they have ended."""
+    p99 = delta.quantile(0.99, "perflab_http_request_duration_seconds", route=scope.route)
+    return min(p99 or 0.0, config.max_drain_seconds)
+
+
+def _hold_open(
+    config: Config, scraper: Scraper, start: Snapshot, scope: Scope, seconds: float
+) -> Snapshot:
+    """The end snapshot, taken once the route answered `min_requests` in the window
+    (bounded: three times the window, or 30 s more, whichever is longer)."""
+    deadline = start.at + max(3 * seconds, seconds + 30)
+    while True:
+        end = scraper.snapshot()
+        answered = Delta(start, end).total("perflab_http_requests_total", route=scope.route)
+        if answered >= config.min_requests or end.at >= deadline:
+            return end
+        time.sleep(0.5)
+
+
+def _read_server(result: Result, arm_id: str, delta: Delta, scope: Scope) -> None:
+    values, why = result.server.setdefault(arm_id, {}), result.why.setdefault(arm_id, {})
+    for figure in SERVER_FIGURES:
+        values[figure.name], reason = figure.read(delta, scope)
+        if values[figure.name] is None:
+            why[figure.name] = reason
+    for target, reason in delta.missing.items():
+        note = f"{target} figures left out: {reason}"
+        if note not in result.notes:
+            result.notes.append(note)
+
+
+def _sampled(result: Result, prometheus: PrometheusReader, interval: float) -> None:
+    # Prometheus ingests a scrape a moment after taking it.
+    time.sleep(max(0.0, result.arms[-1].ended + 1 - time.time()) if result.arms else 0)
+    for arm in result.arms:
+        arm_id = f"{arm.label}{arm.repeat}"
+        for figure in SAMPLED_FIGURES:
+            value, reason = prometheus.sampled(
+                figure, ended=arm.ended, seconds=arm.window_seconds, interval=interval,
+                service=result.config.service,
+            )  # fmt: skip
+            result.server[arm_id][figure.name] = value
+            if value is None:
+                result.why[arm_id][figure.name] = reason

@@ -37,6 +37,11 @@ def maximum(values: np.ndarray) -> float:
     return float(np.max(values))
 
 
+def point(statistic: Statistic, values: Sequence[float]) -> float | None:
+    """The statistic of one sample; None when it is empty."""
+    return statistic(np.asarray(values, dtype=float)) if len(values) else None
+
+
 @dataclass(frozen=True)
 class RatioEstimate:
     a: float

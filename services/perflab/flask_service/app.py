@@ -18,7 +18,6 @@ from perflab.flask_service.techniques import REGISTRY
 from perflab.flask_service.techniques.base import mark_variant
 from perflab.flask_service.telemetry import RequestTelemetry
 from perflab.settings import Settings, get_settings
-from perflab.telemetry import metrics as lab_metrics
 from perflab.telemetry import runtime
 from perflab.telemetry.logging import setup_logging
 
@@ -43,9 +42,8 @@ def _config(settings: Settings) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
+    # Off, every metric is already a no-op (telemetry/metrics.py reads the setting).
     metrics_on = settings.telemetry.metrics_enabled
-    if not metrics_on:
-        lab_metrics.disable()  # before any request binds a metric
     app = Flask(__name__)
     app.config.from_mapping(_config(settings))
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep each answer's own order

@@ -1,8 +1,10 @@
 """The lab's Python processes: the API (uvicorn), the Django service (gunicorn), the Celery
-worker, the Locust web UI."""
+worker, the Locust web UI, the console."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -132,4 +134,42 @@ def locust(ctx: LabContext) -> Component:
         healthy=lambda: health.http_ok(url) and health.http_ok(f"{ctx.url(exporter)}/metrics"),
         paths=ctx.paths,
         extra_ports={"loadgen_metrics": exporter},
+    )
+
+
+def console_env(ctx: LabContext) -> dict[str, str]:
+    """What the console reads (perflab.console.config), unless the user set it already."""
+    ports = ctx.ports
+    grafana = shutil.which("grafana") or shutil.which("grafana-server")
+    wanted = {
+        "PERFLAB_CONSOLE__PORT": str(ports.console),
+        "PERFLAB_CONSOLE__SERVICES": json.dumps(
+            [{"name": "fastapi", "url": ctx.api_url, "job": "api"}]
+        ),
+        "PERFLAB_CONSOLE__PROMETHEUS_URL": ctx.url(ports.prometheus),
+        "PERFLAB_CONSOLE__ALERTMANAGER_URL": ctx.url(ports.alertmanager),
+        "PERFLAB_CONSOLE__LOCUST_URL": ctx.url(ports.locust),
+        "PERFLAB_CONSOLE__GRAFANA_URL": ctx.url(ports.grafana) if grafana else "",
+    }
+    return {key: value for key, value in wanted.items() if key not in os.environ}
+
+
+def console(ctx: LabContext) -> Component:
+    port = ctx.ports.console
+    cmd = [
+        sys.executable, "-m", "uvicorn", "perflab.console.app:app_factory", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+    ]  # fmt: skip
+    log = ctx.paths.log_file("console")
+    env = ctx.service_env(**console_env(ctx))
+    url = ctx.url(port)
+    return Component(
+        name="console",
+        port=port,
+        port_key="console",
+        url=url,
+        match=_identity(cmd, 5),
+        start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
+        healthy=lambda: health.http_ok(f"{url}/healthz"),
+        paths=ctx.paths,
     )

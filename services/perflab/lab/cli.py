@@ -23,6 +23,7 @@ from perflab.lab.components import LabContext
 from perflab.lab.config import LabSettings
 from perflab.lab.flags_client import FlagsClient, FlagsError
 from perflab.lab.load import load_command
+from perflab.lab.profiling.cli import profile_command
 from perflab.lab.report import StartupView, status_table
 from perflab.lab.smoke import smoke_command
 from perflab.lab.stack import Stack
@@ -222,6 +223,7 @@ app.command("smoke")(smoke_command)
 app.command("experiment")(experiment_command)
 app.command("compare")(compare_command)
 app.command("bench")(bench_command)
+app.command("profile")(profile_command)
 
 
 def main() -> None:

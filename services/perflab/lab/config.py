@@ -38,6 +38,8 @@ class Ports(BaseModel):
     worker_metrics: int = WorkerSettings().metrics_port
     # Locust's Prometheus exporter (loadgen/metrics.py, DEFAULT_PORT).
     loadgen_metrics: int = 9646
+    # The lab's console (perflab.console).
+    console: int = 8090
 
     @staticmethod
     def env_var(name: str) -> str:

@@ -36,6 +36,7 @@ PUBLISHED = {
     "prometheus": ("prometheus", 9090),
     "alertmanager": ("alertmanager", 9093),
     "grafana": ("grafana", 3000),
+    "console": ("console", 8090),
 }
 JAEGER_PORT_ENV = "PERFLAB_PORTS__JAEGER"
 

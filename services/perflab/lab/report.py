@@ -46,6 +46,10 @@ class StartupView:
         self._tasks: dict[str, TaskID] = {}
         self._scale = 1.0
 
+    def say(self, text: str) -> None:
+        """A line of its own (before the live display starts, or above it)."""
+        self._progress.console.print(text, markup=False, highlight=False)
+
     def __enter__(self) -> StartupView:
         self._progress.start()
         return self

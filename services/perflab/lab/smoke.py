@@ -4,10 +4,11 @@ For every web service (FastAPI, Django, ...), in order: `/healthz` and `/readyz`
 (naming Postgres or Redis when one is down); every technique its `/techniques` lists,
 called with its flag off and on (the answer must be right and come from the variant
 the flag asks for); a flip reaching every process of that service (its `GET /flags`)
-and its `/metrics` (`perflab_flag_enabled`). Then every Prometheus target `up`, and a
-short Locust burst with zero failures against each service. Flags are always flipped
-through the API and put back as they were, even when a check fails. Prints a
-checklist; a failure names its component.
+and its `/metrics` (`perflab_flag_enabled`). Then every Prometheus target `up`, the
+console's page, and a short Locust burst with zero failures against each service (its
+reports in a temp folder that is removed after). Flags are always flipped through the
+API and put back as they were, even when a check fails. Prints a checklist; a failure
+names its component.
 """
 
 from __future__ import annotations
@@ -192,8 +193,22 @@ def check_prometheus(url: str, settle_seconds: float = 15.0) -> list[Check]:
 
 
 def check_burst(api: str, seconds: int, output: Path | None) -> Check:
+    """A short Locust run; its reports go to `output`, or to a temp folder removed after."""
+    if output is not None:
+        return _burst(api, seconds, output, keep=True)
+    with tempfile.TemporaryDirectory(prefix="perflab-smoke-") as scratch:
+        return _burst(api, seconds, Path(scratch), keep=False)
+
+
+def _log_tail(log: Path, lines: int = 5) -> str:
+    try:
+        return " | ".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def _burst(api: str, seconds: int, out: Path, *, keep: bool) -> Check:
     what = f"{seconds}-second Locust burst at {api}, zero failures"
-    out = output or Path(tempfile.mkdtemp(prefix="perflab-smoke-"))
     opts = LoadOptions(scenario="all", users=10, spawn_rate=10, duration=f"{seconds}s", host=api,
                        output=out)  # fmt: skip
     try:
@@ -202,11 +217,33 @@ def check_burst(api: str, seconds: int, output: Path | None) -> Check:
         return Check("locust", what, False, str(exc))
     total = result.total
     if total is None or total.requests == 0:
-        return Check("locust", what, False, f"no requests made; see {out / 'locust.log'}")
+        # The folder goes away with this call unless kept: quote the log, not its path.
+        log = out / "locust.log"
+        where = f"see {log}" if keep else f"locust.log ends: {_log_tail(log)}"
+        return Check("locust", what, False, f"no requests made; {where}")
     if not result.ok:
         worst = "; ".join(f"{f.occurrences}× {f.name}: {f.error}" for f in result.failures[:3])
         return Check("locust", what, False, f"{total.failures}/{total.requests} failed: {worst}")
-    return Check("locust", what, True, f"{total.requests} requests, 0 failures ({out})")
+    return Check(
+        "locust",
+        what,
+        True,
+        f"{total.requests} requests, 0 failures" + (f" ({out})" if keep else ""),
+    )
+
+
+def check_console(url: str) -> Check:
+    """The console answers: its page lists the techniques (it reads them from the API)."""
+    try:
+        page = httpx.get(f"{url}/", timeout=10)
+    except httpx.HTTPError as exc:
+        return Check("console", "page", False, f"not reachable at {url} ({exc})")
+    if page.status_code != 200:
+        return Check("console", "page", False, f"HTTP {page.status_code} at {url}/")
+    cards = page.text.count('class="card"')
+    if cards == 0:
+        return Check("console", "page", False, f"{url}/ shows no technique card")
+    return Check("console", "page", True, f"{url}/ shows {cards} technique cards")
 
 
 @contextmanager
@@ -229,6 +266,7 @@ def run_smoke(
     services: dict[str, str] | None = None,
     burst_seconds: int = 10,
     output: Path | None = None,
+    console: str | None = None,
     on_check: Callable[[Check], None] = lambda _: None,
 ) -> list[Check]:
     """`services`: component name -> base URL of each web service to check (default:
@@ -255,6 +293,8 @@ def run_smoke(
                 add(check_propagation(http, flags, component=component))
     if prometheus:
         add(*check_prometheus(prometheus))
+    if console and not any(c.skipped for c in checks):
+        add(check_console(console))  # it shows the API's techniques: only with an API up
     if burst_seconds > 0 and not any(c.skipped for c in checks):
         for index, url in enumerate(services.values()):
             folder = output / f"{index}" if output and len(services) > 1 else output
@@ -281,6 +321,10 @@ def smoke_command(
         str | None, typer.Option(help="Prometheus URL (default: the lab's; '' skips).")
     ] = None,
     burst: Annotated[int, typer.Option(min=0, help="Locust burst seconds (0 skips).")] = 10,
+    console_url: Annotated[
+        str | None,
+        typer.Option("--console", help="Console URL (default: the lab's; '' skips)."),
+    ] = None,
 ) -> None:
     """Smoke-test a running stack: every service's health, every technique both ways,
     flips, Prometheus targets, a Locust burst per service."""
@@ -298,8 +342,10 @@ def smoke_command(
     api = api or ctx.api_url
     targets = {s.job: (api if s.name == "fastapi" else s.url(ctx.ports)) for s in chosen}
     prom = ctx.url(ctx.ports.prometheus) if prometheus is None else prometheus
+    board = ctx.url(ctx.ports.console) if console_url is None else console_url
     console.print(f"smoke test of {', '.join(targets.values())}" + (f" and {prom}" if prom else ""))
     checks = run_smoke(api, prom or None, services=targets, burst_seconds=burst,
+                       console=board or None,
                        on_check=lambda c: console.print(_line(c), highlight=False))  # fmt: skip
     failed = [c for c in checks if not c.ok and not c.skipped]
     if failed:

@@ -30,6 +30,7 @@ BUILDERS: tuple[Callable[[LabContext], Component], ...] = (
     monitoring.alertmanager,
     apps.locust,
     monitoring.grafana,
+    apps.console,
 )
 # Each tier starts together once the one before is healthy. The seed runs with the
 # second tier: the API's startup changes the schema (db_index), which must not race
@@ -37,7 +38,7 @@ BUILDERS: tuple[Callable[[LabContext], Component], ...] = (
 # start only after it.
 TIERS = (
     ("postgres", "redis"),
-    ("prometheus", "alertmanager", "locust", "grafana"),
+    ("prometheus", "alertmanager", "locust", "grafana", "console"),
     (*(service.job for service in SERVICES), "worker"),
 )
 
@@ -72,7 +73,7 @@ class Stack:
     def up(self, view: StartupView, seed_scale: float) -> UpResult:
         missing = system.missing_packages(self.components)
         if missing:
-            system.ensure(missing)
+            system.ensure(missing, say=view.say)
             self.components = [build(self.ctx) for build in BUILDERS]
         self._prepare_state_dir()
         installed = [c for c in self.components if c.binary is not None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 
 from perflab.lab.components import Component
 from perflab.procs import StartError, is_root
@@ -19,8 +20,9 @@ def install_command(packages: list[str]) -> str:
     return f"sudo apt-get install -y {' '.join(packages)}"
 
 
-def ensure(packages: list[str]) -> None:
-    """Install `packages` with apt-get when root; otherwise say exactly what to run."""
+def ensure(packages: list[str], say: Callable[[str], object] = print) -> None:
+    """Install `packages` with apt-get when root (saying so, with apt's progress lines);
+    otherwise say exactly what to run."""
     if not packages:
         return
     if not is_root():
@@ -33,10 +35,13 @@ def ensure(packages: list[str]) -> None:
             "package manager (apt-get not found)"
         )
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (
-        ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+    say(f"lab up: installing missing system packages: {', '.join(packages)} (apt-get, as root)")
+    for what, cmd in (
+        ("refreshing the package lists", ["apt-get", "update", "-q"]),
+        # -q (not -qq): apt prints its Get/Unpacking/Setting up lines, the progress.
+        ("installing", ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]),
     ):
+        say(f"lab up: {what}: {' '.join(cmd)}")
         done = subprocess.run(cmd, env=env, check=False)
         if done.returncode != 0:
             raise StartError(f"{' '.join(cmd)} failed (exit {done.returncode})")

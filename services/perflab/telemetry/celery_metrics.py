@@ -24,7 +24,7 @@ import psutil
 from celery import Celery, bootsteps, signals
 
 from perflab.settings import Settings
-from perflab.telemetry import queues, runtime
+from perflab.telemetry import celery_tracing, queues, runtime
 from perflab.telemetry.logging import setup_logging
 from perflab.telemetry.metrics import CELERY_TASK_DURATION, CELERY_TASKS, CELERY_WORKERS_UP
 from perflab.telemetry.tracing import flush_tracing, setup_tracing
@@ -101,7 +101,9 @@ def install(app: Celery, settings: Settings) -> None:
     """Connect everything to `app`; import-time safe, every hook is idempotent."""
 
     def init_pool_process(**_: Any) -> None:
-        setup_tracing(settings, "perflab-worker")
+        provider = setup_tracing(settings, "perflab-worker")
+        if provider is not None:
+            celery_tracing.instrument_worker(provider)
         if settings.telemetry.metrics_enabled:
             runtime.start_sampler_thread(SAMPLE_SECONDS)
             preinit_labels(app)

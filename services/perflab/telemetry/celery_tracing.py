@@ -1,12 +1,14 @@
-"""Producer spans for Celery publishes, including `send_task` by name.
+"""Celery spans: the publish side for the API, the contrib instrumentation for workers.
 
 The contrib CeleryInstrumentor ends its `apply_async/<task>` span only when the
 publishing process has the task in its registry; the API publishes by name
 (`send_task`, see worker/client.py), so that span would never end and the task's
-span would hang under a parent no backend ever receives. Here the publish side is
-replaced: a PRODUCER span per message, its context injected into the message
-headers (`traceparent`, read back by the instrumentor's `task_prerun` in the
-worker), ended on `after_task_publish`. The worker side stays the instrumentor's.
+span would hang under a parent no backend ever receives. So the API process does not
+use it: `install_publisher` connects a PRODUCER span per message on Celery's public
+publish signals, its context injected into the message headers (`traceparent`),
+ended on `after_task_publish`. Worker pool processes run the contrib instrumentor
+(`instrument_worker`), whose `task_prerun` reads `traceparent` back: the task's span
+continues the request's trace.
 """
 
 from __future__ import annotations
@@ -58,14 +60,16 @@ def _after_publish(headers: dict[str, Any] | None = None, body: Any = None, **_:
         span.end()
 
 
-def install(tracer_provider: trace.TracerProvider) -> None:
-    """Swap the instrumentor's publish hooks for these (call after instrumenting)."""
+def install_publisher(tracer_provider: trace.TracerProvider) -> None:
+    """The API's publish spans (Celery dedupes the receivers: idempotent)."""
     global _tracer
-    from opentelemetry.instrumentation.celery import CeleryInstrumentor
-
-    instrumentor = CeleryInstrumentor()
-    signals.before_task_publish.disconnect(instrumentor._trace_before_publish)
-    signals.after_task_publish.disconnect(instrumentor._trace_after_publish)
     _tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
     signals.before_task_publish.connect(_before_publish, weak=False)
     signals.after_task_publish.connect(_after_publish, weak=False)
+
+
+def instrument_worker(tracer_provider: trace.TracerProvider) -> None:
+    """A worker pool process's task spans (a second call is ignored)."""
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+    CeleryInstrumentor().instrument(tracer_provider=tracer_provider)

@@ -1,14 +1,15 @@
 """Exemplars for the HTTP latency histogram in prometheus_client multiprocess mode.
 
-prometheus_client drops exemplars in multiprocess mode: `MmapedValue.set_exemplar`
-is a no-op ("TODO: Implement exemplars for multiprocess mode", values.py, 0.26),
-because its mmap files hold one float per sample. So each process keeps the latest
+prometheus_client drops exemplars in multiprocess mode (its files hold one float per
+sample; "TODO: Implement exemplars for multiprocess mode" in 0.26). So each process
+keeps the latest
 exemplar per (route, method, bucket) in memory (a dict write per sampled request)
 and the runtime sampler writes them once a second to `exemplars_<pid>.json` in the
 multiprocess folder (atomic rename; `*.db` only is read by the library). At scrape
 time `attach` merges every live process's file, newest exemplar per bucket wins,
-onto the merged bucket samples. Exemplars may thus be up to one tick old; counts,
-sums and buckets are untouched. The files of dead processes are removed with their
+onto the merged bucket samples (public `Sample`/`Exemplar` tuples, as a custom
+collector builds them). Exemplars may thus be up to one tick old; counts, sums and
+buckets are untouched. The files of dead processes are removed with their
 live gauges (see multiproc.reap_dead_processes).
 """
 
@@ -23,12 +24,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from prometheus_client.metrics_core import Metric
-from prometheus_client.samples import Exemplar
+from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
-from perflab.telemetry.metrics import HTTP_DURATION, LATENCY_BUCKETS
+from perflab.telemetry.metrics import LATENCY_BUCKETS
 
-METRIC = HTTP_DURATION._name
+METRIC = "perflab_http_request_duration_seconds"  # telemetry.metrics.HTTP_DURATION
 FILE_PREFIX = "exemplars_"
 _LE = [floatToGoString(b) for b in LATENCY_BUCKETS] + ["+Inf"]
 
@@ -92,15 +93,16 @@ def attach(metrics: Iterable[Metric], folder: Path) -> Iterable[Metric]:
         yield metric
 
 
-def _with_exemplar(sample, exemplars: dict[Key, Entry]):  # noqa: ANN001, ANN202
+def _with_exemplar(sample: Sample, exemplars: dict[Key, Entry]) -> Sample:
     if not sample.name.endswith("_bucket"):
         return sample
     labels = sample.labels
-    entry = exemplars.get((labels.get("route"), labels.get("method"), labels.get("le")))
+    entry = exemplars.get((labels.get("route", ""), labels.get("method", ""), labels.get("le", "")))
     if entry is None:
         return sample
     trace_id, value, ts = entry
-    return sample._replace(exemplar=Exemplar({"trace_id": trace_id}, value, ts))
+    exemplar = Exemplar({"trace_id": trace_id}, value, ts)
+    return Sample(sample.name, labels, sample.value, sample.timestamp, exemplar)
 
 
 def reset() -> None:

@@ -28,7 +28,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from prometheus_client.registry import Collector
 
 from perflab.procs import pid_alive
-from perflab.telemetry import buffered_values, exemplars
+from perflab.telemetry import exemplars
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LIVE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
@@ -77,7 +77,6 @@ def registry() -> CollectorRegistry:
     path = folder()
     if path is None:
         return REGISTRY
-    buffered_values.flush()  # this process's own updates, up to now
     merged = CollectorRegistry(auto_describe=False)
     merged.register(MergedCollector(path))
     return merged

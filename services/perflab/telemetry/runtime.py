@@ -14,12 +14,11 @@ import asyncio
 import gc
 import threading
 import time
+from collections.abc import Callable
 
-import asyncpg
 import psutil
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from perflab.db.pool import sample_pool
 from perflab.settings import Settings
 from perflab.telemetry import exemplars, multiproc, queues
 from perflab.telemetry.metrics import (
@@ -44,7 +43,9 @@ def sample_process(process: psutil.Process) -> None:
         PROCESS_GC_COLLECTIONS.labels(generation=str(generation)).set(stats["collections"])
 
 
-async def sample_forever(pool: asyncpg.Pool | None = None) -> None:
+async def sample_forever(on_tick: Callable[[], None] | None = None) -> None:
+    """Every window: loop lag, this process's figures, then `on_tick` (e.g. the API's
+    pool figures: the service hands it in, telemetry knows no database)."""
     process = psutil.Process()
     exemplar_dir = multiproc.folder()
     sample_process(process)
@@ -58,8 +59,8 @@ async def sample_forever(pool: asyncpg.Pool | None = None) -> None:
         if ticks >= WINDOW_TICKS:
             EVENT_LOOP_LAG.set(max(worst, 0.0))
             sample_process(process)
-            if pool is not None:
-                sample_pool(pool)
+            if on_tick is not None:
+                on_tick()
             if exemplar_dir is not None:
                 exemplars.flush(exemplar_dir)
             worst = 0.0
@@ -69,7 +70,7 @@ async def sample_forever(pool: asyncpg.Pool | None = None) -> None:
 def freeze_startup_heap() -> None:
     """Keep the start-up heap (modules, routes, models, pools) out of every collection.
 
-    Per-request garbage (and telemetry's: spans waiting for export, metric buffers)
+    Per-request garbage (and telemetry's: spans waiting for export)
     triggers full collections, and each one walked the whole start-up heap: measured,
     that was most of the instrumentation's cost on p95 and a third of it on CPU.
     `gc.freeze()` moves what exists now to the permanent generation; every
@@ -79,14 +80,16 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def start_api_samplers(settings: Settings, pool: asyncpg.Pool) -> list[asyncio.Task[None]]:
+def start_api_samplers(
+    settings: Settings, on_tick: Callable[[], None] | None = None
+) -> list[asyncio.Task[None]]:
     """The API process's background samplers (none when metrics are off)."""
     if not settings.telemetry.metrics_enabled:
         return []
     # Their Redis round trips are not part of any request: keep them out of traces.
     with suppress_instrumentation():
         return [
-            asyncio.create_task(sample_forever(pool), name="runtime-sampler"),
+            asyncio.create_task(sample_forever(on_tick), name="runtime-sampler"),
             asyncio.create_task(queues.sample_forever(settings), name="queue-sampler"),
         ]
 

@@ -15,7 +15,6 @@ from perflab.flags.state import FlagState
 from perflab.flags.threaded import ThreadedFlagMirror
 from perflab.settings import get_settings
 from perflab.telemetry import celery_metrics
-from perflab.telemetry import metrics as lab_metrics
 from perflab.worker import metrics_server
 
 _settings = get_settings()
@@ -37,10 +36,8 @@ celery_app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )
-if _settings.telemetry.metrics_enabled:
+if _settings.telemetry.metrics_enabled:  # off: no metric written, no /metrics port opened
     metrics_server.install()
-else:
-    lab_metrics.disable()  # no metric written, no /metrics port opened
 celery_metrics.install(celery_app, _settings)
 
 _mirror: ThreadedFlagMirror | None = None

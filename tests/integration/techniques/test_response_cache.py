@@ -77,6 +77,26 @@ async def test_cache_aside_hits_then_invalidates_on_a_new_review(
     assert (await _top(app_client, "naive"))[0] == after
 
 
+async def test_the_cache_holds_the_rendered_answer_and_a_hit_sends_it_byte_for_byte(
+    app_client: httpx.AsyncClient, set_flag, redis_client: Redis
+):
+    await redis_client.delete(response_cache.CACHE_KEY)
+    await set_flag("response_cache", False)
+    naive = await app_client.get("/genres/top-rated")
+    await set_flag("response_cache", True)
+    miss = await app_client.get("/genres/top-rated")
+    hit = await app_client.get("/genres/top-rated")
+    assert [a.status_code for a in (naive, miss, hit)] == [200, 200, 200]
+    assert [a.headers["X-DB-Queries"] for a in (miss, hit)] == ["1", "0"]
+    assert naive.content == miss.content == hit.content
+    assert {a.headers["content-type"] for a in (naive, miss, hit)} == {"application/json"}
+    # What Redis holds is the answer itself, not objects to re-render.
+    assert await redis_client.get(response_cache.CACHE_KEY) == hit.content
+    # Still the shape the OpenAPI schema documents.
+    top = response_cache.TopRated.model_validate_json(hit.content)
+    assert top.genres and top.genres[0].books
+
+
 async def test_redis_down_falls_back_to_computing(app_client: httpx.AsyncClient):
     res = app_client.app.state.resources  # type: ignore[attr-defined]
     dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)

@@ -1,9 +1,10 @@
 """Postgres statement spans come from CountingConnection, on the real test Postgres:
 one CLIENT span per statement inside a sampled trace, none outside one, and the
-statement is counted either way."""
+statement is counted either way; the pool's reset on release is neither."""
 
 from __future__ import annotations
 
+import io
 import secrets
 from collections.abc import AsyncIterator, Iterator
 
@@ -67,22 +68,28 @@ async def test_each_statement_of_a_sampled_request_is_a_client_span_under_it(
         await conn.executemany("SELECT $1::int", [(1,), (2,)])
         with pytest.raises(asyncpg.PostgresError):
             await conn.fetchval("SELECT * FROM no_such_table")
-        with querylog.Statement("COPY nothing", conn):
+        await conn.copy_from_query("SELECT 1", output=io.BytesIO())
+        with querylog.Statement("FETCH 10 FROM c"):
             pass
+        assert len(await conn.fetch("SELECT 1 UNION SELECT 2")) == 2
+        assert (await conn.fetchrow("SELECT 3 AS x"))["x"] == 3
+        assert len(await conn.fetchmany("SELECT $1::int", [(1,), (2,)])) == 2
     spans = _db_spans(exporter, server.get_span_context().trace_id)
 
-    assert [s.name for s in spans] == ["SELECT", "SET", "SELECT", "SELECT", "COPY"]
+    assert [s.name for s in spans] == [
+        "SELECT", "SET", "SELECT", "SELECT", "COPY", "FETCH", "SELECT", "SELECT", "SELECT",
+    ]  # fmt: skip
     assert all(s.kind is SpanKind.CLIENT for s in spans)
     assert all(s.parent.span_id == server.get_span_context().span_id for s in spans)
     first = spans[0].attributes
     assert first["db.query.text"] == "SELECT $1::int + 1"
     assert first["db.operation.name"] == "SELECT"
-    assert first["db.namespace"] == conn._params.database
+    assert spans[4].attributes["db.query.text"] == "COPY (SELECT 1) TO STDOUT"
     failed = spans[3]
     assert failed.status.status_code is StatusCode.ERROR
     assert failed.attributes["error.type"] == "UndefinedTableError"
     assert spans[0].status.status_code is StatusCode.UNSET
-    assert stats.count == 5  # counted as well as traced
+    assert stats.count == 9  # counted as well as traced
 
 
 async def test_statements_outside_a_sampled_trace_are_counted_but_not_traced(

@@ -1,6 +1,6 @@
-"""A real uvicorn exports its spans by OTLP/HTTP: the lab's lean spans, written by the
-lab's encoder, arrive at a receiver that decodes them with the official protobuf
-classes, as one trace of a server span and its Postgres statement."""
+"""A real uvicorn exports its spans by OTLP/HTTP (the SDK's BatchSpanProcessor and the
+official OTLPSpanExporter): they arrive at a receiver that decodes them with the
+official protobuf classes, as one trace of a server span and its Postgres statement."""
 
 from __future__ import annotations
 

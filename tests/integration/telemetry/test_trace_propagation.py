@@ -24,6 +24,7 @@ from opentelemetry.trace import SpanKind
 
 from perflab.api.app import create_app
 from perflab.settings import Settings, get_settings
+from perflab.telemetry import celery_tracing
 from perflab.telemetry.tracing import setup_tracing
 from perflab.worker.client import CONFIRM_ORDER_TASK
 
@@ -37,6 +38,10 @@ ROUTE = "/orders/{order_id}/confirm"
 def exporter(settings: Settings) -> Iterator[InMemorySpanExporter]:
     provider = setup_tracing(settings, "perflab-api")
     assert provider is not None, "tracing is on by default"
+    # The worker's half, as a pool process sets it up. In this one process the contrib
+    # instrumentor's publish span (which a real API process never has) also wraps the
+    # API's own: the assertions follow parents, so either shape passes through.
+    celery_tracing.instrument_worker(provider)
     memory = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(memory))
     yield memory
@@ -79,6 +84,8 @@ def worker(trace_settings: Settings) -> Iterator[Celery]:
 async def offload_on(set_flag) -> None:
     # Before the app starts: its flag store loads the state at startup.
     await set_flag("background_offload", True)
+    # telemetry_sampling off: every request is traced, whatever the default ratio.
+    await set_flag("telemetry_sampling", False)
 
 
 @pytest.fixture

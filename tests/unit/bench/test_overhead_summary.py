@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from perflab.bench.overhead import _summarise, render
+from perflab.bench.overhead import _summarise, configs, render, targets
 
 
 def _figures(rps: float, p95_ms: float, cpu_ms: float) -> dict[str, float]:
@@ -32,7 +32,7 @@ def test_ratios_are_paired_within_rounds_so_drift_between_rounds_cancels():
         }
         for speed in (1.0, 0.5, 0.8)
     ]
-    report = _summarise(per_round, {"requests": 3, "bytes": 100}, SETUP)
+    report = _summarise(per_round, {"requests": 3, "bytes": 100}, SETUP, targets(0.1))
     tracing = report["configs"]["metrics+tracing(10%)"]
     assert tracing["throughput_ratio"] == pytest.approx(0.9)
     assert tracing["throughput_ratio_range"] == pytest.approx([0.9, 0.9])
@@ -53,7 +53,17 @@ def test_a_configuration_under_its_target_is_reported_over():
             "metrics+tracing(10%)": _figures(800, 5.0, 0.25),
         }
     ]
-    report = _summarise(per_round, {"requests": 0, "bytes": 0}, SETUP | {"rounds": 1})
+    report = _summarise(per_round, {"requests": 0, "bytes": 0}, SETUP | {"rounds": 1}, targets(0.1))
     assert report["configs"]["metrics"]["within_target"] is False
     assert report["configs"]["metrics+tracing(10%)"]["within_target"] is False
     assert render(report).count("OVER") == 2
+
+
+def test_configurations_are_off_metrics_the_given_ratio_and_everything():
+    measured = configs(0.05)
+    assert list(measured) == [
+        "off", "metrics", "metrics+tracing(5%)", "metrics+tracing(100%)",
+    ]  # fmt: skip
+    assert measured["metrics+tracing(5%)"]["TRACE_SAMPLE_RATIO"] == "0.05"
+    assert measured["off"] == {"METRICS_ENABLED": "false", "TRACING_ENABLED": "false"}
+    assert targets(0.05) == {"metrics": 0.95, "metrics+tracing(5%)": 0.90}

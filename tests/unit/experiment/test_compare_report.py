@@ -16,9 +16,9 @@ import pytest
 from perflab.catalog import TECHNIQUES
 from perflab.experiment import compare, compare_report
 from perflab.experiment.arm import ArmRun, Sample
+from perflab.experiment.effects import compare as compare_figures
 from perflab.experiment.figures import SERVER_FIGURES
 from perflab.experiment.runner import Config, Result
-from perflab.experiment.runner import compare as compare_figures
 
 SERVER_NAMES = [f.name for f in SERVER_FIGURES]
 
@@ -40,7 +40,7 @@ def _service_run(service: str, slowdown: float, seed: int) -> compare.ServiceRun
         result.arms.append(_arm("B", repeat, True, 0.010, seed + 10 + repeat))
         for label in "AB":
             result.server[f"{label}{repeat}"] = dict.fromkeys(SERVER_NAMES)  # no Prometheus
-    result.figures = compare_figures(result)
+    result.figures = compare_figures(result.arms, result.server, result.why)
     run = compare.ServiceRun(service, f"http://{service}", result=result)
     run.process = {
         "A1": {"cpu_ms_per_request": 4.0, "rss": 100e6},

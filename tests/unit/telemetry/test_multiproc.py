@@ -32,26 +32,23 @@ def folder(tmp_path: Path) -> Path:
     return path
 
 
-def test_buffered_counts_are_exact_across_a_fork_and_survive_the_dead(folder: Path):
+def test_counts_are_exact_across_a_fork_and_survive_the_dead(folder: Path):
     out = _run(
         folder,
         """
         import glob, json, os
         from prometheus_client.multiprocess import MultiProcessCollector
-        from perflab.telemetry import buffered_values
         from perflab.telemetry.metrics import HTTP_REQUESTS
         child = HTTP_REQUESTS.labels(route="/x", method="GET", status_class="2xx")
         for _ in range(5):
             child.inc()
         pid = os.fork()
-        if pid == 0:  # the child starts from 0, never from the parent's pending 5
+        if pid == 0:  # the child writes its own file, from 0
             for _ in range(3):
                 child.inc()
-            buffered_values.flush()
             os._exit(0)
         os.waitpid(pid, 0)
         child.inc(2)
-        buffered_values.flush()
         files = glob.glob(os.environ["PROMETHEUS_MULTIPROC_DIR"] + "/*.db")
         merged = MultiProcessCollector.merge(files)
         total = sum(s.value for m in merged for s in m.samples
@@ -69,7 +66,7 @@ def test_render_reaps_dead_live_gauges_and_keeps_exemplars(folder: Path):
         folder,
         """
         import os, time
-        from perflab.telemetry import buffered_values, exemplars, multiproc
+        from perflab.telemetry import exemplars, multiproc
         from perflab.telemetry.metrics import HTTP_DURATION, HTTP_IN_PROGRESS, PROCESS_RSS
         pid = os.fork()
         if pid == 0:  # a worker that dies without clean-up (like a SIGKILLed uvicorn worker)
@@ -77,7 +74,6 @@ def test_render_reaps_dead_live_gauges_and_keeps_exemplars(folder: Path):
             HTTP_IN_PROGRESS.labels(route="/x", method="GET").inc()
             HTTP_DURATION.labels(route="/x", method="GET").observe(0.2)
             exemplars.record("/x", "GET", 0.2, "ab" * 16)
-            buffered_values.flush()
             exemplars.flush(multiproc.folder())
             os._exit(0)
         os.waitpid(pid, 0)
@@ -114,17 +110,14 @@ def test_worker_metrics_endpoint_drops_a_dead_pool_process_live_gauge(folder: Pa
         folder,
         """
         import json, os
-        from perflab.telemetry import buffered_values
         from perflab.telemetry.metrics import PROCESS_RSS
         from perflab.worker.metrics_server import registry
         pid = os.fork()
         if pid == 0:  # a pool process that dies without worker_process_shutdown
             PROCESS_RSS.set(123)
-            buffered_values.flush()
             os._exit(0)
         os.waitpid(pid, 0)
         PROCESS_RSS.set(456)
-        buffered_values.flush()
         aggregated = registry()  # built once, as for start_http_server
         values = {s.labels.get("pid"): s.value for m in aggregated.collect() for s in m.samples
                   if s.name == "perflab_process_resident_memory_bytes"}

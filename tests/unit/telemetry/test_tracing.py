@@ -1,11 +1,10 @@
-"""Head sampling and the server-span middleware, on a private tracer provider."""
+"""Head sampling and the server-span middleware, on a private SDK tracer provider."""
 
 from __future__ import annotations
 
 import secrets
 
 from opentelemetry import context, propagate, trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -13,12 +12,7 @@ from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode, TraceFlags
 
 from perflab.api.middleware.tracing import TracingMiddleware
-from perflab.telemetry.lean_spans import LabTracerProvider, LeanSpan
-from perflab.telemetry.tracing import (
-    LabSampler,
-    otlp_traces_url,
-    sampled_trace_id,
-)
+from perflab.telemetry.tracing import LabSampler, otlp_traces_url, sampled_trace_id
 
 
 class _Route:
@@ -35,27 +29,35 @@ def _parent(sampled: bool) -> context.Context:
     return trace.set_span_in_context(NonRecordingSpan(span_context))
 
 
+def _decision(sampler: LabSampler, parent=None, kind=SpanKind.SERVER) -> Decision:
+    return sampler.should_sample(parent, secrets.randbits(128), "x", kind).decision
+
+
 def test_sampler_follows_the_parent_and_drops_orphan_client_spans():
     always, never = LabSampler(1.0), LabSampler(0.0)
-    trace_id = secrets.randbits(128)
-    assert always.should_sample(None, trace_id, "GET", SpanKind.SERVER).decision is (
-        Decision.RECORD_AND_SAMPLE
-    )
-    assert never.should_sample(None, trace_id, "GET", SpanKind.SERVER).decision is Decision.DROP
+    assert _decision(always) is Decision.RECORD_AND_SAMPLE
+    assert _decision(never) is Decision.DROP
     # Redis polling of a background task: no parent, client kind.
-    assert always.should_sample(None, trace_id, "HGETALL", SpanKind.CLIENT).decision is (
-        Decision.DROP
-    )
-    # Inside a sampled request the same client span is kept, and the parent decides.
-    assert always.should_sample(_parent(True), trace_id, "SELECT", SpanKind.CLIENT).decision is (
-        Decision.RECORD_AND_SAMPLE
-    )
-    assert never.should_sample(_parent(True), trace_id, "SELECT", SpanKind.CLIENT).decision is (
-        Decision.RECORD_AND_SAMPLE
-    )
-    assert always.should_sample(_parent(False), trace_id, "SELECT", SpanKind.CLIENT).decision is (
-        Decision.DROP
-    )
+    assert _decision(always, kind=SpanKind.CLIENT) is Decision.DROP
+    # Inside a request the same client span follows the parent, whatever the ratio.
+    assert _decision(never, _parent(True), SpanKind.CLIENT) is Decision.RECORD_AND_SAMPLE
+    assert _decision(always, _parent(False), SpanKind.CLIENT) is Decision.DROP
+
+
+def test_full_tracing_is_asked_at_every_root_span():
+    full = [True]
+    sampler = LabSampler(0.0, full_tracing=lambda: full[0])
+    assert _decision(sampler) is Decision.RECORD_AND_SAMPLE
+    full[0] = False  # a flip: the next root span already follows the ratio
+    assert _decision(sampler) is Decision.DROP
+    # A parent's decision still wins.
+    assert _decision(sampler, _parent(True)) is Decision.RECORD_AND_SAMPLE
+
+
+def test_ratio_keeps_about_that_share_of_root_spans():
+    sampler = LabSampler(0.25)
+    kept = sum(_decision(sampler) is Decision.RECORD_AND_SAMPLE for _ in range(4000))
+    assert 800 < kept < 1200
 
 
 def test_otlp_url_gets_the_traces_path_once():
@@ -64,24 +66,21 @@ def test_otlp_url_gets_the_traces_path_once():
     assert otlp_traces_url("http://c:4318/v1/traces") == "http://c:4318/v1/traces"
 
 
-def _middleware(
-    ratio: float, lab_provider: bool = True
-) -> tuple[TracingMiddleware, InMemorySpanExporter, list]:
+def _middleware(ratio: float) -> tuple[TracingMiddleware, InMemorySpanExporter, list]:
     exporter = InMemorySpanExporter()
-    # The SDK's own provider: every request takes the SDK path (no lean spans).
-    kind = LabTracerProvider if lab_provider else TracerProvider
-    provider = kind(sampler=LabSampler(ratio))
+    provider = TracerProvider(sampler=LabSampler(ratio))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     seen: list = []
 
     async def app(scope, receive, send):
-        # What the endpoint sees: its trace id (if sampled) and instrumentation switch.
-        seen.append((sampled_trace_id(), is_instrumentation_enabled(), trace.get_current_span()))
+        # What the endpoint sees: its trace id (if sampled) and its span.
+        seen.append((sampled_trace_id(), trace.get_current_span()))
         scope["route"] = _Route()
         await send({"type": "http.response.start", "status": 503, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    return TracingMiddleware(app, provider, frozenset({"/metrics"})), exporter, seen
+    mw = TracingMiddleware(app, frozenset({"/metrics"}), tracer_provider=provider)
+    return mw, exporter, seen
 
 
 def _scope(path: str, headers: list | None = None) -> dict:
@@ -110,34 +109,23 @@ async def test_sampled_request_gets_a_named_server_span_and_a_trace_id():
     assert span.name == "GET /books/{book_id}"
     assert span.attributes["http.route"] == "/books/{book_id}"
     assert span.attributes["url.path"] == "/books/7"
+    assert span.attributes["url.query"] == "x=1"
     assert span.attributes["http.response.status_code"] == 503
-    assert span.status.is_ok is False
-    trace_id, instrumented, _ = seen[0]
-    assert trace_id == format(span.context.trace_id, "032x")
-    assert instrumented is True
+    assert span.status.status_code is StatusCode.ERROR
+    assert seen[0][0] == format(span.context.trace_id, "032x")
 
 
-async def test_unsampled_request_runs_without_library_spans_but_keeps_its_trace_context():
+async def test_unsampled_request_exports_nothing_but_keeps_its_trace_context():
     mw, exporter, seen = _middleware(0.0)
     await _call(mw, _scope("/books/7"))
     assert exporter.get_finished_spans() == ()
-    trace_id, instrumented, span = seen[0]
-    assert trace_id is None and instrumented is False
+    trace_id, span = seen[0]
+    assert trace_id is None
     # A task enqueued from here inherits "not sampled" rather than starting a new trace.
-    assert span.get_span_context().is_valid and not span.get_span_context().trace_flags.sampled
-
-
-async def test_an_unsampled_span_makes_its_ids_once_and_propagates_them_as_not_sampled():
-    mw, _, seen = _middleware(0.0)
-    await _call(mw, _scope("/books/7"))
-    span = seen[0][2]
-    first = span.get_span_context()
-    assert span.get_span_context() is first  # drawn on demand, then fixed
     carrier: dict[str, str] = {}
     propagate.inject(carrier, context=trace.set_span_in_context(span))
-    _, trace_id, span_id, flags = carrier["traceparent"].split("-")
-    assert (trace_id, span_id) == (f"{first.trace_id:032x}", f"{first.span_id:016x}")
-    assert int(flags, 16) & 0x01 == 0  # "not sampled" (0x02 is only "random trace id")
+    assert span.get_span_context().is_valid
+    assert int(carrier["traceparent"].rsplit("-", 1)[1], 16) & 0x01 == 0
 
 
 async def test_incoming_traceparent_is_continued_and_probes_are_never_traced():
@@ -148,60 +136,22 @@ async def test_incoming_traceparent_is_continued_and_probes_are_never_traced():
     await _call(mw, _scope("/metrics", [header]))
     (span,) = exporter.get_finished_spans()
     assert format(span.context.trace_id, "032x") == parent
-    assert [trace_id for trace_id, _, _ in seen] == [parent, None]
+    assert [trace_id for trace_id, _ in seen] == [parent, None]
 
 
-async def test_own_root_sampling_decides_as_the_sdk_sampler_would_for_the_same_trace_id():
-    mw, exporter, seen = _middleware(0.5)
-    sdk_sampler = LabSampler(0.5)
-    for _ in range(300):
+async def test_an_exception_is_recorded_on_the_span():
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=LabSampler(1.0))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    async def failing(scope, receive, send):
+        raise RuntimeError("boom")
+
+    mw = TracingMiddleware(failing, tracer_provider=provider)
+    try:
         await _call(mw, _scope("/books/7"))
-    contexts = [span.get_span_context() for _, _, span in seen]
-    sampled = [c for c in contexts if c.trace_flags.sampled]
-    assert 0 < len(sampled) < len(contexts)  # both branches ran
-    for c in contexts:
-        decision = sdk_sampler.should_sample(None, c.trace_id, "GET", SpanKind.SERVER).decision
-        assert c.trace_flags.sampled == decision.is_sampled()
-    # Sampled requests keep the trace id that was drawn for the decision.
-    assert sorted(s.context.trace_id for s in exporter.get_finished_spans()) == sorted(
-        c.trace_id for c in sampled
-    )
-    assert len({c.trace_id for c in contexts}) == len(contexts)
-
-
-async def test_lean_and_sdk_server_spans_carry_the_same_data():
-    spans = {}
-    for lab_provider in (True, False):
-        mw, exporter, seen = _middleware(1.0, lab_provider=lab_provider)
-        await _call(mw, _scope("/books/7"))
-        (span,) = exporter.get_finished_spans()
-        assert isinstance(seen[0][2], LeanSpan) is lab_provider
-        spans[lab_provider] = span
-    lean, sdk = spans[True], spans[False]
-    assert (lean.name, lean.kind) == (sdk.name, sdk.kind)
-    assert dict(lean.attributes) == dict(sdk.attributes)
-    assert lean.status.status_code is sdk.status.status_code is StatusCode.ERROR  # the 503
-    assert lean.context.trace_flags == sdk.context.trace_flags  # sampled, random trace id
-    assert lean.parent is None and sdk.parent is None
-    assert lean.start_time <= lean.end_time
-
-
-async def test_without_the_lab_provider_the_sdk_samples_as_before():
-    for ratio, expected in ((1.0, 1), (0.0, 0)):
-        mw, exporter, seen = _middleware(ratio, lab_provider=False)
-        await _call(mw, _scope("/books/7"))
-        assert len(exporter.get_finished_spans()) == expected
-        assert seen[0][2].get_span_context().is_valid
-
-
-def test_the_resource_hashes_once_and_like_the_sdk_resource():
-    from opentelemetry.sdk.resources import Resource
-
-    from perflab.telemetry.tracing import _HashOnceResource
-
-    sdk = Resource.create({"service.name": "perflab-api"})
-    ours = _HashOnceResource(sdk.attributes, sdk.schema_url)
-    assert ours == sdk and hash(ours) == hash(sdk)
-    # The OTLP encoder groups spans by resource: both must land in one group.
-    assert len({ours: 1, sdk: 2}) == 1
-    assert ours._hash == hash(sdk)  # cached after the first call
+    except RuntimeError:
+        pass
+    (span,) = exporter.get_finished_spans()
+    assert span.status.status_code is StatusCode.ERROR
+    assert [e.name for e in span.events] == ["exception"]

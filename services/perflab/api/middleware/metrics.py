@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from perflab.api.middleware.querycount import PROBE_PATHS, add_query_count
 from perflab.db import querylog
-from perflab.telemetry import exemplars, multiproc, tally
+from perflab.telemetry import exemplars, multiproc
 from perflab.telemetry.metrics import (
     DB_QUERIES_PER_REQUEST,
     HTTP_DURATION,
@@ -39,35 +39,24 @@ def _first_segment(path: str) -> str:
 
 
 class _RouteMetrics:
-    """The metric children of one (route, method), bound once. With `tallied` (multiprocess
-    mode) each child sits behind a tally (telemetry/tally.py): same calls, but a request
-    makes no lock and no file write."""
+    """The metric children of one (route, method), bound once: `labels()` takes a lock
+    and builds a key on every call."""
 
-    def __init__(self, route: str, method: str, tallied: bool) -> None:
-        self.route, self.method, self._tallied = route, method, tallied
-        self.in_progress = self._wrap(
-            tally.GaugeTally, HTTP_IN_PROGRESS.labels(route=route, method=method)
-        )
-        self.duration = self._wrap(
-            tally.HistogramTally, HTTP_DURATION.labels(route=route, method=method)
-        )
-        self.size = self._wrap(
-            tally.HistogramTally, HTTP_RESPONSE_SIZE.labels(route=route, method=method)
-        )
-        self.queries = self._wrap(tally.HistogramTally, DB_QUERIES_PER_REQUEST.labels(route=route))
+    def __init__(self, route: str, method: str) -> None:
+        self.route, self.method = route, method
+        self.in_progress = HTTP_IN_PROGRESS.labels(route=route, method=method)
+        self.duration = HTTP_DURATION.labels(route=route, method=method)
+        self.size = HTTP_RESPONSE_SIZE.labels(route=route, method=method)
+        self.queries = DB_QUERIES_PER_REQUEST.labels(route=route)
         self.statuses: dict[int, Any] = {}
-
-    def _wrap(self, kind: type, child: Any) -> Any:
-        return kind(child) if self._tallied else child
 
     def requests(self, status: int) -> Any:
         klass = status // 100
         counter = self.statuses.get(klass)
         if counter is None:
-            child = HTTP_REQUESTS.labels(
+            counter = self.statuses[klass] = HTTP_REQUESTS.labels(
                 route=self.route, method=self.method, status_class=f"{klass}xx"
             )
-            counter = self.statuses[klass] = self._wrap(tally.CounterTally, child)
         return counter
 
     def finish(
@@ -82,7 +71,7 @@ class _RouteMetrics:
         self.requests(status).inc()
         if exemplar is None:
             self.duration.observe(seconds)
-        else:  # single-process only: multiprocess mode keeps them in a side channel
+        else:
             self.duration.observe(seconds, exemplar)
         self.size.observe(size)
         self.queries.observe(queries)
@@ -107,7 +96,6 @@ class MetricsMiddleware:
                 break
             self._by_segment.setdefault(segment, []).append((match, template))
         self._metrics: dict[tuple[str, str], _RouteMetrics] = {}
-        self._tallied = tally.enabled()
         self._exemplar_dir = multiproc.folder()
         self._exemplars = exemplars  # False: tracing is off, no trace id to look up
 
@@ -126,7 +114,7 @@ class MetricsMiddleware:
     def _bound(self, route: str, method: str) -> _RouteMetrics:
         metrics = self._metrics.get((route, method))
         if metrics is None:
-            metrics = self._metrics[(route, method)] = _RouteMetrics(route, method, self._tallied)
+            metrics = self._metrics[(route, method)] = _RouteMetrics(route, method)
         return metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

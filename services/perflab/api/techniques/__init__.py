@@ -10,6 +10,8 @@ from perflab.api.techniques import (
     async_io,
     background_offload,
     batch_insert,
+    bounded_cache,
+    compact_objects,
     connection_pool,
     cpu_offload,
     db_index,
@@ -20,8 +22,10 @@ from perflab.api.techniques import (
     pagination,
     prepared_statements,
     response_cache,
+    search_index,
     select_columns,
     streaming_export,
+    telemetry_sampling,
 )
 from perflab.api.techniques.base import SERVICE, Technique, Variant
 from perflab.catalog import implemented_by
@@ -45,6 +49,10 @@ _MODULES = {
         fast_json.TECHNIQUE,
         http_caching.TECHNIQUE,
         streaming_export.TECHNIQUE,
+        telemetry_sampling.TECHNIQUE,
+        bounded_cache.TECHNIQUE,
+        compact_objects.TECHNIQUE,
+        search_index.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from fastapi import APIRouter, Response
 
 from perflab.catalog import TechniqueSpec
-from perflab.telemetry import tally
 from perflab.telemetry.metrics import TECHNIQUE_DURATION
 
 if TYPE_CHECKING:
@@ -67,8 +66,8 @@ def _duration(name: str, variant: Variant) -> Any:
     # Bound once per (technique, variant): `labels()` takes a lock and builds a key.
     child = _durations.get((name, variant))
     if child is None:
-        child = _durations[(name, variant)] = tally.OwnedHistogram(
-            TECHNIQUE_DURATION.labels(technique=name, variant=variant.value)
+        child = _durations[(name, variant)] = TECHNIQUE_DURATION.labels(
+            technique=name, variant=variant.value
         )
     return child
 

@@ -25,7 +25,6 @@ from pydantic import BaseModel, Field
 from perflab.api.deps import Flags, Pool
 from perflab.api.techniques.base import Technique, run
 from perflab.catalog import TECHNIQUES
-from perflab.db import querylog
 from perflab.db.pool import acquire
 
 NAME = "batch_insert"
@@ -119,9 +118,8 @@ async def optimised(pool: Pool, items: list[OrderIn]) -> BulkResult:
                 (oid, i.user_id, i.book_id, i.quantity, total, STATUS, now)
                 for oid, i, total in zip(ids, items, totals, strict=True)
             ]
-            # No connection method sees COPY: counted, timed and traced here.
-            with querylog.Statement("COPY orders FROM STDIN", conn):
-                await conn.copy_records_to_table("orders", records=records, columns=_COLUMNS)
+            # One COPY statement (counted and traced by CountingConnection).
+            await conn.copy_records_to_table("orders", records=records, columns=_COLUMNS)
     return BulkResult(count=len(ids), ids=ids, total_cents=sum(totals))
 
 

@@ -6,8 +6,8 @@ table (rows + text + bytes all alive at once). The optimised path opens a cursor
 read-only transaction and streams batches of 1000 rows through a StreamingResponse;
 memory stays at one batch whatever the table size. The pooled connection is held only
 while streaming and is released however the stream ends (done, error, or the client
-going away). Same CSV bytes either way. Cursor fetches are invisible to asyncpg's query
-logger, so each batch is counted with `querylog.Statement` (more round trips, by design).
+going away). Same CSV bytes either way. Cursor fetches are no connection method (see
+db/querylog.py), so each batch is counted with `querylog.Statement` (more round trips, by design).
 Watch: `perflab_process_resident_memory_bytes` (Runtime dashboard) while exporting and
 `perflab_export_buffer_peak_bytes{variant}`, a cheap proxy that records the largest CSV
 buffer held at once (the whole file vs one batch; the real peak also holds the rows).
@@ -80,7 +80,7 @@ class _CursorExport:
         try:
             conn = await stack.enter_async_context(acquire(pool))
             await stack.enter_async_context(conn.transaction(readonly=True))
-            with querylog.Statement(_EXPORT_SQL, conn):
+            with querylog.Statement(_EXPORT_SQL):
                 cursor = await conn.cursor(_EXPORT_SQL, limit)
         except BaseException:
             await stack.aclose()

@@ -1,0 +1,32 @@
+"""`lab experiment --duration` takes `lab load -t`'s syntax (90, 8s, 2m) and refuses
+what the figures cannot work with, saying why."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from perflab.lab.cli import app
+from perflab.procs import free_port
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("duration", ["8s", "2m", "90"])
+def test_a_duration_lab_load_takes_is_taken(duration: str) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    done = runner.invoke(app, ["experiment", "n_plus_one", "--duration", duration,
+                               "--api", nowhere, "--prometheus", nowhere])  # fmt: skip
+    # Past the options: it stops at the missing stack, not at the duration.
+    assert done.exit_code == 1, done.output
+    assert "not reachable" in done.output
+
+
+@pytest.mark.parametrize(
+    ("duration", "why"),
+    [("8x", "bad duration"), ("2s", "at least 3 s measured"), ("2", "confidence interval")],
+)
+def test_a_bad_duration_is_named(duration: str, why: str) -> None:
+    done = runner.invoke(app, ["experiment", "n_plus_one", "--duration", duration])
+    assert done.exit_code == 2
+    assert why in done.output

@@ -1,0 +1,104 @@
+"""Exact window figures from two scrapes: deltas, Prometheus-style quantiles, reasons."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+from perflab.experiment.figures import SERVER_FIGURES, Scope
+from perflab.experiment.scrape import Delta, Snapshot, bucket_quantile, parse
+
+SCOPE = Scope(route="/books", technique="n_plus_one")
+FIGURES = {f.name: f for f in SERVER_FIGURES}
+
+
+class FakeApi:
+    """The API's metric families, as the lab names them, in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "perflab_http_requests", "", ["route", "method", "status_class"], registry=r
+        )
+        self.duration = Histogram(
+            "perflab_http_request_duration_seconds", "", ["route", "method"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1), registry=r,
+        )  # fmt: skip
+        self.queries = Histogram(
+            "perflab_db_queries_per_request", "", ["route"],
+            buckets=(0, 1, 2, 3, 5, 10, 20, 50, 100, 200), registry=r,
+        )  # fmt: skip
+        self.pool = Histogram("perflab_db_pool_acquire_seconds", "", registry=r)
+        self.exports = Histogram("perflab_export_buffer_peak_bytes", "", ["variant"], registry=r)
+
+    def snapshot(self, at: float) -> Snapshot:
+        return Snapshot(at=at, samples=parse(generate_latest(self.registry).decode(), "api"))
+
+    def serve(self, n: int, seconds: float, statements: int, status: str = "2xx") -> None:
+        for _ in range(n):
+            self.requests.labels("/books", "GET", status).inc()
+            self.duration.labels("/books", "GET").observe(seconds)
+            self.queries.labels("/books").observe(statements)
+
+
+def test_a_window_counts_only_what_happened_inside_it():
+    api = FakeApi()
+    api.serve(500, 0.040, 101)  # before the window: another arm
+    start = api.snapshot(at=100.0)
+    api.serve(90, 0.004, 2)
+    api.serve(10, 0.008, 2, status="5xx")
+    end = api.snapshot(at=104.0)
+    d = Delta(start, end)
+    assert d.seconds == 4.0
+    assert FIGURES["server_rps"].read(d, SCOPE) == (25.0, "")
+    assert FIGURES["queries_per_request"].read(d, SCOPE)[0] == 2.0
+    assert FIGURES["server_errors"].read(d, SCOPE)[0] == pytest.approx(0.1)
+    # p95 rank 95 of 100: 90 in (0.0025, 0.005], 10 in (0.005, 0.01] -> 5/10 of the way.
+    assert FIGURES["server_p95"].read(d, SCOPE)[0] == pytest.approx(0.0075)
+
+
+def test_a_figure_the_traffic_does_not_touch_says_why():
+    api = FakeApi()
+    start = api.snapshot(at=0.0)
+    api.serve(30, 0.004, 2)
+    d = Delta(start, api.snapshot(at=3.0))
+    value, why = FIGURES["pool_wait_p95"].read(d, SCOPE)
+    assert value is None and "pool" in why
+    value, why = FIGURES["export_buffer_peak"].read(d, SCOPE)
+    assert value is None and "export" in why
+    other = Scope(route="/genres/top-rated", technique="response_cache")
+    value, why = FIGURES["server_p95"].read(d, other)
+    assert value is None and "/genres/top-rated" in why
+    # A count that stayed at zero is a value, not a gap.
+    assert FIGURES["connections_opened"].read(d, SCOPE) == (0.0, "")
+
+
+def test_series_born_in_the_window_and_restarted_counters_count_from_zero():
+    start = Snapshot(at=0, samples={("c_total", frozenset({("job", "api")})): 50.0})
+    end = Snapshot(
+        at=1,
+        samples={
+            ("c_total", frozenset({("job", "api")})): 7.0,  # restarted: 7 since
+            ("c_total", frozenset({("job", "worker")})): 3.0,  # born inside
+        },
+    )
+    d = Delta(start, end)
+    assert d.total("c_total") == 10.0
+    assert d.total("c_total", job="worker") == 3.0
+
+
+def test_bucket_quantile_follows_prometheus():
+    inf = math.inf
+    # Linear inside the bucket that holds the rank; the first bucket starts at 0.
+    assert bucket_quantile(0.5, {1.0: 10, 2.0: 20, inf: 20}) == pytest.approx(1.0)
+    assert bucket_quantile(0.25, {1.0: 10, 2.0: 20, inf: 20}) == pytest.approx(0.5)
+    assert bucket_quantile(0.75, {1.0: 10, 2.0: 20, inf: 20}) == pytest.approx(1.5)
+    # A rank in +Inf answers the highest finite bound.
+    assert bucket_quantile(0.99, {1.0: 10, 2.0: 20, inf: 40}) == 2.0
+    # A first bucket with an upper bound of 0 answers 0 (statements per request of a hit).
+    assert bucket_quantile(0.95, {0.0: 100, 1.0: 100, inf: 100}) == 0.0
+    assert bucket_quantile(0.95, {1.0: 0, inf: 0}) is None
+    assert bucket_quantile(0.95, {}) is None

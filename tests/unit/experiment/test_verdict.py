@@ -1,0 +1,53 @@
+"""The three verdict states against a promise, and the agreement of repeats."""
+
+from __future__ import annotations
+
+import pytest
+
+from perflab.experiment.verdict import Effect, against, spread, state
+
+
+@pytest.mark.parametrize(
+    ("effect", "expected"),
+    [
+        # The interval's lower end reaches the promise: met.
+        (Effect(6.0, 5.2, 6.8), "met"),
+        (Effect(5.0, 5.0, 5.5), "met"),  # exactly at the promise counts
+        # The point estimate reaches it, the interval reaches below: likely.
+        (Effect(5.23, 4.53, 5.81), "likely"),
+        (Effect(5.0, 4.9, 5.1), "likely"),
+        # The point estimate is below it: missed, whatever the interval's top.
+        (Effect(4.98, 4.2, 5.6), "missed"),
+        (Effect(0.8, 0.7, 0.9), "missed"),
+    ],
+)
+def test_three_states_against_a_promise_of_five(effect: Effect, expected: str):
+    assert state(effect, 5.0) == expected
+
+
+def test_without_an_interval_a_reached_promise_is_only_likely():
+    assert state(Effect(7.0), 5.0) == "likely"
+    assert state(Effect(3.0), 5.0) == "missed"
+
+
+def test_the_verdict_sits_next_to_the_estimate_and_its_interval():
+    assert against(Effect(5.23, 4.53, 5.81), 5) == (
+        "5.23× (95% CI 4.53–5.81×), promised ≥ 5×: likely"
+    )
+    assert against(Effect(0.5, 0.4, 0.6), 3).startswith("0.50× (worse) (95% CI")
+
+
+def test_repeats_that_disagree_by_more_than_ten_percent_are_flagged():
+    close = spread([5.0, 5.2, 5.4])
+    assert close.value == pytest.approx(0.08)
+    assert not close.disagree
+    apart = spread([7.75, 5.23, 4.98])  # the three runs of the issue
+    assert apart.value == pytest.approx(7.75 / 4.98 - 1)
+    assert apart.disagree
+    assert "disagree" in apart.describe() and "disagree" not in close.describe()
+
+
+def test_one_pair_or_missing_pairs_give_no_spread():
+    assert spread([5.0]).value is None and not spread([5.0]).disagree
+    assert spread([None, 4.0]).value is None
+    assert spread([None, 4.0, 4.2]).factors == (4.0, 4.2)
