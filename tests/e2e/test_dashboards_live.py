@@ -61,6 +61,7 @@ _NO_ALERTS = (
 _NO_LOOP = "a WSGI worker (gunicorn) has no event loop to lag"
 _FASTAPI_ONLY = "only FastAPI (async_io) and Flask (async_views) call the slow upstream"
 _DJANGO_ONLY = "only Django renders templates, serves static assets and runs a middleware stack"
+_API_ONLY = "a FastAPI-only technique's own figure (memo, catalogue, search index, API CPU)"
 # (service, dashboard uid, panel title) -> why the panel cannot have data in this run.
 NO_DATA_EXPECTED: dict[tuple[str, str, str], str] = {
     **{(s, "perflab-overview", "Firing alerts by name"): _NO_ALERTS for s in SERVICES},
@@ -69,6 +70,15 @@ NO_DATA_EXPECTED: dict[tuple[str, str, str], str] = {
     ("django", "perflab-techniques", "cpu_offload: Event-loop lag per process"): _NO_LOOP,
     ("django", "perflab-techniques", "async_io: Upstream calls in flight"): _FASTAPI_ONLY,
     ("django", "perflab-techniques", "async_views: Upstream calls in flight"): _FASTAPI_ONLY,
+    **{
+        ("django", "perflab-techniques", f"{name}: {title}"): _API_ONLY
+        for name, title in (
+            ("telemetry_sampling", "API CPU per request (all processes)"),
+            ("bounded_cache", "Memo entries by variant (all processes)"),
+            ("compact_objects", "In-memory catalogue bytes by variant"),
+            ("search_index", "Items examined per search by variant"),
+        )
+    },
     **{
         ("fastapi", "perflab-techniques", f"{name}: {title}"): _DJANGO_ONLY
         for name, title in (

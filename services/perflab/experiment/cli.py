@@ -120,9 +120,7 @@ def experiment_command(
     target: Annotated[
         str | None, typer.Option(help="That service's base URL (default: the lab's).")
     ] = None,
-    api: Annotated[
-        str | None, typer.Option(help="API base URL (flags are flipped there).")
-    ] = None,
+    api: Annotated[str | None, typer.Option(help="API base URL (flags are flipped there).")] = None,
     prometheus: Annotated[str | None, typer.Option(help="Prometheus base URL.")] = None,
     worker_metrics: Annotated[
         str | None, typer.Option(help="The Celery worker's /metrics URL.")
