@@ -202,7 +202,7 @@ def test_gateway_spreads_requests_over_every_api_replica(stack: ComposeStack) ->
     urls = stack.urls()
     for _ in range(10 * API_REPLICAS):
         assert httpx.get(f"{urls['api']}/techniques", timeout=10).status_code == 200
-    query = 'sum by (instance) (perflab_http_requests_total{route="/techniques"})'
+    query = 'sum by (instance) (perflab_http_requests_total{job="api",route="/techniques"})'
 
     def per_replica() -> dict[str, float]:
         answer = httpx.get(
