@@ -9,6 +9,7 @@ against its recipe; a wrong status or body is a failure, not a success.
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import time
 from dataclasses import replace
@@ -31,6 +32,11 @@ from loadgen.recipes import (
     validate,
 )
 from loadgen.scenarios import class_name
+
+# The API's admin token, when it has one: every write (reviews, bulk orders,
+# confirmations) needs it (docs/security.md).
+ADMIN_TOKEN = os.environ.get("PERFLAB_ADMIN_TOKEN", "")
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class _Catalog:
@@ -91,6 +97,8 @@ class PerflabUser(FastHttpUser):
             call = self._pagination_call(call)
         etag = self.etags.get(call.url)
         headers = {"If-None-Match": etag} if etag else {}
+        if ADMIN_TOKEN and call.method in WRITE_METHODS:
+            headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
         with self.client.request(
             call.method, call.url, name=call.name, json=call.json, headers=headers,
             catch_response=True,

@@ -15,10 +15,12 @@ from redis.asyncio import Redis
 from perflab.api.app import create_app
 from perflab.flags.catalog import FLAGS
 from perflab.lab import postgres as pg
+from perflab.lab import secrets
 from perflab.settings import Settings
 from tests.support.servers import (
     Server,
     celery_worker,
+    secrets_of,
     service_env,
     start_postgres,
     start_redis,
@@ -54,11 +56,14 @@ def redis_server(lab_root: Path) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def settings_env(postgres_server: Server, redis_server: Server) -> dict[str, str]:
+def settings_env(lab_root: Path, postgres_server: Server, redis_server: Server) -> dict[str, str]:
     """The environment a real API or worker process of the test stack gets."""
+    keys = secrets_of(lab_root)
     return {
         "PERFLAB_DB__DSN": pg.dsn(postgres_server.port),
+        "PERFLAB_DB__PASSWORD_FILE": str(keys.path(secrets.POSTGRES_APP)),
         "PERFLAB_REDIS__URL": f"redis://127.0.0.1:{redis_server.port}/0",
+        "PERFLAB_REDIS__PASSWORD_FILE": str(keys.path(secrets.REDIS)),
         "PERFLAB_FLAGS__RESYNC_INTERVAL_SECONDS": "1",
     }
 
@@ -73,8 +78,14 @@ def celery_worker_server(lab_root: Path, settings_env: dict[str, str]) -> Iterat
 @pytest.fixture(scope="session")
 def settings(settings_env: dict[str, str]) -> Settings:
     return Settings(
-        db={"dsn": settings_env["PERFLAB_DB__DSN"]},
-        redis={"url": settings_env["PERFLAB_REDIS__URL"]},
+        db={
+            "dsn": settings_env["PERFLAB_DB__DSN"],
+            "password_file": settings_env["PERFLAB_DB__PASSWORD_FILE"],
+        },
+        redis={
+            "url": settings_env["PERFLAB_REDIS__URL"],
+            "password_file": settings_env["PERFLAB_REDIS__PASSWORD_FILE"],
+        },
         flags={"resync_interval_seconds": 1},
     )
 

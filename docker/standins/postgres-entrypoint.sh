@@ -17,6 +17,10 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  # As upstream's file_env: the password may come from a file (a Docker secret).
+  if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+    POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE")
+  fi
   user=${POSTGRES_USER:-postgres}
   db=${POSTGRES_DB:-$user}
   auth=${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}

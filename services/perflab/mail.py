@@ -2,8 +2,9 @@
 
 Shared by the API (background_offload's naive path, inline) and the Celery worker
 (its optimised path), so both variants do exactly the same work and store the same
-row; only `via` says who sent it. Not idempotent on purpose: each call is one e-mail
-sent (a resend is a new row), so every request costs the same under load.
+row; only `via` says who sent it. Each request is one e-mail sent (a new request is a
+new row), so every request costs the same under load; only a Celery task delivered
+twice (its worker died before acknowledging it) finds the row of its first run.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ SELECT u.email FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1
 
 
 class SentConfirmation(BaseModel):
+    """A stored confirmation as answers show it: never the recipient's address."""
+
     id: int
     order_id: int
-    recipient: str
     via: Via
     sent_at: datetime
 
@@ -42,17 +44,24 @@ async def send_email(delay_seconds: float) -> None:
 
 
 async def record_confirmation(
-    conn: asyncpg.Connection, order_id: int, recipient: str, via: Via
+    conn: asyncpg.Connection, order_id: int, recipient: str, via: Via, task_id: str | None = None
 ) -> SentConfirmation:
-    """The effect of a sent e-mail: one row in order_confirmations."""
+    """The effect of a sent e-mail: one row in order_confirmations.
+
+    A task's row is keyed by its id: a task delivered again (its worker died before
+    acknowledging it) finds its row instead of storing a second one.
+    """
     row = await conn.fetchrow(
         """
-        INSERT INTO order_confirmations (order_id, recipient, via) VALUES ($1, $2, $3)
-        RETURNING id, order_id, recipient, via, sent_at
+        INSERT INTO order_confirmations (order_id, recipient, via, task_id)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT (task_id) DO UPDATE SET task_id = EXCLUDED.task_id
+        RETURNING id, order_id, via, sent_at
         """,
         order_id,
         recipient,
         via,
+        task_id,
     )
     assert row is not None
     return SentConfirmation(**dict(row))

@@ -6,30 +6,81 @@ Redis; settings only give their defaults (`PERFLAB_FLAGS__N_PLUS_ONE=false`).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+ENV_PREFIX = "PERFLAB_"
+
+
+def _readable(path: Path | None) -> Path | None:
+    if path is not None:
+        try:
+            secret = path.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the password file {path}: {exc.strerror}") from None
+        if not secret:
+            raise ValueError(f"the password file {path} is empty")
+    return path
+
+
+def with_password(url: str, password: str) -> str:
+    """`url` with `password` as its password (user and everything else kept)."""
+    parts = urlsplit(url)
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class DbSettings(BaseModel):
     dsn: str = "postgresql://perflab@127.0.0.1:55432/perflab"
+    # A file holding the password (the native lab's state folder, a Docker secret),
+    # read at start-up into `dsn`: the password is in no environment or command line.
+    password_file: Path | None = None
     pool_min: int = Field(default=2, ge=1)
     pool_max: int = Field(default=10, ge=1)
     statement_cache_size: int = Field(default=100, ge=0)
     command_timeout_seconds: float = Field(default=30.0, gt=0)
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    _check_file = field_validator("password_file")(_readable)
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> DbSettings:
+        if self.password_file is not None:
+            self.dsn = with_password(self.dsn, self.password_file.read_text().strip())
+        return self
+
 
 class RedisSettings(BaseModel):
     url: str = "redis://127.0.0.1:56379/0"
+    password_file: Path | None = None  # as DbSettings.password_file, read into `url`
     socket_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    _check_file = field_validator("password_file")(_readable)
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> RedisSettings:
+        if self.password_file is not None:
+            self.url = with_password(self.url, self.password_file.read_text().strip())
+        return self
 
 
 class CelerySettings(BaseModel):
     # None: use the Redis server above, database 1, so flags and the broker never collide.
     broker_url: str | None = None
     queue: str = "perflab"
+    # A message delivered to a worker that dies unacknowledged is requeued this long
+    # after its delivery (plus up to one restore sweep): worker/app.py, docs/faults.md.
+    visibility_timeout_seconds: int = Field(default=30, ge=1)
+    restore_sweep_seconds: int = Field(default=5, ge=1)
 
 
 class WorkerSettings(BaseModel):
@@ -43,6 +94,8 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=2, ge=1)
+    # Larger request bodies are refused with 413 before they are read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
 
 
 class DjangoSettings(BaseModel):
@@ -92,6 +145,12 @@ class TechniqueSettings(BaseModel):
     upstream_latency_seconds: float = Field(default=0.05, ge=0)
     # Processes of cpu_offload's pool, per API process.
     cpu_pool_workers: int = Field(default=2, ge=1)
+    # resilience's optimised path: a deadline per attempt, attempts in all, and the
+    # breaker's consecutive failures to open and seconds open before a trial call.
+    upstream_timeout_seconds: float = Field(default=0.25, gt=0)
+    upstream_attempts: int = Field(default=3, ge=1)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_open_seconds: float = Field(default=5.0, gt=0)
 
 
 class ProfilingSettings(BaseModel):
@@ -111,7 +170,7 @@ class ProfilingSettings(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="PERFLAB_", env_nested_delimiter="__", extra="ignore"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore"
     )
 
     db: DbSettings = DbSettings()
@@ -124,8 +183,14 @@ class Settings(BaseSettings):
     flags: FlagSettings = FlagSettings()
     techniques: TechniqueSettings = TechniqueSettings()
     profiling: ProfilingSettings = ProfilingSettings()
-    # When set, PUT /flags/{name} requires `Authorization: Bearer <token>`.
+    # When set, every state-changing request needs `Authorization: Bearer <token>`
+    # (api/middleware/admin.py; docs/security.md).
     admin_token: SecretStr | None = None
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None  # compose passes an unset token as ""
 
     @property
     def celery_broker_url(self) -> str:
@@ -138,3 +203,29 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+_FIELD = re.compile(r'field "(\w+)"')
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(part) for part in loc).upper()
+
+
+def explain(exc: ValidationError | SettingsError) -> list[str]:
+    """One line per bad setting: the variable, what it should be, what it was."""
+    if isinstance(exc, SettingsError):
+        # pydantic-settings could not even parse the value (a nested field given as a
+        # plain string); its message names the field.
+        found = _FIELD.search(str(exc))
+        name = found.group(1) if found else "?"
+        return [
+            f"{ENV_PREFIX}{name.upper()}: expected a JSON object, or set its fields one by "
+            f"one as {ENV_PREFIX}{name.upper()}__<FIELD> (e.g. {ENV_PREFIX}DB__POOL_MAX=20)"
+        ]
+    lines = []
+    for error in exc.errors():
+        got = error.get("input")
+        shown = f" (got {got!r})" if isinstance(got, str | int | float) else ""
+        lines.append(f"{_variable(error['loc'])}: {error['msg']}{shown}")
+    return lines

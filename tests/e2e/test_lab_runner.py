@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ import httpx
 import pytest
 
 from perflab.lab import pidfiles
+from perflab.lab import secrets as lab_secrets
 from perflab.lab.components import LabContext
 from perflab.lab.config import LabOptions, LabSettings, Ports
 from perflab.lab.stack import Stack
@@ -165,6 +167,14 @@ def test_up_twice_then_status_then_down(lab: Lab) -> None:
     assert page.status_code == 200 and 'data-technique="n_plus_one"' in page.text
     if not GRAFANA_INSTALLED:
         assert "not installed" in first.stdout
+
+    # The secrets `up` generated: private files, the API reading them, no trust.
+    keys = lab.state / "secrets"
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    assert {p.name for p in keys.iterdir()} >= set(lab_secrets.GENERATED)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in keys.iterdir())
+    hba = (lab.state / "pgdata" / "pg_hba.conf").read_text().split()
+    assert "trust" not in hba and "scram-sha-256" in hba
 
     second = lab.run("up")
     assert second.returncode == 0, second.stdout + second.stderr

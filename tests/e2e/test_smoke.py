@@ -77,7 +77,7 @@ def test_a_burst_without_an_output_folder_leaves_nothing_in_the_temp_directory(a
 
 def test_flags_are_put_back_even_when_a_check_blows_up(api: str) -> None:
     before = _flags(api)
-    with FlagsClient(api, actor="test") as flags, pytest.raises(RuntimeError, match="boom"):
+    with FlagsClient(api) as flags, pytest.raises(RuntimeError, match="boom"):
         with _restoring(flags):
             for name in ("gzip", "n_plus_one"):
                 flags.set(name, not before[name])
@@ -92,7 +92,8 @@ def test_smoke_fails_naming_redis_when_redis_is_stopped(
     root = lab_root / "smoke-own-redis"
     root.mkdir()
     own = start_redis(root)
-    env = service_env(settings_env, {"PERFLAB_REDIS__URL": f"redis://127.0.0.1:{own.port}/0"})
+    env = service_env(settings_env, {"PERFLAB_REDIS__URL": own.url})
+    env.pop("PERFLAB_REDIS__PASSWORD_FILE")  # the password is in own.url
     try:
         with uvicorn_server(root, env, name="api-no-redis") as api:
             own.stop()

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from perflab.api.routes.alerts import CURRENT_KEY, HISTORY_KEY
 from perflab.lab.prom_config import render_alertmanager_config
+from perflab.lab.secrets import LabSecrets
 from tests.support import monitoring
 from tests.support.servers import service_env, uvicorn_server
 
@@ -233,3 +234,35 @@ async def test_real_alertmanager_delivers_with_inhibition_and_resolves(
             ).raise_for_status()
             assert await _until(lambda: all_delivered("resolved")), am.log_tail()
             assert delivered & await seen("firing") == set()
+
+
+async def test_alertmanager_authenticates_to_an_api_with_an_admin_token(
+    lab_root: Path, settings_env: dict[str, str], clean_alerts: None
+):
+    """The webhook is a write: a real Alertmanager sends the token from its credentials
+    file and is served; the same alert posted without it is refused and not stored."""
+    token = "webhook-test-token"
+    credentials = LabSecrets(lab_root / "am-secrets").keep_admin_token(token)
+    env = service_env(settings_env, {"PERFLAB_ADMIN_TOKEN": token})
+    with uvicorn_server(lab_root, env, name="api-token") as api_url:
+        async with httpx.AsyncClient(base_url=api_url, timeout=5) as api:
+            forged = await api.post(
+                "/alerts/webhook", json=_payload(_alert("TargetDown", "firing", "f1"))
+            )
+            assert forged.status_code == 401
+            assert (await api.get("/alerts")).json()["alerts"] == []
+
+            config = render_alertmanager_config(
+                f"{api_url}/alerts/webhook", credentials_file=credentials,
+                group_wait="1s", group_interval="1s",
+            )  # fmt: skip
+            alert = {"labels": {"alertname": "TargetDown", "job": "api", "severity": "critical"},
+                     "startsAt": datetime.now(UTC).isoformat()}  # fmt: skip
+            with monitoring.alertmanager(lab_root, config) as am:
+                posted = await api.post(f"{am.url}/api/v2/alerts", json=[alert])
+                assert posted.status_code == 200, posted.text
+
+                async def delivered() -> bool:
+                    return bool((await api.get("/alerts")).json()["alerts"])
+
+                assert await _until(delivered), am.log_tail()

@@ -30,7 +30,9 @@ assert _spec is not None and _spec.loader is not None
 requirements = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(requirements)
 
-ONE_SHOT = {"seed"}  # its exit status is its health: dependents wait for exit 0
+# Their exit status is their health: dependents wait for exit 0.
+ONE_SHOT = {"seed", "secrets"}
+SECRETS = "/run/perflab-secrets"  # the secrets volume, where the services read passwords
 DATA = {
     "postgres": "/var/lib/postgresql/data",
     "redis": "/data",
@@ -297,3 +299,31 @@ def test_app_services_may_be_sampled_by_py_spy() -> None:
     for name in ("api", "worker"):
         assert "SYS_PTRACE" in services()[name].get("cap_add", []), name
     assert "SYS_PTRACE" not in services()["seed"].get("cap_add", [])
+
+
+def test_compose_has_passwords_and_a_non_superuser_role_not_trust() -> None:
+    svc = services()
+    postgres = svc["postgres"]
+    assert "POSTGRES_HOST_AUTH_METHOD" not in postgres["environment"]
+    assert postgres["environment"]["POSTGRES_USER"] == "postgres"  # setup only
+    assert postgres["environment"]["POSTGRES_PASSWORD_FILE"].startswith(SECRETS)
+    init = (REPO / "docker" / "postgres-init" / "10-perflab-role.sh").read_text()
+    assert "NOSUPERUSER" in init and "OWNER perflab" in init
+    for name in ("seed", "api", "worker"):
+        env = svc[name]["environment"]
+        assert env["PERFLAB_DB__DSN"] == "postgresql://perflab@postgres:5432/perflab"
+        assert env["PERFLAB_DB__PASSWORD_FILE"] == f"{SECRETS}/postgres-password"
+        assert env["PERFLAB_REDIS__PASSWORD_FILE"] == f"{SECRETS}/redis-password"
+    assert "requirepass" in " ".join(svc["redis"]["command"])
+    # Every reader mounts the secrets volume read-only and waits for the job that fills it.
+    for name in ("postgres", "redis", "seed", "api", "worker", "alertmanager"):
+        mounts = {(v["source"], v.get("read_only", False)) for v in svc[name]["volumes"]}
+        assert ("secrets", True) in mounts, name
+    for name in ("postgres", "redis"):
+        assert svc[name]["depends_on"]["secrets"]["condition"] == "service_completed_successfully"
+    job = svc["secrets"]
+    assert set(job["environment"]) == {
+        "PERFLAB_POSTGRES_SUPERUSER_PASSWORD", "PERFLAB_POSTGRES_PASSWORD",
+        "PERFLAB_REDIS_PASSWORD", "PERFLAB_ADMIN_TOKEN",
+    }  # fmt: skip
+    assert "token_urlsafe" in " ".join(job["command"])

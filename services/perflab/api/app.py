@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
-from perflab.api import errors
+from perflab.api import errors, responses
+from perflab.api.middleware.admin import AdminTokenMiddleware
+from perflab.api.middleware.body_limit import BodyLimitMiddleware
 from perflab.api.middleware.gzip import GZipByFlag
 from perflab.api.middleware.metrics import MetricsMiddleware
 from perflab.api.middleware.profiling import ProfilingMiddleware
@@ -16,7 +22,7 @@ from perflab.api.middleware.tracing import TracingMiddleware
 from perflab.api.resources import lifespan
 from perflab.api.routes import alerts, docs, flags, health, metrics, profiles, techniques
 from perflab.api.techniques import REGISTRY, telemetry_sampling
-from perflab.settings import Settings, get_settings
+from perflab.settings import Settings, explain, get_settings
 from perflab.telemetry import celery_tracing
 from perflab.telemetry.logging import setup_logging
 from perflab.telemetry.tracing import setup_tracing
@@ -55,6 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # overrides to carry, so their routes join the app's router as they are: one scan.
     routes = [route for router in routers for route in router.routes]
     app.router.routes[:0] = routes
+    # What the OpenAPI document must also list: 503s, and the writes' 400/401/413.
+    responses.complete(routes, no_store=health.router.routes)
+    _document_security(app)
+    # Innermost: both answer before routing and before any body is read.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    app.add_middleware(AdminTokenMiddleware, token=token)
     # Inside the metrics middleware, so the size metric counts compressed bytes.
     app.add_middleware(GZipByFlag)
     # Outside gzip, so it sees the bytes that really go on the wire. Either one sends
@@ -80,7 +93,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _document_security(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            app.openapi_schema = responses.add_components(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented hook
+
+
 def app_factory() -> FastAPI:
     """Entry for `uvicorn --factory perflab.api.app:app_factory`."""
-    setup_logging(get_settings().telemetry.log_level)
-    return create_app()
+    try:
+        settings = get_settings()
+    except (ValidationError, SettingsError) as exc:
+        sys.exit("\n".join(f"perflab api: bad setting {line}" for line in explain(exc)))
+    setup_logging(settings.telemetry.log_level)
+    return create_app(settings)

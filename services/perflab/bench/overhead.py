@@ -57,8 +57,10 @@ import psutil
 from perflab.db.seed import seed
 from perflab.lab import postgres as pg
 from perflab.lab import redis as redis_proc
+from perflab.lab import secrets
+from perflab.lab.secrets import LabSecrets
 from perflab.procs import free_port, start_process, stop_pid, tcp_ready, wait_until
-from perflab.settings import TelemetrySettings
+from perflab.settings import TelemetrySettings, with_password
 
 SEED_SCALE = 0.05
 DEFAULT_RATIO = TelemetrySettings().trace_sample_ratio
@@ -162,19 +164,25 @@ class Bench:
 
     def start_datastores(self) -> tuple[str, str, int]:
         data, log = self.root / "pgdata", self.root / "postgres.log"
-        pg.init_cluster(data, log)
+        keys = LabSecrets(self.root / "secrets").ensure()
+        pg.init_cluster(data, log, keys.value(secrets.POSTGRES_SUPERUSER))
         pg_port, redis_port = free_port(), free_port()
         self._started(pg.start(data, pg_port, log), self.load_cores)
-        redis = redis_proc.start(redis_port, self.root / "redis", self.root / "redis.log")
+        redis_password = keys.value(secrets.REDIS)
+        redis = redis_proc.start(
+            redis_port, self.root / "redis", self.root / "redis.log", redis_password
+        )
         self._started(redis, self.load_cores)
         if not wait_until(lambda: tcp_ready(pg_port) and tcp_ready(redis_port), timeout=30):
             raise RuntimeError(f"postgres/redis did not start, see {self.root}")
-        dsn = pg.dsn(pg_port)
+        app_password = keys.value(secrets.POSTGRES_APP)
+        dsn = with_password(pg.dsn(pg_port), app_password)
 
         async def prepare() -> int:
             for _ in range(100):  # the port opens a moment before connections are accepted
                 try:
-                    await pg.ensure_database(pg_port)
+                    superuser = keys.value(secrets.POSTGRES_SUPERUSER)
+                    await pg.ensure_database(pg_port, superuser, app_password)
                     break
                 except (OSError, asyncpg.PostgresError):
                     await asyncio.sleep(0.1)
@@ -186,7 +194,7 @@ class Bench:
                 await conn.close()
 
         max_id = asyncio.run(prepare())
-        return dsn, f"redis://127.0.0.1:{redis_port}/0", max_id
+        return dsn, redis_proc.url(redis_port, redis_password), max_id
 
     def start_sink(self) -> str:
         port = free_port()

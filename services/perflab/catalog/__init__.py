@@ -47,6 +47,7 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
         concurrency.BACKGROUND_OFFLOAD,
         database.BATCH_INSERT,
         concurrency.ASYNC_IO,
+        concurrency.RESILIENCE,
         concurrency.CPU_OFFLOAD,
         caching.HTTP_CACHING,
         django_views.TEMPLATE_FRAGMENT_CACHE,

@@ -15,7 +15,7 @@ BACKGROUND_OFFLOAD = TechniqueSpec(
     key_figure="p95",
     promise=None,
     signals=("tasks_enqueued", "celery_tasks", "http_p95"),
-    load=Load(statuses=(200, 202), keys=("order_id", "recipient", "status", "via")),
+    load=Load(statuses=(200, 202), keys=("order_id", "status", "via")),
     implementations={
         "fastapi": Implementation(
             naive="Send the e-mail inline (wait for SMTP), INSERT the confirmation, answer 200.",
@@ -48,6 +48,29 @@ ASYNC_IO = TechniqueSpec(
         "fastapi": Implementation(
             naive="`time.sleep` inside `async def`: the event loop is blocked for the whole wait.",
             optimised="`await asyncio.sleep`: the loop serves other requests while waiting.",
+        ),
+    },
+)
+
+RESILIENCE = TechniqueSpec(
+    name="resilience",
+    method="GET",
+    path="/upstream/stock",
+    summary="A book's stock from a flaky upstream (faults set with PUT /upstream/fault).",
+    lesson="Give upstream calls a deadline, retries with backoff and jitter, and a circuit "
+    "breaker.",
+    metric="perflab_upstream_calls_total",
+    expected="upstream down: calls/s = requests/s -> one trial per 5 s, 503s in ~1 ms; "
+    "spikes: p95 from the spike to ~the deadline",
+    key_figure="p95",
+    promise=None,
+    signals=("upstream_calls", "upstream_retries", "breaker_state", "breaker_rejections"),
+    load=Load(query={"book_id": (1, 200)}, keys=("book_id", "in_stock", "warehouse")),
+    implementations={
+        "fastapi": Implementation(
+            naive="Await the upstream as it comes: no deadline, no retry; every request calls.",
+            optimised="0.25 s deadline per attempt, 3 attempts with exponential backoff and "
+            "jitter (tenacity), circuit breaker (purgatory): 5 failures open it for 5 s.",
         ),
     },
 )

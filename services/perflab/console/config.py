@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from perflab.settings import ApiSettings
@@ -75,6 +75,11 @@ class ConsoleSettings(BaseSettings):
     console: ConsoleOptions = ConsoleOptions()
     # The API's own setting: when set, flips (and runs) need `Authorization: Bearer`.
     admin_token: SecretStr | None = None
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None  # compose passes an unset token as ""
 
     def service(self, name: str) -> ServiceRef | None:
         return next((s for s in self.console.services if s.name == name), None)

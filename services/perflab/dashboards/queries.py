@@ -139,6 +139,10 @@ def _range_mean(variant: str) -> str:
 TECHNIQUE_SPEEDUP = f"({_range_mean('naive')}) / ({_range_mean('optimised')})"
 
 UPSTREAM_IN_PROGRESS = "sum(perflab_upstream_calls_in_progress)"
+UPSTREAM_CALLS = rate("perflab_upstream_calls_total", "variant, outcome")
+UPSTREAM_RETRIES = rate("perflab_upstream_retries_total")
+BREAKER_STATE = "max(perflab_upstream_breaker_state)"
+BREAKER_REJECTIONS = rate("perflab_upstream_breaker_rejections_total")
 EXPORT_BUFFER_PEAK_P95 = quantile(0.95, "perflab_export_buffer_peak_bytes_bucket", "variant")
 # The memory and algorithm techniques (bounded_cache, compact_objects, search_index).
 MEMO_ENTRIES_BY_VARIANT = "sum by (variant) (perflab_memo_entries)"
@@ -179,6 +183,8 @@ QUEUE_LENGTH = "max by (queue) (perflab_celery_queue_length)"
 QUEUE_OLDEST_AGE = "max by (queue) (perflab_celery_queue_oldest_message_age_seconds)"
 TASKS_BY_OUTCOME = rate("perflab_celery_tasks_total", "task, outcome")
 WORKERS_UP = "sum(perflab_celery_worker_up)"
+UNACKED = "max(perflab_celery_unacked_messages)"
+UNACKED_OLDEST_AGE = "max(perflab_celery_unacked_oldest_age_seconds)"
 
 
 TASKS_ENQUEUED_BY_TASK = rate("perflab_celery_tasks_enqueued_total", "task")

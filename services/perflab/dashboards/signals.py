@@ -51,6 +51,17 @@ EXPORT_BUFFER = Signal(
     "Export buffer peak p95 by variant", "bytes", q.EXPORT_BUFFER_PEAK_P95, "{{variant}}"
 )
 UPSTREAM = Signal("Upstream calls in flight", "short", q.UPSTREAM_IN_PROGRESS, "in flight")
+UPSTREAM_CALLS = Signal(
+    "Upstream calls per second by variant and outcome", "ops", q.UPSTREAM_CALLS,
+    "{{variant}} {{outcome}}",
+)  # fmt: skip
+UPSTREAM_RETRIES = Signal("Upstream retries per second", "ops", q.UPSTREAM_RETRIES, "retries")
+BREAKER = Signal(
+    "Circuit breaker (0 closed, 1 half-open, 2 open)", "short", q.BREAKER_STATE, "state"
+)
+BREAKER_REJECTIONS = Signal(
+    "Calls refused by the open breaker per second", "ops", q.BREAKER_REJECTIONS, "failed fast"
+)
 NOT_MODIFIED = Signal(
     "Share of 304 (3xx) responses", "percentunit", q.NOT_MODIFIED_RATIO, "3xx share"
 )
@@ -104,4 +115,8 @@ SIGNALS: dict[str, Signal] = {
     "memo_entries": MEMO_ENTRIES,
     "catalogue_bytes": CATALOGUE_BYTES,
     "search_examined": SEARCH_EXAMINED,
+    "upstream_calls": UPSTREAM_CALLS,
+    "upstream_retries": UPSTREAM_RETRIES,
+    "breaker_state": BREAKER,
+    "breaker_rejections": BREAKER_REJECTIONS,
 }

@@ -26,6 +26,23 @@ def build() -> dict[str, Any]:
         .with_panel(timeseries("Oldest message age", "s", prom(q.QUEUE_OLDEST_AGE, "{{queue}}")))
         .with_panel(
             timeseries(
+                "Delivered, not acknowledged",
+                "short",
+                prom(q.UNACKED, "unacked"),
+                description="Tasks running or reserved by a worker. A dead worker's stay "
+                "here until the visibility timeout (30 s) requeues them (docs/faults.md).",
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Oldest unacknowledged delivery",
+                "s",
+                prom(q.UNACKED_OLDEST_AGE, "age"),
+                description="Above 30 s + 5 s: no live worker is requeueing a dead one's tasks.",
+            )
+        )
+        .with_panel(
+            timeseries(
                 "Tasks per second by outcome",
                 "ops",
                 prom(q.TASKS_BY_OUTCOME, "{{task}} {{outcome}}"),

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from perflab.db import errors as db_errors
 from perflab.db import querylog
 from perflab.errors import DependencyUnavailable
 from perflab.settings import DbSettings
@@ -82,6 +83,10 @@ async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     DB_POOL_ACQUIRE.observe(time.perf_counter() - started)
     try:
         yield conn
+    except (OSError, TimeoutError) as exc:
+        # A socket error or command timeout inside the block is Postgres failing (the
+        # error handler cannot tell an OSError's origin; here it can).
+        raise DependencyUnavailable("postgres", db_errors.describe(exc)) from exc
     finally:
         # Its reset query is housekeeping: neither counted nor traced (reset_connection).
         await pool.release(conn)

@@ -64,6 +64,11 @@ CREATE TABLE IF NOT EXISTS order_confirmations (
     sent_at     timestamptz NOT NULL DEFAULT now(),
     via         text        NOT NULL
 );
+-- The Celery task that stored the row (NULL inline): a redelivered task stores no
+-- second row (delivery is at least once, the effect exactly once).
+ALTER TABLE order_confirmations ADD COLUMN IF NOT EXISTS task_id text;
+CREATE UNIQUE INDEX IF NOT EXISTS order_confirmations_task_id_key
+    ON order_confirmations (task_id);
 
 CREATE TABLE IF NOT EXISTS seed_info (
     singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),

@@ -67,9 +67,12 @@ INSTALLED_APPS = [
 # Outermost first. The Django instrumentation (tracing) adds its own in front.
 MIDDLEWARE = [
     "perflab.django_service.middleware.telemetry.TelemetryMiddleware",
+    "perflab.django_service.middleware.admin.AdminTokenMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "perflab.django_service.middleware.gzip.FlaggedGZipMiddleware",
 ]
+# The request-body limit every service shares (docs/security.md): 413 beyond it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = _lab.api.max_body_bytes
 # Nothing the lab stores needs a table: sessions and messages live in signed cookies.
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from perflab.flask_service import errors, routes, tracing
+from perflab.flask_service import admin, errors, routes, tracing
 from perflab.flask_service.extensions import cache, compress
 from perflab.flask_service.resources import EXTENSION, Resources, close_sessions
 from perflab.flask_service.techniques import REGISTRY
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cache.init_app(app)
     compress.init_app(app)
     errors.install(app)
+    admin.install(app, settings)
     app.register_blueprint(routes.blueprint)
     for technique in REGISTRY.values():
         app.register_blueprint(technique.blueprint)

@@ -90,12 +90,20 @@ def worker(ctx: LabContext) -> Component:
     log = ctx.paths.log_file("worker")
     env = ctx.service_env(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
     url = ctx.url(port)
-    settings = ctx.service_settings()
-    ping = health.CeleryPing(settings.celery_broker_url, settings.celery.queue)
+    pings: list[health.CeleryPing] = []  # made on first use: the secrets exist by then
 
     def healthy() -> bool:
         # /metrics first: it is cheap, and a ping before the worker runs only queues up.
-        return health.http_ok(f"{url}/metrics") and ping()
+        if not health.http_ok(f"{url}/metrics"):
+            return False
+        if not pings:
+            settings = ctx.service_settings()
+            pings.append(health.CeleryPing(settings.celery_broker_url, settings.celery.queue))
+        return pings[0]()
+
+    def close() -> None:
+        for ping in pings:
+            ping.close()
 
     return Component(
         name="worker",
@@ -107,7 +115,7 @@ def worker(ctx: LabContext) -> Component:
         healthy=healthy,
         paths=ctx.paths,
         prepare=lambda: _fresh(metrics_dir),
-        close=ping.close,
+        close=close,
     )
 
 

@@ -12,6 +12,8 @@ import time
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -21,6 +23,7 @@ from perflab.experiment.cli import compare_command, experiment_command
 from perflab.lab import docker as compose_lab
 from perflab.lab.components import LabContext
 from perflab.lab.config import LabSettings
+from perflab.lab.fault_cli import fault_command
 from perflab.lab.flags_client import FlagsClient, FlagsError
 from perflab.lab.load import load_command
 from perflab.lab.profiling.cli import profile_command
@@ -28,6 +31,7 @@ from perflab.lab.report import StartupView, status_table
 from perflab.lab.smoke import smoke_command
 from perflab.lab.stack import Stack
 from perflab.procs import StartError
+from perflab.settings import Settings, explain
 
 app = typer.Typer(
     help="perflab's native lab: Postgres, Redis, API, Celery worker, Prometheus, "
@@ -38,6 +42,16 @@ app = typer.Typer(
 # Wide enough for the URL table when output goes to a file or a pipe.
 console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Every command first reads the settings: a bad one is one line, not a traceback."""
+    try:
+        LabSettings()
+        Settings()
+    except (ValidationError, SettingsError) as exc:
+        fail("\n".join(f"bad setting {line}" for line in explain(exc)))
 
 
 def fail(message: str, code: int = 1, note: str | None = None) -> NoReturn:
@@ -219,6 +233,7 @@ def flag(
 
 
 app.command("load")(load_command)
+app.command("fault")(fault_command)
 app.command("smoke")(smoke_command)
 app.command("experiment")(experiment_command)
 app.command("compare")(compare_command)

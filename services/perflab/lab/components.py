@@ -17,6 +17,7 @@ from pathlib import Path
 from perflab.lab import pidfiles
 from perflab.lab.config import LabSettings, Ports, StatePaths
 from perflab.lab.postgres import dsn as pg_dsn
+from perflab.lab.secrets import POSTGRES_APP, REDIS, LabSecrets
 from perflab.settings import DbSettings, RedisSettings, Settings
 
 
@@ -98,7 +99,12 @@ class LabContext:
         return self.url(self.ports.api)
 
     @property
+    def secrets(self) -> LabSecrets:
+        return LabSecrets.under(self.paths.root)
+
+    @property
     def db_dsn(self) -> str:
+        """Without its password (shown in tables); `service_settings` has the full one."""
         return pg_dsn(self.ports.postgres)
 
     @property
@@ -110,7 +116,9 @@ class LabContext:
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
         env.update(
             PERFLAB_DB__DSN=self.db_dsn,
+            PERFLAB_DB__PASSWORD_FILE=str(self.secrets.path(POSTGRES_APP)),
             PERFLAB_REDIS__URL=self.redis_url,
+            PERFLAB_REDIS__PASSWORD_FILE=str(self.secrets.path(REDIS)),
             PERFLAB_API__PORT=str(self.ports.api),
             PERFLAB_API__WORKERS=str(self.cfg.lab.api_workers),
             PERFLAB_DJANGO__PORT=str(self.ports.django),
@@ -123,9 +131,9 @@ class LabContext:
         return env
 
     def service_settings(self) -> Settings:
-        """The settings the lab's services see (for the broker URL and queue)."""
-        env = self.service_env()
+        """The settings the lab's services see (passwords read from the secrets, which
+        must exist: call it once `lab up` has made them)."""
         return Settings(
-            db=DbSettings(dsn=env["PERFLAB_DB__DSN"]),
-            redis=RedisSettings(url=env["PERFLAB_REDIS__URL"]),
+            db=DbSettings(dsn=self.db_dsn, password_file=self.secrets.path(POSTGRES_APP)),
+            redis=RedisSettings(url=self.redis_url, password_file=self.secrets.path(REDIS)),
         )

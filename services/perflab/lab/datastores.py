@@ -7,7 +7,7 @@ import signal
 import stat
 from pathlib import Path
 
-from perflab.lab import health
+from perflab.lab import health, secrets
 from perflab.lab import postgres as pg
 from perflab.lab import redis as redis_proc
 from perflab.lab.components import Component, LabContext
@@ -48,7 +48,7 @@ def postgres(ctx: LabContext) -> Component:
                     f"postgres: runs as user {UNPRIVILEGED_USER!r}, who cannot enter {blocked}; "
                     "set PERFLAB_LAB__STATE_DIR to a folder it can reach (e.g. /var/tmp/perflab)"
                 )
-        pg.init_cluster(data, log)
+        pg.init_cluster(data, log, ctx.secrets.ensure().value(secrets.POSTGRES_SUPERUSER))
 
     return Component(
         name="postgres",
@@ -57,7 +57,9 @@ def postgres(ctx: LabContext) -> Component:
         url=ctx.db_dsn,
         match=(f"-D {data} ",),
         start=lambda: pg.start(data, port, log),
-        healthy=lambda: health.postgres_accepts(pg.dsn(port, "postgres")),
+        healthy=lambda: health.postgres_accepts(
+            pg.superuser_dsn(port, ctx.secrets.value(secrets.POSTGRES_SUPERUSER))
+        ),
         paths=ctx.paths,
         binary=_postgres_bin(),
         package="postgresql",
@@ -75,9 +77,14 @@ def redis(ctx: LabContext) -> Component:
         port_key="redis",
         url=ctx.redis_url,
         # Redis renames its process to "redis-server 127.0.0.1:<port>" once started.
-        match=(f"redis-server 127.0.0.1:{port}", f"redis-server --port {port} "),
-        start=lambda: redis_proc.start(port, ctx.paths.data("redis"), ctx.paths.log_file("redis")),
-        healthy=lambda: health.redis_pings(port),
+        match=(f"redis-server 127.0.0.1:{port}", f"{redis_proc.CONFIG} --port {port} "),
+        start=lambda: redis_proc.start(
+            port,
+            ctx.paths.data("redis"),
+            ctx.paths.log_file("redis"),
+            ctx.secrets.ensure().value(secrets.REDIS),
+        ),
+        healthy=lambda: health.redis_pings(port, ctx.secrets.value(secrets.REDIS)),
         paths=ctx.paths,
         binary=shutil.which("redis-server"),
         package="redis-server",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 from typing import Any
 
@@ -18,9 +17,10 @@ class FlagsError(RuntimeError):
 
 
 class FlagsClient:
-    def __init__(self, base_url: str, token: str | None = None, actor: str | None = None):
+    def __init__(self, base_url: str, token: str | None = None):
         self.base_url = base_url
-        headers = {"X-Perflab-Actor": actor or f"cli:{getpass.getuser()}"}
+        # No actor header: the API records who flipped a flag from the credential.
+        headers: dict[str, str] = {}
         token = token if token is not None else os.environ.get("PERFLAB_ADMIN_TOKEN")
         if token:
             headers["Authorization"] = f"Bearer {token}"

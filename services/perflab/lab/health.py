@@ -25,10 +25,10 @@ def postgres_accepts(dsn: str) -> bool:
     return asyncio.run(probe())
 
 
-def redis_pings(port: int) -> bool:
+def redis_pings(port: int, password: str | None = None) -> bool:
     import redis
 
-    client = redis.Redis(port=port, socket_timeout=PROBE_TIMEOUT_SECONDS)
+    client = redis.Redis(port=port, password=password, socket_timeout=PROBE_TIMEOUT_SECONDS)
     try:
         return bool(client.ping())
     finally:

@@ -37,7 +37,7 @@ from rich.console import Console
 from perflab.lab import load_report
 from perflab.lab.config import REPO
 from perflab.lab.load_progress import watch
-from perflab.procs import free_port, stop_pid
+from perflab.procs import free_port, stop_pid, wait_until
 
 LOCUSTFILE = REPO / "loadgen" / "locustfile.py"
 LOCUST_CONF = REPO / "loadgen" / "locust.conf"
@@ -80,6 +80,8 @@ class LoadOptions:
     # The lab's Prometheus file_sd folder; the run registers its metrics target there.
     prometheus_sd: Path | None = None
     service: str | None = None  # the web service under load (labels the metrics target)
+    # That Prometheus: a finished run waits until its target is gone from it.
+    prometheus_url: str | None = None
 
 
 @dataclass
@@ -152,17 +154,28 @@ def new_results_dir() -> Path:
     return path
 
 
+TARGET_GONE_SECONDS = 15.0
+
+
 @contextmanager
 def prometheus_target(
-    folder: Path | None, port: int, run: str, labels: dict[str, str] | None = None
+    folder: Path | None,
+    port: int,
+    run: str,
+    prometheus_url: str | None = None,
+    labels: dict[str, str] | None = None,
 ) -> Iterator[None]:
-    """Announce the run's metrics endpoint to Prometheus (file_sd) while it lasts."""
+    """Announce the run's metrics endpoint to Prometheus (file_sd) while it lasts, with
+    `labels` (e.g. the service it loads); at the end, withdraw it and (given
+    Prometheus's URL) wait until Prometheus dropped it, so whatever checks the targets
+    next (`lab smoke`) never sees a finished run down."""
     if folder is None or not folder.parent.is_dir():
         yield
         return
     folder.mkdir(exist_ok=True)
+    address = f"127.0.0.1:{port}"
     target, scratch = folder / f"{run}.json", folder / f".{run}.tmp"
-    entry: dict[str, object] = {"targets": [f"127.0.0.1:{port}"]}
+    entry: dict[str, object] = {"targets": [address]}
     if labels:
         entry["labels"] = labels
     scratch.write_text(json.dumps([entry]))
@@ -171,6 +184,17 @@ def prometheus_target(
         yield
     finally:
         target.unlink(missing_ok=True)
+        if prometheus_url:
+            wait_until(
+                lambda: address not in _target_addresses(prometheus_url),
+                timeout=TARGET_GONE_SECONDS,
+                interval=0.25,
+            )
+
+
+def _target_addresses(prometheus_url: str) -> set[str]:
+    answer = httpx.get(f"{prometheus_url}/api/v1/targets", params={"state": "active"}, timeout=5)
+    return {t["labels"].get("instance", "") for t in answer.json()["data"]["activeTargets"]}
 
 
 def run_load(opts: LoadOptions, console: Console | None = None) -> LoadResult:
@@ -183,7 +207,11 @@ def run_load(opts: LoadOptions, console: Console | None = None) -> LoadResult:
     env |= {"PERFLAB_LOADGEN_METRICS_PORT": str(port), "PERFLAB_LOADGEN_RUN": out.name}
     with (
         prometheus_target(
-            opts.prometheus_sd, port, out.name, {"service": opts.service} if opts.service else None
+            opts.prometheus_sd,
+            port,
+            out.name,
+            opts.prometheus_url,
+            {"service": opts.service} if opts.service else None,
         ),
         open(out / "locust.log", "wb") as log,
     ):
@@ -262,6 +290,7 @@ def load_command(
     """Drive load headless with Locust: live progress, a summary table, CSV and HTML reports."""
     from perflab.lab import services
     from perflab.lab.components import LabContext
+    from perflab.lab.monitoring import LOADGEN_SD
 
     ctx = LabContext.load()
     console = Console(width=None if sys.stdout.isatty() else 120)
@@ -273,8 +302,8 @@ def load_command(
     opts = LoadOptions(
         scenario=scenario, shape=shape, users=users, spawn_rate=spawn_rate, duration=duration,
         host=host or chosen.url(ctx.ports), processes=processes, output=output,
-        metrics_port=metrics_port, prometheus_sd=ctx.paths.data("prometheus") / "loadgen",
-        service=chosen.name,
+        metrics_port=metrics_port, prometheus_sd=ctx.paths.data("prometheus") / LOADGEN_SD,
+        prometheus_url=ctx.url(ctx.ports.prometheus), service=chosen.name,
     )  # fmt: skip
     try:
         result = run_load(opts, console)

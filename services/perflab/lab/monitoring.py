@@ -15,6 +15,10 @@ from perflab.procs import start_process
 
 RULE_FILES = str(REPO / "prometheus" / "rules" / "*.yml")
 GRAFANA_PROVISIONING = REPO / "grafana" / "provisioning"
+# Under Prometheus's folder: where `lab load` runs announce their metrics endpoint.
+LOADGEN_SD = "loadgen"
+# ...and where the lab's own tools (`lab fault`) announce theirs.
+LAB_SD = "lab"
 
 
 def _local(port: int) -> str:
@@ -53,6 +57,10 @@ def prometheus(ctx: LabContext) -> Component:
 
     def prepare() -> None:
         (home / "data").mkdir(parents=True, exist_ok=True)
+        # Made before Prometheus starts, so it watches the folder from the first moment
+        # (a missing folder makes it log a file-watch error every refresh).
+        (home / LOADGEN_SD).mkdir(exist_ok=True)
+        (home / LAB_SD).mkdir(exist_ok=True)
         config.write_text(
             render_prometheus_config(
                 api_targets=[_local(ports.api)],
@@ -64,7 +72,8 @@ def prometheus(ctx: LabContext) -> Component:
                 prometheus_target=_local(ports.prometheus),
                 locust_targets=[_local(ports.loadgen_metrics)],
                 # `lab load` runs announce their exporter here (see perflab.lab.load).
-                locust_file_sd=str(home / "loadgen" / "*.json"),
+                locust_file_sd=str(home / LOADGEN_SD / "*.json"),
+                lab_file_sd=str(home / LAB_SD / "*.json"),
                 rule_files=[RULE_FILES],
                 scrape_interval=ctx.cfg.lab.scrape_interval,
                 evaluation_interval=ctx.cfg.lab.scrape_interval,
@@ -93,7 +102,14 @@ def alertmanager(ctx: LabContext) -> Component:
 
     def prepare() -> None:
         (home / "data").mkdir(parents=True, exist_ok=True)
-        config.write_text(render_alertmanager_config(f"{ctx.api_url}/alerts/webhook"))
+        # The webhook is a write: with an admin token, Alertmanager must send it.
+        token = os.environ.get("PERFLAB_ADMIN_TOKEN")
+        credentials = ctx.secrets.keep_admin_token(token)
+        config.write_text(
+            render_alertmanager_config(
+                f"{ctx.api_url}/alerts/webhook", credentials_file=credentials
+            )
+        )
 
     component = _binary_component(
         ctx,

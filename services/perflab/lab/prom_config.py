@@ -62,13 +62,15 @@ def render_prometheus_config(
     prometheus_target: str,
     locust_targets: list[str] | None = None,
     locust_file_sd: str | None = None,
+    lab_file_sd: str | None = None,
     rule_files: list[str],
     scrape_interval: str = "5s",
     evaluation_interval: str = "5s",
 ) -> str:
     """`api_targets`: the FastAPI service's; `service_targets`: other web services' by
     service name (`{"django": ["127.0.0.1:8001"]}`). `locust_file_sd`: a glob of file_sd
-    target files; each `lab load` run adds one."""
+    target files; each `lab load` run adds one. `lab_file_sd`: the same for the lab's own
+    tools (`lab fault`), job `lab`."""
     jobs = [
         *_service_jobs(api_targets, service_targets or {}, scrape_interval),
         _job("worker", worker_targets, scrape_interval),
@@ -80,6 +82,11 @@ def render_prometheus_config(
         if locust_file_sd:
             locust["file_sd_configs"] = [{"files": [locust_file_sd], "refresh_interval": "5s"}]
         jobs.append(locust)
+    if lab_file_sd:
+        lab = _job("lab", [], scrape_interval)
+        del lab["static_configs"]
+        lab["file_sd_configs"] = [{"files": [lab_file_sd], "refresh_interval": "5s"}]
+        jobs.append(lab)
     config = {
         "global": {
             "scrape_interval": scrape_interval,
@@ -96,16 +103,23 @@ def render_prometheus_config(
 def render_alertmanager_config(
     webhook_url: str,
     *,
+    credentials_file: Path | None = None,
     group_wait: str | None = None,
     group_interval: str | None = None,
     repeat_interval: str | None = None,
     source: Path = ALERTMANAGER_FILE,
 ) -> str:
-    """prometheus/alertmanager.yml with the lab's webhook URL and, optionally, faster timings."""
+    """prometheus/alertmanager.yml with the lab's webhook URL, the admin token's file (or
+    no authorization when the API has no token) and, optionally, faster timings."""
     config = yaml.safe_load(source.read_text())
     for receiver in config["receivers"]:
         for webhook in receiver.get("webhook_configs", []):
             webhook["url"] = webhook_url
+            webhook.pop("http_config", None)
+            if credentials_file is not None:
+                webhook["http_config"] = {
+                    "authorization": {"type": "Bearer", "credentials_file": str(credentials_file)}
+                }
     timings = {
         "group_wait": group_wait,
         "group_interval": group_interval,

@@ -13,6 +13,7 @@ names its component.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import tempfile
@@ -279,8 +280,11 @@ def run_smoke(
             checks.append(check)
             on_check(check)
 
+    # Technique writes (a review, a bulk import) need the admin token when the API has one.
+    token = os.environ.get("PERFLAB_ADMIN_TOKEN")
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
     for component, url in services.items():
-        with httpx.Client(base_url=url, timeout=30) as http:
+        with httpx.Client(base_url=url, timeout=30, headers=auth) as http:
             health = check_health(http, component)
             add(*health)
             if not all(c.ok for c in health):
@@ -288,7 +292,7 @@ def run_smoke(
                 add(Check(f"{component} techniques", "flags and endpoints", False, why,
                           skipped=True))  # fmt: skip
                 continue
-            with FlagsClient(api, actor="lab smoke") as flags, _restoring(flags):
+            with FlagsClient(api) as flags, _restoring(flags):
                 add(*check_techniques(http, flags, component))
                 add(check_propagation(http, flags, component=component))
     if prometheus:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from perflab.lab import apps, datastores, monitoring, pidfiles, system
 from perflab.lab import postgres as pg
+from perflab.lab import secrets as lab_secrets
 from perflab.lab.components import Component, LabContext
 from perflab.lab.config import Ports
 from perflab.lab.report import StartupView, Status
@@ -118,6 +119,7 @@ class Stack:
         # Postgres runs as another user when we are root: it must be able to enter.
         root.chmod(0o755)
         self.ctx.paths.marker.touch()
+        self.ctx.secrets.ensure()
 
     def _check_ports(self, todo: list[Component]) -> None:
         taken = [
@@ -182,9 +184,14 @@ class Stack:
 
         from perflab.db.seed import seed
 
+        secrets = self.ctx.secrets
+        superuser = secrets.value(lab_secrets.POSTGRES_SUPERUSER)
+        app_password = secrets.value(lab_secrets.POSTGRES_APP)
+
         async def run() -> bool:
-            await pg.ensure_database(self.ctx.ports.postgres)
-            conn = await asyncpg.connect(self.ctx.db_dsn)
+            await pg.ensure_database(self.ctx.ports.postgres, superuser, app_password)
+            # As the application role: it owns what the seed creates.
+            conn = await asyncpg.connect(self.ctx.service_settings().db.dsn)
             try:
                 return await seed(conn, scale)
             finally:

@@ -19,10 +19,22 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar, cast
 
 from prometheus_client import Counter, Gauge, Histogram
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from perflab.settings import get_settings
 
-ENABLED = get_settings().telemetry.metrics_enabled
+
+def _enabled() -> bool:
+    try:
+        return get_settings().telemetry.metrics_enabled
+    except (ValidationError, SettingsError):
+        # A bad setting is reported, in one line, by the process's entry point
+        # (perflab.settings.explain); importing this module must not turn it into a traceback.
+        return True
+
+
+ENABLED = _enabled()
 
 
 class _Off:
@@ -145,6 +157,29 @@ UPSTREAM_IN_PROGRESS = _declare(
     "Calls to the (simulated) slow upstream waiting right now; a blocked loop keeps it <= 1.",
     multiprocess_mode="livesum",
 )
+UPSTREAM_CALLS = _declare(
+    Counter,
+    "perflab_upstream_calls_total",
+    "Calls that reached the (simulated) flaky upstream of the resilience technique, by "
+    "the variant that made them and their outcome (ok, error, timeout).",
+    ["variant", "outcome"],
+)
+UPSTREAM_RETRIES = _declare(
+    Counter,
+    "perflab_upstream_retries_total",
+    "Retries of a failed upstream call (resilience, optimised path).",
+)
+UPSTREAM_REJECTED = _declare(
+    Counter,
+    "perflab_upstream_breaker_rejections_total",
+    "Upstream calls refused by the open circuit breaker (failed fast, never sent).",
+)
+UPSTREAM_BREAKER_STATE = _declare(
+    Gauge,
+    "perflab_upstream_breaker_state",
+    "The upstream circuit breaker of each API process: 0 closed, 1 half-open, 2 open.",
+    multiprocess_mode="livemax",
+)
 TECHNIQUE_DURATION = _declare(
     Histogram,
     "perflab_technique_duration_seconds",
@@ -228,6 +263,20 @@ CELERY_QUEUE_OLDEST_AGE = _declare(
     "perflab_celery_queue_oldest_message_age_seconds",
     "Age of the oldest message waiting in a Celery queue.",
     ["queue"],
+    multiprocess_mode="livemax",
+)
+CELERY_UNACKED = _declare(
+    Gauge,
+    "perflab_celery_unacked_messages",
+    "Messages delivered to a worker and not yet acknowledged (the broker's `unacked` "
+    "set): running or reserved tasks, or those of a worker that died, until requeued.",
+    multiprocess_mode="livemax",
+)
+CELERY_UNACKED_OLDEST_AGE = _declare(
+    Gauge,
+    "perflab_celery_unacked_oldest_age_seconds",
+    "Time since the oldest unacknowledged message was delivered; past the visibility "
+    "timeout it is a dead worker's, waiting to be requeued.",
     multiprocess_mode="livemax",
 )
 CELERY_WORKERS_UP = _declare(

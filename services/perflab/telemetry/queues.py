@@ -26,7 +26,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from perflab.settings import Settings
-from perflab.telemetry.metrics import CELERY_QUEUE_LENGTH, CELERY_QUEUE_OLDEST_AGE
+from perflab.telemetry.metrics import (
+    CELERY_QUEUE_LENGTH,
+    CELERY_QUEUE_OLDEST_AGE,
+    CELERY_UNACKED,
+    CELERY_UNACKED_OLDEST_AGE,
+)
 
 ENQUEUED_AT_HEADER = "perflab_enqueued_at"
 PRIORITY_SEP = "\x06\x16"
@@ -76,6 +81,23 @@ async def measure(broker: Redis, queue: str, now: float | None = None) -> tuple[
     return depth, age
 
 
+# kombu's Redis transport (default key names): a hash of delivered, unacknowledged
+# messages and a sorted set of their delivery times.
+UNACKED_KEY = "unacked"
+UNACKED_INDEX_KEY = "unacked_index"
+
+
+async def measure_unacked(broker: Redis, now: float | None = None) -> tuple[int, float]:
+    """(messages delivered and not acknowledged, seconds since the oldest delivery)."""
+    async with broker.pipeline(transaction=False) as pipe:
+        pipe.hlen(UNACKED_KEY)
+        pipe.zrange(UNACKED_INDEX_KEY, 0, 0, withscores=True)
+        count, oldest = await pipe.execute()
+    now = time.time() if now is None else now
+    age = max(0.0, now - float(oldest[0][1])) if oldest else 0.0
+    return int(count), age
+
+
 async def sample_forever(settings: Settings) -> None:
     queue = settings.celery.queue
     CELERY_QUEUE_LENGTH.labels(queue=queue).set(0)
@@ -89,6 +111,9 @@ async def sample_forever(settings: Settings) -> None:
                 depth, age = await measure(broker, queue)
                 CELERY_QUEUE_LENGTH.labels(queue=queue).set(depth)
                 CELERY_QUEUE_OLDEST_AGE.labels(queue=queue).set(age)
+                unacked, unacked_age = await measure_unacked(broker)
+                CELERY_UNACKED.set(unacked)
+                CELERY_UNACKED_OLDEST_AGE.set(unacked_age)
             await asyncio.sleep(TICK_SECONDS)
     finally:
         await broker.aclose()

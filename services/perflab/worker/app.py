@@ -7,17 +7,39 @@ reaches tasks within a second, like the API processes.
 from __future__ import annotations
 
 import os
+import sys
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from perflab.flags.state import FlagState
 from perflab.flags.threaded import ThreadedFlagMirror
-from perflab.settings import get_settings
+from perflab.settings import Settings, explain, get_settings
 from perflab.telemetry import celery_metrics
 from perflab.worker import metrics_server
 
-_settings = get_settings()
+try:
+    _settings = get_settings()
+except (ValidationError, SettingsError) as _exc:
+    sys.exit("\n".join(f"perflab worker: bad setting {line}" for line in explain(_exc)))
+
+
+def broker_transport_options(settings: Settings) -> dict[str, int]:
+    """A message delivered to a worker that dies before acknowledging it waits in the
+    broker's `unacked` set until its visibility timeout passes, then a live worker
+    requeues it (kombu sweeps every `unacked_restore_interval`). The lab's tasks take
+    well under a second, so the default 30 s is safe, and a dead worker's tasks come
+    back within 30 + 5 s of their delivery (docs/faults.md); kombu's default is an
+    hour. A task running longer than the timeout would run twice: tasks must be
+    idempotent (the confirmation task is)."""
+    return {
+        "visibility_timeout": settings.celery.visibility_timeout_seconds,
+        "unacked_restore_interval": settings.celery.restore_sweep_seconds,
+        "unacked_restore_throttle": 1,  # scan on every sweep, not every 10th
+    }
+
 
 celery_app = Celery(
     "perflab",
@@ -31,8 +53,13 @@ celery_app.conf.update(
     result_serializer="json",
     accept_content=["json"],
     result_expires=3600,
+    # At least once: a message is acknowledged when its task is done, and a task whose
+    # pool process died (kill -9, OOM) goes back to the queue instead of failing.
     task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    # Each pool process reserves one message at a time: a dead worker holds few.
     worker_prefetch_multiplier=1,
+    broker_transport_options=broker_transport_options(_settings),
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )

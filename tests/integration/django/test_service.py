@@ -47,3 +47,25 @@ def test_bad_input_is_a_4xx_naming_what_was_wrong(django: httpx.Client):
     assert "'limit'" in django.get("/books?limit=x").json()["error"]
     assert django.get("/no/such/path").status_code == 404
     assert django.post("/orders/bulk", content=b"{not json").status_code == 400
+
+
+def test_writes_need_the_admin_token_when_one_is_set_and_bodies_have_a_limit(
+    lab_root: Path, settings_env: dict[str, str]
+) -> None:
+    token = "test-admin-token"
+    env = service_env(
+        settings_env, {"PERFLAB_ADMIN_TOKEN": token, "PERFLAB_API__MAX_BODY_BYTES": "2048"}
+    )
+    with gunicorn_server(lab_root, env, name="django-admin") as url:
+        order = [{"user_id": 1, "book_id": 1, "quantity": 1}]
+        refused = httpx.post(f"{url}/orders/bulk", json=order, timeout=30)
+        assert refused.status_code == 401 and "admin token" in refused.json()["error"]
+        assert refused.headers["WWW-Authenticate"] == "Bearer"
+        unknown = httpx.post(f"{url}/no/such/path", timeout=30)
+        assert unknown.status_code == 401  # before routing: nothing is learnt without it
+        auth = {"Authorization": f"Bearer {token}"}
+        allowed = httpx.post(f"{url}/orders/bulk", json=order, headers=auth, timeout=30)
+        assert allowed.status_code == 201, allowed.text
+        assert httpx.get(f"{url}/books", params={"limit": 1}, timeout=30).status_code == 200
+        big = httpx.post(f"{url}/orders/bulk", json=order * 200, headers=auth, timeout=30)
+        assert big.status_code == 413 and "2048" in big.json()["error"]

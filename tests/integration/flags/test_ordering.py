@@ -36,7 +36,7 @@ def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 async def client(own_redis: Server) -> AsyncIterator[Redis]:
-    redis = Redis(host="127.0.0.1", port=own_redis.port)
+    redis = Redis.from_url(own_redis.url)
     yield redis
     await redis.aclose()
 
@@ -104,7 +104,7 @@ async def test_the_worker_mirror_ignores_a_late_message_too(own_redis: Server, c
     older = await writer.set(FLAG, False, actor="test")
     await writer.set(FLAG, True, actor="test")
     mirror = ThreadedFlagMirror(
-        f"redis://127.0.0.1:{own_redis.port}/0",
+        own_redis.url,
         FlagState(FlagSettings(default_enabled=False)),
         resync_seconds=60,
     )

@@ -16,7 +16,6 @@ import pytest
 from flask.testing import FlaskClient
 
 from perflab.flask_service.app import create_app
-from perflab.lab import postgres as pg
 from perflab.settings import Settings
 from tests.integration.flask_service.conftest import wait_for_mirror
 from tests.integration.techniques.wiretap import PgWireTap
@@ -46,7 +45,9 @@ async def test_same_page_with_far_fewer_bytes_from_postgres(
 ):
     tap = PgWireTap(postgres_server.port)
     await tap.start()
-    db = settings.db.model_copy(update={"dsn": pg.dsn(tap.port), "pool_max": 1})
+    # The same DSN (password included) through the tap's port.
+    dsn = settings.db.dsn.replace(f":{postgres_server.port}/", f":{tap.port}/")
+    db = settings.db.model_copy(update={"dsn": dsn, "pool_max": 1})
     app = await asyncio.to_thread(create_app, settings.model_copy(update={"db": db}))
     try:
         client = app.test_client()

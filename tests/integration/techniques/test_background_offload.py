@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -66,7 +67,7 @@ async def test_inline_and_offloaded_store_the_same_confirmation(
     assert naive.status_code == 200, naive.text
     body = naive.json()
     assert (body["status"], body["via"], body["task_id"]) == ("sent", "inline", None)
-    assert body["confirmation"]["recipient"] == recipient
+    assert body["confirmation"]["order_id"] == ORDER_ID
 
     await set_flag("background_offload", True)
     optimised = await app_client.post(path)
@@ -81,13 +82,18 @@ async def test_inline_and_offloaded_store_the_same_confirmation(
     assert status["task"] == CONFIRM_ORDER_TASK
 
     rows = await db.fetch(
-        "SELECT id, order_id, recipient, via FROM order_confirmations WHERE id = ANY($1)",
+        "SELECT id, order_id, recipient, via, task_id FROM order_confirmations WHERE id = ANY($1)",
         [body["confirmation"]["id"], status["result"]["id"]],
     )
-    stored = {r["via"]: (r["order_id"], r["recipient"]) for r in rows}
-    # The effect is stored both ways, identical but for who sent it.
-    assert stored == {"inline": (ORDER_ID, recipient), "celery": (ORDER_ID, recipient)}
-    assert status["result"]["recipient"] == queued["recipient"] == recipient
+    stored = {r["via"]: (r["order_id"], r["recipient"], r["task_id"]) for r in rows}
+    # The effect is stored both ways, identical but for who sent it (and the task's id).
+    assert stored == {
+        "inline": (ORDER_ID, recipient, None),
+        "celery": (ORDER_ID, recipient, queued["task_id"]),
+    }
+    # No answer carries the customer's address: walking ids must not collect them.
+    for answer in (naive.text, optimised.text, json.dumps(status)):
+        assert recipient not in answer and "@" not in answer
 
     # Counted: exactly one task enqueued by the offloaded request, none by the inline one...
     assert enqueued_after_naive == enqueued_before

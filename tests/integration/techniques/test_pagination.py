@@ -83,6 +83,24 @@ async def test_offset_reads_every_earlier_row_and_keyset_only_the_page(
     assert rows_read(seek) == SIZE + 1
 
 
+def _forged(page: int, size: int, after_id: int) -> str:
+    return pagination.encode_cursor(pagination.Position(page, size, after_id))
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+async def test_a_forged_cursor_is_422_before_any_sql(
+    app_client: httpx.AsyncClient, set_flag, enabled: bool
+):
+    await set_flag("pagination", enabled)
+    for cursor in (_forged(2, 50, 2**63), _forged(2, 50, 0), _forged(2, 50, -5)):
+        answer = await app_client.get("/orders/feed", params={"cursor": cursor})
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["X-DB-Queries"] == "0"
+        detail = answer.json()["detail"][0]
+        assert detail["loc"] == ["query", "cursor"]
+        assert "not a cursor returned by this endpoint" in detail["msg"]
+
+
 async def test_bad_input_is_422_with_the_reason(app_client: httpx.AsyncClient, set_flag):
     await set_flag("pagination", True)
     first = await _feed(app_client, "optimised", size=SIZE)

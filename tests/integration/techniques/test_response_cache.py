@@ -7,6 +7,7 @@ one hit or miss per request, and a hit runs no SQL statement (`X-DB-Queries: 0`)
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import httpx
 import pytest
@@ -126,3 +127,15 @@ async def test_review_input_is_validated(app_client: httpx.AsyncClient):
     assert unknown_book.status_code == 404 and "book 99999999" in unknown_book.json()["error"]
     unknown_user = await app_client.post("/books/1/reviews", json={**good, "user_id": 99999999})
     assert unknown_user.status_code == 404 and "user 99999999" in unknown_user.json()["error"]
+
+
+@pytest.mark.parametrize("body", ["nul \x00 inside", "lone \ud969 surrogate"])
+async def test_a_review_postgres_cannot_store_is_422_not_500(app_client: httpx.AsyncClient, body):
+    # Found by schemathesis: a NUL or a lone surrogate failed inside the INSERT.
+    answer = await app_client.post(
+        "/books/1/reviews",
+        content=json.dumps({"user_id": 1, "rating": 3, "body": body}),
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body", "body"]

@@ -20,7 +20,6 @@ import httpx
 from fastapi import FastAPI
 
 from perflab.api.app import create_app
-from perflab.lab import postgres as pg
 from perflab.settings import Settings
 
 _SSL_REQUEST = 80877103
@@ -106,7 +105,9 @@ async def tapped_app(
     tap = PgWireTap(postgres_port)
     await tap.start()
     # One pooled connection: every request reuses the connection that was warmed up.
-    db = settings.db.model_copy(update={"dsn": pg.dsn(tap.port), "pool_min": 1, "pool_max": 1})
+    # The same DSN (password included) through the tap's port.
+    dsn = settings.db.dsn.replace(f":{postgres_port}/", f":{tap.port}/")
+    db = settings.db.model_copy(update={"dsn": dsn, "pool_min": 1, "pool_max": 1})
     app = create_app(settings.model_copy(update={"db": db}))
     try:
         async with app.router.lifespan_context(app):

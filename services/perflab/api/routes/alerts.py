@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from perflab.api.deps import RedisClient
+from perflab.api.responses import ADMIN, WRITE
 from perflab.telemetry.metrics import ALERTS_RECEIVED
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -35,6 +36,7 @@ ALERT_NAMES = (
     "CacheHitRatioLow",
     "CeleryQueueBacklogGrowing",
     "CeleryOldestMessageTooOld",
+    "CeleryUnackedTooOld",
     "CeleryWorkerDown",
     "EventLoopLagHigh",
     "ApiMemoryGrowing",
@@ -130,7 +132,7 @@ def _is_change(stored: bytes | str | None, alert: AlertIn) -> bool:
     return before.status != alert.status or before.startsAt != alert.startsAt
 
 
-@router.post("/webhook", response_model=Received)
+@router.post("/webhook", response_model=Received, responses=WRITE, openapi_extra=ADMIN)
 async def webhook(payload: WebhookIn, redis: RedisClient) -> Received:
     now = datetime.now(UTC)
     fingerprints = [alert.fingerprint for alert in payload.alerts]

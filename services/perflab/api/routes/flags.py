@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from perflab.api.deps import Res
+from perflab.api.middleware.admin import actor_of
+from perflab.api.responses import ADMIN, CONFLICT, NOT_FOUND, WRITE
 from perflab.api.techniques import REGISTRY
-from perflab.errors import Unauthorized
 from perflab.flags.catalog import FLAGS
 
 router = APIRouter(prefix="/flags", tags=["flags"])
@@ -44,15 +44,6 @@ def _flag_out(name: str, enabled: bool) -> FlagOut:
     return FlagOut(name=name, enabled=enabled, description=FLAGS[name], technique=name)
 
 
-def _authorize(res: Res, authorization: str | None) -> None:
-    token = res.settings.admin_token
-    if token is None:
-        return
-    expected = f"Bearer {token.get_secret_value()}"
-    if authorization is None or not hmac.compare_digest(authorization, expected):
-        raise Unauthorized("flag changes need 'Authorization: Bearer <admin token>'")
-
-
 @router.get("", response_model=FlagsOut)
 async def list_flags(res: Res) -> FlagsOut:
     state = res.flags.state.snapshot()
@@ -66,20 +57,17 @@ async def flag_history(
     return [FlipOut(**vars(flip)) for flip in await res.flags.history(limit)]
 
 
-@router.put("/{name}", response_model=FlagOut)
-async def set_flag(
-    name: str,
-    change: FlagChange,
-    res: Res,
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_perflab_actor: Annotated[str | None, Header(max_length=100)] = None,
-) -> FlagOut:
+@router.put(
+    "/{name}",
+    response_model=FlagOut,
+    responses={**NOT_FOUND, **CONFLICT, **WRITE},
+    openapi_extra=ADMIN,
+)
+async def set_flag(name: str, change: FlagChange, res: Res, request: Request) -> FlagOut:
+    """Turn a flag on or off. The admin token (when configured) is checked before
+    anything else; the flip's recorded actor is the credential, not a header."""
     res.flags.state.check(name)
-    _authorize(res, authorization)
-    client = request.client.host if request.client else "unknown"
-    actor = x_perflab_actor or f"api:{client}"
-    flip = await res.flags.set(name, change.enabled, actor)
+    flip = await res.flags.set(name, change.enabled, actor_of(request.state))
     technique = REGISTRY.get(name)
     if technique is not None and technique.on_flip is not None and flip.old != flip.new:
         await technique.on_flip(flip.new, res)

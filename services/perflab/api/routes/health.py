@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from perflab.api.deps import Res
 
@@ -15,7 +16,23 @@ router = APIRouter(tags=["health"])
 PROBE_TIMEOUT_SECONDS = 2.0
 
 
-@router.get("/healthz")
+class Probe(BaseModel):
+    ok: bool
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+class Readiness(BaseModel):
+    status: str  # ready | unavailable
+    checks: dict[str, Probe]
+    error: str | None = None  # which dependencies are down
+
+
+class Liveness(BaseModel):
+    status: str
+
+
+@router.get("/healthz", response_model=Liveness)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -29,7 +46,11 @@ async def _probe(check: Any) -> dict[str, Any]:
     return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Postgres or Redis is down."}},
+)
 async def readyz(res: Res) -> JSONResponse:
     async def postgres() -> None:
         async with res.pool.acquire() as conn:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Response
 
 from perflab.api.deps import Res
+from perflab.api.responses import BAD_REQUEST, CONFLICT, NOT_FOUND
 from perflab.errors import BadRequest, Conflict, NotFound, Unauthorized
 from perflab.profile import store
 from perflab.profile.capture import PROFILES_PATH, Kind, Profile, authorized
@@ -26,7 +27,7 @@ def _require_enabled(res: Res) -> None:
         raise NotFound("profiling is off (set PERFLAB_PROFILING__ENABLED=true and restart)")
 
 
-@router.post("/memory")
+@router.post("/memory", responses={**NOT_FOUND, **BAD_REQUEST, **CONFLICT})
 async def memory_window(
     res: Res,
     seconds: Annotated[float, Query(gt=0, description="How long to trace allocations.")] = 5.0,

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Res
 from perflab.api.resources import Resources
+from perflab.api.responses import NOT_FOUND
 from perflab.api.techniques.base import Technique, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
@@ -84,7 +85,7 @@ async def optimised(res: Resources, book_id: int, quantity: int) -> Quote:
 router = APIRouter(tags=["techniques"])
 
 
-@router.get("/upstream/quote", response_model=Quote)
+@router.get("/upstream/quote", response_model=Quote, responses=NOT_FOUND)
 async def upstream_quote(
     res: Res,
     flags: Flags,

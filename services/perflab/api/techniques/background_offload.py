@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Res
 from perflab.api.resources import Resources
+from perflab.api.responses import ADMIN, NOT_FOUND, WRITE
 from perflab.api.techniques.base import Technique, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
@@ -38,8 +39,8 @@ _MAX_BIGINT = 2**63 - 1
 
 
 class ConfirmationAnswer(BaseModel):
+    # No recipient: walking order ids must not collect customers' e-mail addresses.
     order_id: int
-    recipient: str
     status: Literal["sent", "queued"]
     via: Via
     confirmation: SentConfirmation | None = None  # inline: the row already stored
@@ -69,9 +70,7 @@ async def naive(res: Resources, order_id: int) -> ConfirmationAnswer:
     await send_email(res.settings.techniques.email_delay_seconds)
     async with acquire(res.pool) as conn:
         sent = await record_confirmation(conn, order_id, recipient, "inline")
-    return ConfirmationAnswer(
-        order_id=order_id, recipient=recipient, status="sent", via="inline", confirmation=sent
-    )
+    return ConfirmationAnswer(order_id=order_id, status="sent", via="inline", confirmation=sent)
 
 
 async def optimised(res: Resources, order_id: int) -> ConfirmationAnswer:
@@ -80,7 +79,6 @@ async def optimised(res: Resources, order_id: int) -> ConfirmationAnswer:
     task_id = await task_client(res).enqueue(CONFIRM_ORDER_TASK, order_id, recipient)
     return ConfirmationAnswer(
         order_id=order_id,
-        recipient=recipient,
         status="queued",
         via="celery",
         task_id=task_id,
@@ -94,7 +92,12 @@ router = APIRouter(tags=["techniques"])
 @router.post(
     "/orders/{order_id}/confirm",
     response_model=ConfirmationAnswer,
-    responses={202: {"model": ConfirmationAnswer, "description": "E-mail queued."}},
+    responses={
+        202: {"model": ConfirmationAnswer, "description": "E-mail queued."},
+        **NOT_FOUND,
+        **WRITE,
+    },
+    openapi_extra=ADMIN,
 )
 async def confirm_order(
     res: Res,
@@ -108,7 +111,7 @@ async def confirm_order(
     return answer
 
 
-@router.get("/tasks/{task_id}", response_model=TaskStatus)
+@router.get("/tasks/{task_id}", response_model=TaskStatus, responses=NOT_FOUND)
 async def task_status(res: Res, task_id: UUID) -> TaskStatus:
     return await task_client(res).status(str(task_id))
 

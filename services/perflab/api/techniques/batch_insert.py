@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from perflab.api.deps import Flags, Pool
+from perflab.api.responses import ADMIN, WRITE
 from perflab.api.techniques.base import Technique, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
@@ -126,7 +127,13 @@ async def optimised(pool: Pool, items: list[OrderIn]) -> BulkResult:
 router = APIRouter(tags=["techniques"])
 
 
-@router.post("/orders/bulk", response_model=BulkResult, status_code=201)
+@router.post(
+    "/orders/bulk",
+    response_model=BulkResult,
+    status_code=201,
+    responses=WRITE,
+    openapi_extra=ADMIN,
+)
 async def bulk_create_orders(
     pool: Pool,
     flags: Flags,

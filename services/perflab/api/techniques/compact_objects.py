@@ -26,6 +26,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Pool
+from perflab.api.responses import NOT_FOUND
 from perflab.api.techniques.base import Technique, Variant, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
@@ -129,7 +130,7 @@ async def optimised(pool: asyncpg.Pool, genre: str | None) -> CatalogueStats:
 router = APIRouter(tags=["techniques"])
 
 
-@router.get("/catalogue/stats", response_model=CatalogueStats)
+@router.get("/catalogue/stats", response_model=CatalogueStats, responses=NOT_FOUND)
 async def catalogue_stats(
     pool: Pool,
     flags: Flags,

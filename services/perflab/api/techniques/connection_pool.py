@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from perflab.api.deps import resources
 from perflab.api.resources import Resources
+from perflab.api.responses import NOT_FOUND
 from perflab.api.techniques.base import Technique, run
 from perflab.api.techniques.render import answer, render
 from perflab.catalog import TECHNIQUES
@@ -100,7 +101,7 @@ router = APIRouter(tags=["techniques"])
 
 # `:int` so sibling routes such as /books/catalog are never taken for an id.
 # `response_model` documents the shape; the answer is sent as rendered.
-@router.get("/books/{book_id:int}", response_model=BookDetail)
+@router.get("/books/{book_id:int}", response_model=BookDetail, responses=NOT_FOUND)
 async def get_book(
     request: Request,
     response: Response,

@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 
 from perflab.api.deps import Flags, Pool
 from perflab.api.resources import Resources
+from perflab.api.responses import NOT_FOUND
 from perflab.api.techniques.base import Technique, run
 from perflab.api.techniques.render import answer, render
 from perflab.catalog import TECHNIQUES
@@ -154,7 +155,8 @@ async def reconcile(res: Resources) -> bool:
 router = APIRouter(tags=["techniques"])
 
 
-@router.get("/users/{user_id}/orders", response_model=UserOrders)  # the shape, for the schema
+# `response_model`: the shape, for the schema.
+@router.get("/users/{user_id}/orders", response_model=UserOrders, responses=NOT_FOUND)
 async def user_orders(
     pool: Pool,
     flags: Flags,

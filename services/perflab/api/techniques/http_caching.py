@@ -24,6 +24,7 @@ from fastapi import APIRouter, Header, Path, Response
 from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Pool
+from perflab.api.responses import NOT_FOUND, NOT_MODIFIED
 from perflab.api.techniques.base import VARIANT_HEADER, Technique, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
@@ -110,7 +111,11 @@ async def optimised(pool: Pool, book_id: int, if_none_match: str | None) -> Resp
 router = APIRouter(tags=["techniques"])
 
 
-@router.get("/books/{book_id}/card", response_model=BookCard)
+@router.get(
+    "/books/{book_id}/card",
+    response_model=BookCard,
+    responses={**NOT_FOUND, **NOT_MODIFIED},
+)
 async def book_card(
     pool: Pool,
     flags: Flags,

@@ -39,6 +39,7 @@ NAME = "pagination"
 MAX_PAGE = 1_000_000
 MAX_SIZE = 200
 DEFAULT_SIZE = 50
+MAX_ORDER_ID = 2**63 - 1  # orders.id is a bigint
 _COLUMNS = "id, user_id, book_id, quantity, total_cents, status, created_at"
 OFFSET_SQL = f"SELECT {_COLUMNS} FROM orders ORDER BY id OFFSET $1 LIMIT $2"
 KEYSET_SQL = f"SELECT {_COLUMNS} FROM orders WHERE id > $1 ORDER BY id LIMIT $2"
@@ -85,8 +86,11 @@ def decode_cursor(cursor: str) -> Position:
         position = Position(int(page), int(size), int(after_id))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise _invalid("cursor", cursor, "not a cursor returned by this endpoint") from None
+    # Every bound checked before any SQL: a forged id beyond bigint must not reach asyncpg.
     if prefix != _CURSOR_PREFIX or not (
-        1 < position.page <= MAX_PAGE and 1 <= position.size <= MAX_SIZE
+        1 < position.page <= MAX_PAGE
+        and 1 <= position.size <= MAX_SIZE
+        and 1 <= (position.after_id or 0) <= MAX_ORDER_ID
     ):
         raise _invalid("cursor", cursor, "not a cursor returned by this endpoint")
     return position

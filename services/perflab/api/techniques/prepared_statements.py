@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Res
 from perflab.api.resources import Resources
+from perflab.api.responses import NOT_FOUND
 from perflab.api.techniques.base import Technique, run
 from perflab.catalog import TECHNIQUES
 from perflab.db import pool as db_pool
@@ -114,7 +115,7 @@ async def optimised(res: Resources, author_id: int) -> AuthorStats:
 router = APIRouter(tags=["techniques"])
 
 
-@router.get("/authors/{author_id:int}", response_model=AuthorStats)
+@router.get("/authors/{author_id:int}", response_model=AuthorStats, responses=NOT_FOUND)
 async def get_author(
     res: Res,
     flags: Flags,

@@ -33,8 +33,10 @@ from redis.exceptions import RedisError
 
 from perflab.api.deps import Pool, Res, resources
 from perflab.api.resources import Resources
+from perflab.api.responses import ADMIN, NOT_FOUND, WRITE
 from perflab.api.techniques.base import Technique, run
 from perflab.api.techniques.render import answer
+from perflab.api.text import StorableText
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
@@ -103,7 +105,7 @@ class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: int = Field(ge=1, le=_MAX_ID)
     rating: int = Field(ge=1, le=5)
-    body: str = Field(min_length=1, max_length=5000)
+    body: StorableText = Field(min_length=1, max_length=5000)
 
 
 class ReviewOut(BaseModel):
@@ -177,7 +179,13 @@ async def top_rated(request: Request, response: Response) -> Response:
     return answer(await run(NAME, res.flags, naive, optimised, response, res), response)
 
 
-@router.post("/books/{book_id:int}/reviews", response_model=ReviewOut, status_code=201)
+@router.post(
+    "/books/{book_id:int}/reviews",
+    response_model=ReviewOut,
+    status_code=201,
+    responses={**NOT_FOUND, **WRITE},
+    openapi_extra=ADMIN,
+)
 async def add_review(
     pool: Pool,
     res: Res,

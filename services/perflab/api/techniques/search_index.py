@@ -30,6 +30,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Pool
+from perflab.api.responses import BAD_REQUEST
 from perflab.api.techniques.base import Technique, Variant, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
@@ -138,7 +139,7 @@ async def optimised(
 router = APIRouter(tags=["techniques"])
 
 
-@router.get("/books/search", response_model=SearchResult)
+@router.get("/books/search", response_model=SearchResult, responses=BAD_REQUEST)
 async def search_books(
     pool: Pool,
     flags: Flags,

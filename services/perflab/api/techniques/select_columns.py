@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from perflab.api.deps import Flags, Pool
 from perflab.api.techniques.base import Technique, run
 from perflab.api.techniques.render import answer, render
+from perflab.api.text import StorableText
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 
@@ -68,7 +69,7 @@ async def catalog(
     pool: Pool,
     flags: Flags,
     response: Response,
-    genre: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    genre: Annotated[StorableText | None, Query(min_length=1, max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
     body = await run(NAME, flags, naive, optimised, response, pool, genre, limit)

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from starlette.types import Scope
 
 from perflab.api.deps import Flags, Res
+from perflab.api.responses import NOT_FOUND
 from perflab.api.techniques.base import Technique, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
@@ -70,7 +71,7 @@ async def read_book(pool: asyncpg.Pool, book_id: int) -> BookPrice:
 router = APIRouter(tags=["techniques"])
 
 
-@router.get("/telemetry/books/{book_id}", response_model=BookPrice)
+@router.get("/telemetry/books/{book_id}", response_model=BookPrice, responses=NOT_FOUND)
 async def get_book(
     res: Res,
     flags: Flags,

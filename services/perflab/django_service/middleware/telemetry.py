@@ -12,7 +12,7 @@ span wraps it). For every request it:
 - measures a streaming answer when its last chunk is sent (statements run while
   streaming, such as a server-side cursor's, are counted there too);
 - turns the lab's exceptions and a dependency going down into JSON answers: 4xx naming
-  what was wrong, 503 naming Postgres or Redis.
+  what was wrong (413 for a body over the limit), 503 naming Postgres or Redis.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connections
 from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -90,6 +91,9 @@ def _error_answer(exc: PerflabError) -> JsonResponse:
 
 def error_answer(exc: Exception) -> JsonResponse | None:
     """The JSON answer for an exception the lab knows, else None (Django's 500)."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return JsonResponse({"error": f"request body over {limit} bytes"}, status=413)
     if isinstance(exc, PerflabError):
         if exc.status_code >= 500:
             log.warning("%s", exc.message)

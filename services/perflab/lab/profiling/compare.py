@@ -84,7 +84,7 @@ def run(
     say: Callable[[str], object] = print,
 ) -> Comparison:
     results: dict[str, recorder.Result] = {}
-    with FlagsClient(ctx.api_url, actor="lab-profile") as flags:
+    with FlagsClient(ctx.api_url) as flags:
         try:
             before = {f["name"]: bool(f["enabled"]) for f in flags.list()}
         except FlagsError as exc:
