@@ -7,8 +7,10 @@ from __future__ import annotations
 import time
 
 import httpx
+import psycopg
 import pytest
 
+from perflab.settings import Settings
 from tests.integration.django.metrics import sample
 from tests.support.servers import Server
 
@@ -17,7 +19,7 @@ TASK = "perflab.send_order_confirmation"
 
 
 def test_inline_naive_one_task_optimised_same_row(
-    django: httpx.Client, set_flag, celery_worker_server: Server
+    django: httpx.Client, set_flag, celery_worker_server: Server, settings: Settings
 ):
     set_flag("background_offload", False)
     naive = django.post("/orders/42/confirm")
@@ -26,6 +28,7 @@ def test_inline_naive_one_task_optimised_same_row(
     sent = naive.json()
     assert sent["status"] == "sent" and sent["via"] == "inline"
     assert sent["confirmation"]["order_id"] == 42
+    assert "@" not in naive.text  # no answer shows the customer's address
 
     set_flag("background_offload", True)
     enqueued = sample(django, "perflab_celery_tasks_enqueued_total", task=TASK)
@@ -33,7 +36,7 @@ def test_inline_naive_one_task_optimised_same_row(
     assert queued.status_code == 202, queued.text
     assert queued.headers["X-Technique-Variant"] == "optimised"
     answer = queued.json()
-    assert answer["recipient"] == sent["recipient"] and answer["via"] == "celery"
+    assert answer["via"] == "celery" and "@" not in queued.text
     assert sample(django, "perflab_celery_tasks_enqueued_total", task=TASK) == enqueued + 1
 
     deadline = time.monotonic() + 30
@@ -43,8 +46,19 @@ def test_inline_naive_one_task_optimised_same_row(
             break
         time.sleep(0.2)
     assert status["state"] == "SUCCESS", status
-    row = status["result"]
-    assert (row["order_id"], row["recipient"], row["via"]) == (42, sent["recipient"], "celery")
+    with psycopg.connect(settings.db.dsn) as conn:
+        rows = conn.execute(
+            "SELECT id, order_id, recipient, via, task_id FROM order_confirmations"
+            " WHERE id = ANY(%s)",
+            [[sent["confirmation"]["id"], status["result"]["id"]]],
+        ).fetchall()
+    stored = {via: (order_id, recipient, task_id) for _, order_id, recipient, via, task_id in rows}
+    inline_recipient = stored["inline"][1]
+    # The same row either way: the same order and recipient; only `via` (and the task) differ.
+    assert stored == {
+        "inline": (42, inline_recipient, None),
+        "celery": (42, inline_recipient, answer["task_id"]),
+    }
 
 
 def test_unknown_order_and_task_are_404(django: httpx.Client, set_flag):

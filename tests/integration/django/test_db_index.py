@@ -10,8 +10,7 @@ import psycopg
 import pytest
 
 from perflab.django_service.techniques.db_index import orders_query
-from perflab.lab import postgres as pg
-from tests.support.servers import Server
+from perflab.settings import Settings
 
 pytestmark = pytest.mark.integration
 INDEX = "orders_user_id_idx"
@@ -38,9 +37,9 @@ def _orders(client: httpx.Client, user_id: int, variant: str) -> dict:
 
 
 def test_same_orders_both_ways_and_the_plan_follows_the_index(
-    django: httpx.Client, set_flag, postgres_server: Server
+    django: httpx.Client, set_flag, settings: Settings
 ):
-    dsn = pg.dsn(postgres_server.port)
+    dsn = settings.db.dsn
     with psycopg.connect(dsn) as conn:
         user_id = conn.execute(
             "SELECT user_id FROM orders GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 1"

@@ -56,3 +56,7 @@ def test_a_review_for_an_unknown_book_or_user_is_404_and_bad_bodies_400(django: 
     assert unknown_user.status_code == 404 and "user 999999" in unknown_user.json()["error"]
     bad = django.post("/books/1/reviews", json={"user_id": 1, "rating": 9, "body": "x"})
     assert bad.status_code == 400 and "rating" in bad.json()["error"]
+    for text in (r"nul\u0000inside", r"lone \ud800 surrogate"):  # JSON escapes
+        raw = ('{"user_id": 1, "rating": 3, "body": "' + text + '"}').encode()
+        odd = django.post("/books/1/reviews", content=raw)
+        assert odd.status_code == 400 and "body" in odd.json()["error"], odd.text

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from perflab.lab import postgres as pg
+from perflab.settings import Settings
 from tests.integration.django.conftest import django_flag
 from tests.integration.techniques.wiretap import PgWireTap
 from tests.support.servers import Server, gunicorn_server, service_env
@@ -61,7 +62,11 @@ def _wait_for(client: httpx.Client, name: str, enabled: bool) -> None:
 
 
 def test_same_page_with_far_fewer_bytes_from_postgres(
-    lab_root: Path, settings_env: dict[str, str], postgres_server: Server, set_flag
+    lab_root: Path,
+    settings_env: dict[str, str],
+    postgres_server: Server,
+    settings: Settings,
+    set_flag,
 ):
     pages = [{}, {"genre": "poetry", "limit": 20}, {"limit": 200}]
     with threaded_tap(postgres_server.port) as tap:
@@ -79,7 +84,7 @@ def test_same_page_with_far_fewer_bytes_from_postgres(
             optimised = [_page(client, params, "optimised") for params in pages]
             optimised_bytes = _server_bytes(client, tap, "optimised")
 
-    with psycopg.connect(pg.dsn(postgres_server.port)) as conn:
+    with psycopg.connect(settings.db.dsn) as conn:
         description, isbn = conn.execute(
             "SELECT sum(octet_length(description)), sum(octet_length(isbn))"
             " FROM books WHERE id = ANY(%s)",

@@ -7,6 +7,7 @@ import httpx
 import pytest
 import redis
 
+from perflab.settings import Settings
 from tests.integration.django.metrics import sample
 
 pytestmark = pytest.mark.integration
@@ -32,12 +33,12 @@ def _forget_fragment(redis_url: str) -> None:
 
 
 def test_sidebar_query_runs_per_page_naive_and_only_on_a_miss_optimised(
-    django: httpx.Client, set_flag, settings_env: dict[str, str]
+    django: httpx.Client, set_flag, settings: Settings
 ):
     set_flag("template_fragment_cache", False)
     naive = [_page(django, book_id, "naive") for book_id in (2, 3)]
     set_flag("template_fragment_cache", True)
-    _forget_fragment(settings_env["PERFLAB_REDIS__URL"])
+    _forget_fragment(settings.redis.url)
     hits = sample(django, "perflab_cache_requests_total", cache=CACHE, result="hit")
     misses = sample(django, "perflab_cache_requests_total", cache=CACHE, result="miss")
     optimised = [_page(django, book_id, "optimised") for book_id in (2, 3)]

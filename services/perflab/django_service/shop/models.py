@@ -83,6 +83,7 @@ class OrderConfirmation(models.Model):
     recipient = models.TextField()
     sent_at = models.DateTimeField(db_default=models.functions.Now())
     via = models.TextField()
+    task_id = models.TextField(null=True, unique=True)  # the Celery task's; NULL inline
 
     class Meta:
         managed = False
