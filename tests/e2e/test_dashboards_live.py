@@ -61,7 +61,10 @@ _NO_ALERTS = (
 _NO_LOOP = "a WSGI worker (gunicorn) has no event loop to lag"
 _FASTAPI_ONLY = "only FastAPI (async_io) and Flask (async_views) call the slow upstream"
 _DJANGO_ONLY = "only Django renders templates, serves static assets and runs a middleware stack"
-_API_ONLY = "a FastAPI-only technique's own figure (memo, catalogue, search index, API CPU)"
+_API_ONLY = (
+    "a FastAPI-only technique's own figure (memo, catalogue, search index, API CPU, "
+    "the flaky upstream's calls)"
+)
 # (service, dashboard uid, panel title) -> why the panel cannot have data in this run.
 NO_DATA_EXPECTED: dict[tuple[str, str, str], str] = {
     **{(s, "perflab-overview", "Firing alerts by name"): _NO_ALERTS for s in SERVICES},
@@ -77,6 +80,7 @@ NO_DATA_EXPECTED: dict[tuple[str, str, str], str] = {
             ("bounded_cache", "Memo entries by variant (all processes)"),
             ("compact_objects", "In-memory catalogue bytes by variant"),
             ("search_index", "Items examined per search by variant"),
+            ("resilience", "Upstream calls per second by variant and outcome"),
         )
     },
     **{
