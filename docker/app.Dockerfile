@@ -1,4 +1,5 @@
-# perflab's API, Celery worker and seed job: one image, three commands (compose.yaml).
+# perflab's API, Django service, Celery worker and seed job: one image, four commands
+# (compose.yaml).
 #   docker build -f docker/app.Dockerfile -t perflab/app .
 # Offline: scripts/docker-standins fills docker/wheelhouse; build with PIP_OFFLINE=1.
 ARG BASE_IMAGE=python:3.11.10-slim-bookworm
@@ -30,5 +31,5 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
 USER perflab
-EXPOSE 8000 9808
+EXPOSE 8000 8001 9808
 CMD ["uvicorn", "perflab.api.app:app_factory", "--factory", "--host", "0.0.0.0", "--port", "8000"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import time
 from dataclasses import replace
 from typing import ClassVar
 
@@ -20,10 +21,14 @@ from locust import FastHttpUser, between, constant, task
 from loadgen.recipes import (
     REVIEW,
     TECHNIQUES,
+    BrowserCache,
     Call,
     Endpoint,
+    asset_links,
+    asset_name,
     build_call,
     parse_techniques,
+    recipe_for,
     validate,
 )
 from loadgen.scenarios import class_name
@@ -64,6 +69,8 @@ class PerflabUser(FastHttpUser):
         # client scrolling; keyset pays off on exactly these follow-up pages.
         self.walk: tuple[str, int] | None = None
         self.deepest_page: int | None = None
+        # Pages that link CSS/JS: fetched as a browser would, with its own cache.
+        self.browser = BrowserCache()
 
     @property
     def endpoints(self) -> dict[str, Endpoint]:
@@ -110,9 +117,34 @@ class PerflabUser(FastHttpUser):
                 resp.success()
                 if technique == "pagination":
                     self._follow(resp.json().get("next_cursor"))
+                if recipe_for(technique).assets:
+                    self._assets(resp.content or b"")
                 if new_etag := (resp.headers.get("etag") if resp.headers else None):
                     self.etags[call.url] = new_etag
         return True
+
+    def hit_first(self, *techniques: str) -> bool:
+        """Call the first of `techniques` this service lists (e.g. its book page)."""
+        return any(self.hit(technique) for technique in techniques)
+
+    def _assets(self, html: bytes) -> None:
+        """Fetch the page's CSS/JS like a browser: fresh copies are not requested at all,
+        stale ones are revalidated (a 304 is a success)."""
+        for url in asset_links(html):
+            headers = self.browser.request_headers(url, time.monotonic())
+            if headers is None:
+                continue  # fresh in the browser's cache: no request
+            with self.client.get(
+                url, name=asset_name(url), headers=headers, catch_response=True
+            ) as resp:
+                if resp.status_code not in (200, 304) or (
+                    resp.status_code == 200 and not resp.content
+                ):
+                    resp.failure(f"asset {url}: {_why(resp)}")
+                    continue
+                resp.success()
+                got = {k.lower(): v for k, v in (resp.headers or {}).items()}
+                self.browser.store(url, resp.status_code, got, time.monotonic())
 
     def _pagination_call(self, call: Call) -> Call:
         """Continue the walk, or start one at a deep page (the deeper, the more OFFSET pays)."""
@@ -175,7 +207,8 @@ class MixedBrowse(PerflabUser):
 
     @task(6)
     def book_page(self) -> None:
-        self.hit("connection_pool")
+        # The same page in every service: FastAPI's pool technique, Django's connections.
+        self.hit_first("connection_pool", "persistent_connections")
 
     @task(2)
     def book_card(self) -> None:
@@ -200,6 +233,24 @@ class MixedBrowse(PerflabUser):
     @task(1)
     def write_review(self) -> None:
         self.hit(REVIEW.technique)
+
+    # Server-rendered pages and assets: services that render HTML (Django) list them;
+    # for the others `hit` finds nothing and makes no request.
+    @task(2)
+    def rendered_book_page(self) -> None:
+        self.hit("template_fragment_cache")
+
+    @task(1)
+    def shelf(self) -> None:
+        self.hit("cached_templates")
+
+    @task(1)
+    def storefront(self) -> None:
+        self.hit("static_files")
+
+    @task(2)
+    def price(self) -> None:
+        self.hit("middleware_diet")
 
 
 class ExportUser(PerflabUser):

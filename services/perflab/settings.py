@@ -98,6 +98,23 @@ class ApiSettings(BaseModel):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
 
 
+class DjangoSettings(BaseModel):
+    """The Django service (gunicorn): `PERFLAB_DJANGO__WORKERS=4`."""
+
+    host: str = "127.0.0.1"
+    port: int = 8001
+    workers: int = Field(default=2, ge=1)
+    # gunicorn's gthread worker: requests served at once per worker process.
+    threads: int = Field(default=4, ge=1)
+    # Where `collectstatic` puts the hashed, compressed files WhiteNoise serves
+    # (None: a folder under the system temp dir, made at start).
+    static_root: str | None = None
+    # Host names it answers besides 127.0.0.1, localhost and `django` (compose).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # None: a random key per process (the lab signs no session that must outlive it).
+    secret_key: SecretStr | None = None
+
+
 class TelemetrySettings(BaseModel):
     metrics_enabled: bool = True
     tracing_enabled: bool = True
@@ -160,6 +177,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     celery: CelerySettings = CelerySettings()
     api: ApiSettings = ApiSettings()
+    django: DjangoSettings = DjangoSettings()
     worker: WorkerSettings = WorkerSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     flags: FlagSettings = FlagSettings()

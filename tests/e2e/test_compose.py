@@ -6,10 +6,11 @@ Prometheus, Alertmanager, HAProxy and Python behind the upstream images' command
 environment, paths and users) and the wheelhouse the lab's own images install from
 offline; `docker/standins.env` swaps them in through compose.yaml's image variables,
 compose.yaml itself is used as committed. Every service but Grafana and Jaeger (no
-Debian package of either) starts with `up --wait`, with two API replicas and two Locust
-workers, on free loopback ports under a project name of its own. Then: `lab smoke`
-passes against it, Prometheus scrapes every target (each API replica) and loaded every
-rule group, the gateway spreads requests over the replicas, and an alert posted to
+Debian package of either) starts with `up --wait`, with two API replicas, the Django
+service and two Locust workers, on free loopback ports under a project name of its own.
+Then: `lab smoke` passes against both web services, Prometheus scrapes every target
+(each API replica, Django, each labelled with its service) and loaded every rule
+group, the gateway spreads requests over the replicas, and an alert posted to
 Alertmanager reaches the API's webhook. `down -v` removes it all; the images stay as a
 cache. The engine is the one that answers, or a dockerd started (and stopped) here.
 """
@@ -37,12 +38,14 @@ from tests.support.servers import REPO, TEST_SEED_SCALE
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 SERVICES = (
-    "postgres", "redis", "seed", "api", "worker", "gateway",
+    "postgres", "redis", "seed", "api", "django", "worker", "gateway",
     "prometheus", "alertmanager", "locust", "locust-worker", "console",
 )  # fmt: skip
+# Started as dependencies of the above: one-shot jobs that exit 0.
+ONE_SHOT = ("secrets",)
 API_REPLICAS = 2
 LOCUST_WORKERS = 2
-JOBS = {"api", "worker", "prometheus", "alertmanager", "locust"}
+JOBS = {"api", "django", "worker", "prometheus", "alertmanager", "locust"}
 TIMINGS: dict[str, float] = {}
 
 
@@ -94,7 +97,9 @@ def stack(docker_engine: None) -> Iterator[ComposeStack]:
         pytest.fail(f"scripts/docker-standins failed:\n{prepared.stdout}\n{prepared.stderr}")
     _timed("stand-in images and wheelhouse", began)
 
-    ports = {key: str(free_port()) for key in ("api", "locust", "prometheus", "alertmanager")}
+    ports = {
+        key: str(free_port()) for key in ("api", "django", "locust", "prometheus", "alertmanager")
+    }
     ports |= {"grafana": str(free_port()), "jaeger": str(free_port()), "console": str(free_port())}
     compose = ComposeStack(
         project=f"perflab-e2e-{os.getpid()}",
@@ -131,7 +136,7 @@ def test_every_service_is_healthy_and_the_seed_job_succeeded(stack: ComposeStack
     for row in rows:
         assert row.ok, f"{row.name}: {row.state} {row.health} (exit {row.exit_code})"
         by_service.setdefault(row.service, []).append(row.name)
-    assert set(by_service) == set(SERVICES)
+    assert set(by_service) == set(SERVICES) | set(ONE_SHOT)
     assert len(by_service["api"]) == API_REPLICAS
     assert len(by_service["locust-worker"]) == LOCUST_WORKERS
     seed = next(r for r in rows if r.service == "seed")
@@ -141,14 +146,18 @@ def test_every_service_is_healthy_and_the_seed_job_succeeded(stack: ComposeStack
 def test_lab_smoke_passes_against_the_compose_stack(stack: ComposeStack) -> None:
     urls = stack.urls()
     began = time.monotonic()
+    django_port = urls["django"].rsplit(":", 1)[1]
     done = subprocess.run(
         [sys.executable, "-m", "perflab.lab.cli", "smoke", "--api", urls["api"],
+         "--service", "fastapi", "--service", "django",
          "--prometheus", urls["prometheus"], "--console", urls["console"], "--burst", "5"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        cwd=REPO, capture_output=True, text=True, timeout=400, check=False,
+        env=os.environ | {"PERFLAB_PORTS__DJANGO": django_port},
     )  # fmt: skip
     _timed("lab smoke", began)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "smoke: all" in done.stdout
+    assert "django technique static_files" in done.stdout
 
 
 def _targets(prometheus: str) -> list[dict]:
@@ -176,6 +185,9 @@ def test_prometheus_scrapes_every_target_and_loads_every_rule_group(stack: Compo
     jobs = [t["labels"]["job"] for t in targets]
     assert set(jobs) == JOBS
     assert jobs.count("api") == API_REPLICAS
+    services = {t["labels"]["job"]: t["labels"].get("service") for t in targets}
+    assert services["api"] == "fastapi" and services["django"] == "django"
+    assert services["worker"] is None
 
     expected = {
         group["name"]
@@ -192,7 +204,7 @@ def test_gateway_spreads_requests_over_every_api_replica(stack: ComposeStack) ->
     urls = stack.urls()
     for _ in range(10 * API_REPLICAS):
         assert httpx.get(f"{urls['api']}/techniques", timeout=10).status_code == 200
-    query = 'sum by (instance) (perflab_http_requests_total{route="/techniques"})'
+    query = 'sum by (instance) (perflab_http_requests_total{job="api",route="/techniques"})'
 
     def per_replica() -> dict[str, float]:
         answer = httpx.get(
@@ -223,7 +235,7 @@ def test_an_alert_reaches_the_api_webhook_through_alertmanager(stack: ComposeSta
 
 
 def test_images_run_as_non_root(stack: ComposeStack) -> None:
-    for service in ("api", "worker", "locust"):
+    for service in ("api", "django", "worker", "locust"):
         user = stack.run("exec", "-T", "--index", "1", service, "id", "-u", capture=True)
         assert user.strip() != "0", service
 

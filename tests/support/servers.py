@@ -158,6 +158,53 @@ def uvicorn_server(
             server.stop()
 
 
+def django_metrics_dir(root: Path, name: str, base: str) -> Path:
+    """The PROMETHEUS_MULTIPROC_DIR of the `gunicorn_server` named `name` at `base`."""
+    return root / f"{name}-{base.rsplit(':', 1)[1]}-metrics"
+
+
+@contextmanager
+def gunicorn_server(
+    root: Path,
+    env: Mapping[str, str],
+    *,
+    workers: int = 1,
+    threads: int = 4,
+    name: str = "django",
+    ready: str = "/readyz",
+) -> Iterator[str]:
+    """A real gunicorn running the Django service (as `lab up` does); yields its base
+    URL once `ready` answers 200, and always stops it."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    metrics_dir = django_metrics_dir(root, name, base)
+    metrics_dir.mkdir(parents=True)
+    static_root = root / f"{name}-{port}-static"
+    log = root / "logs" / f"{name}-{port}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    full_env = dict(env) | {
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "PERFLAB_DJANGO__STATIC_ROOT": str(static_root),
+        "PERFLAB_DJANGO__THREADS": str(threads),
+    }
+    cmd = [
+        sys.executable, "-m", "gunicorn", "perflab.django_service.wsgi:application",
+        "--config", "python:perflab.django_service.gunicorn_conf",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+    ]  # fmt: skip
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(name, proc, port, log)
+    try:
+        _wait(server, lambda: httpx.get(f"{base}{ready}", timeout=2).status_code == 200)
+        yield base
+    finally:
+        if pid_alive(proc.pid):
+            server.stop()
+
+
 @contextmanager
 def gunicorn_flask_server(
     root: Path, env: Mapping[str, str], *, workers: int = 2, threads: int = 1, name: str = "flask"

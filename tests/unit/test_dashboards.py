@@ -25,6 +25,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from perflab.catalog import TECHNIQUES
 from perflab.dashboards import OUTPUT_DIR, build_all, walk
 from perflab.dashboards.common import ANNOTATION_EXTRAS, FOLDER_TAG
+from perflab.dashboards.queries import SHARED, scoped
 from perflab.dashboards.signals import SIGNALS
 from perflab.telemetry import metrics
 
@@ -121,7 +122,10 @@ def test_every_dashboard_draws_flag_flips_and_flag_state() -> None:
 def test_techniques_dashboard_picks_a_technique_and_covers_every_flag() -> None:
     dashboard = DASHBOARDS["techniques.json"]
     assert walk.variables(dashboard) == {
-        "technique": walk.LabelValues("technique", "perflab_technique_duration_seconds_count")
+        "service": SERVICE_VARIABLE,
+        "technique": walk.LabelValues(
+            "technique", 'perflab_technique_duration_seconds_count{service=~"$service|"}'
+        ),
     }
     selected = [q for q in walk.queries(dashboard) if "$technique" in q.expr]
     variants = {v for q in selected for v in ("naive", "optimised") if v in q.expr}
@@ -133,11 +137,42 @@ def test_techniques_dashboard_picks_a_technique_and_covers_every_flag() -> None:
         assert drawn == [f"{name}: {SIGNALS[signal].title}" for signal in spec.signals]
 
 
+SERVICE_VARIABLE = walk.LabelValues("service", "perflab_http_requests_total")
+
+
+def test_every_dashboard_selects_a_service_and_every_panel_query_follows_it() -> None:
+    for dashboard in DASHBOARDS.values():
+        variables = dashboard["templating"]["list"]
+        assert walk.variables(dashboard)["service"] == SERVICE_VARIABLE
+        service = next(v for v in variables if v["name"] == "service")
+        assert service["multi"] and service["includeAll"] and service["allValue"] == ".*"
+        for query in walk.queries(dashboard):
+            selectors = re.findall(r"\b(?:perflab_\w+|ALERTS)(?:\{[^}]*\})?", query.expr)
+            assert selectors, query.where
+            for selector in selectors:
+                shared = selector.split("{")[0] in SHARED
+                assert shared or 'service=~"$service|"' in selector, f"{query.where}: {selector}"
+
+
+def test_scoping_adds_the_service_to_every_selector_once() -> None:
+    expr = (
+        'sum(rate(perflab_a_total[1m])) / sum(rate(perflab_b_total{route="/x"}[1m]))'
+        ' + perflab_c{service="django"} + perflab_d{}'
+    )
+    assert scoped(expr) == (
+        'sum(rate(perflab_a_total{service=~"$service|"}[1m]))'
+        ' / sum(rate(perflab_b_total{route="/x", service=~"$service|"}[1m]))'
+        ' + perflab_c{service="django"} + perflab_d{service=~"$service|"}'
+    )
+    assert scoped(scoped(expr)) == scoped(expr)
+    assert scoped("max(perflab_celery_queue_length)") == "max(perflab_celery_queue_length)"
+
+
 def _all_exprs() -> list[tuple[str, str]]:
     """(where, PromQL as Grafana sends it) for every target, annotation and variable."""
     found = []
     for dashboard in DASHBOARDS.values():
-        values = dict.fromkeys(walk.variables(dashboard), "n_plus_one")
+        values = dict.fromkeys(walk.variables(dashboard), "n_plus_one") | {"service": "django"}
         for query in walk.queries(dashboard):
             found.append((query.where, walk.substitute(query.expr, values=values, **MACROS)))
         for index, expr in enumerate(walk.annotation_exprs(dashboard)):

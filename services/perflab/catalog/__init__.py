@@ -12,8 +12,9 @@ users (`loadgen/recipes.py`), `lab smoke` and the console.
 
 Adding a technique is two files: its entry in one of the area modules below (add it
 to that module's part of `TECHNIQUES`), and its module in each service that
-implements it (`api/techniques/<name>.py` for FastAPI, registered in that folder's
-`__init__.py`).
+implements it (`api/techniques/<name>.py` for FastAPI, `django_service/techniques/
+<name>.py` for Django, `flask_service/techniques/<name>.py` for Flask, each registered
+in its folder's `__init__.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from perflab.catalog import (
     caching,
     concurrency,
     database,
+    django_views,
     flask_views,
     observability,
     payload,
@@ -48,6 +50,11 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
         concurrency.RESILIENCE,
         concurrency.CPU_OFFLOAD,
         caching.HTTP_CACHING,
+        django_views.TEMPLATE_FRAGMENT_CACHE,
+        django_views.CACHED_TEMPLATES,
+        django_views.STATIC_FILES,
+        django_views.PERSISTENT_CONNECTIONS,
+        django_views.MIDDLEWARE_DIET,
         flask_views.FILTER_IN_DATABASE,
         flask_views.ASYNC_VIEWS,
         observability.TELEMETRY_SAMPLING,

@@ -23,6 +23,11 @@ RESPONSE_CACHE = TechniqueSpec(
             naive="Runs the aggregate over every review on each request.",
             optimised="Cache-aside in Redis (versioned key, TTL, deleted on review writes).",
         ),
+        "django": Implementation(
+            naive="Runs the ORM aggregate over every review on each request.",
+            optimised="Django's cache framework on Redis (RedisCache): `cache.get` / "
+            "`cache.set` around the aggregate, deleted on review writes.",
+        ),
         "flask": Implementation(
             naive="Runs the aggregate (SQLAlchemy Core) on each request.",
             optimised="Flask-Caching `@cache.memoize` on Redis (TTL, deleted on review writes).",

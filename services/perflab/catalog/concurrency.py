@@ -21,6 +21,11 @@ BACKGROUND_OFFLOAD = TechniqueSpec(
             naive="Send the e-mail inline (wait for SMTP), INSERT the confirmation, answer 200.",
             optimised="Enqueue a Celery task and answer 202 with task_id and /tasks/{task_id}.",
         ),
+        "django": Implementation(
+            naive="Send the e-mail inline in the gunicorn worker, INSERT the confirmation, "
+            "answer 200.",
+            optimised="Enqueue the same Celery task (same worker) and answer 202 with task_id.",
+        ),
     },
 )
 

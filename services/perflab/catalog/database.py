@@ -25,6 +25,12 @@ N_PLUS_ONE = TechniqueSpec(
             naive="1 query for the page + 1 per book for its author + 1 per book for its reviews.",
             optimised="JOIN authors (select_related) + one batched `= ANY($1)` count (prefetch).",
         ),
+        "django": Implementation(
+            naive='`Book.objects.order_by("id")[:limit]`, then `book.author` and '
+            "`book.reviews.count()` in the loop: 1 + 2N queries.",
+            optimised='`select_related("author")` + `annotate(review_count=Count("reviews"))`: '
+            "one query (a JOIN and a grouped count).",
+        ),
         "flask": Implementation(
             naive="SQLAlchemy lazy `select` relationships: book.author and book.reviews "
             "each load on first access in the loop (1 + ~2N statements).",
@@ -50,6 +56,12 @@ DB_INDEX = TechniqueSpec(
             naive="Same query with no index on orders.user_id: a sequential scan of every order.",
             optimised="Same query; the flip built orders_user_id_idx (CREATE INDEX "
             "CONCURRENTLY): index scan.",
+        ),
+        "django": Implementation(
+            naive="The same ORM filter `Order.objects.filter(user_id=...)`; without the index, a "
+            "sequential scan.",
+            optimised="The same ORM filter; the API's flip built orders_user_id_idx "
+            "(Postgres-wide): an index scan.",
         ),
     },
 )
@@ -115,6 +127,11 @@ SELECT_COLUMNS = TechniqueSpec(
             naive="SELECT * (drags the ~1.5 KB description of every row), mapped to the model.",
             optimised="SELECT of the six columns the page shows.",
         ),
+        "django": Implementation(
+            naive="`Book.objects.filter(...)`: every column, each row a full model instance.",
+            optimised="`.values(...)` of the six columns the page shows (`only()` is the "
+            "model-instance form).",
+        ),
         "flask": Implementation(
             naive="`select(Book)`: every mapped column, description included.",
             optimised="`select(Book).options(load_only(...))` of the six columns the page shows.",
@@ -161,6 +178,12 @@ BATCH_INSERT = TechniqueSpec(
             naive="Validate, then one INSERT per row, each autocommitted (N round trips, "
             "N commits).",
             optimised="Validate, then N ids in one nextval query and one COPY in one transaction.",
+        ),
+        "django": Implementation(
+            naive="Validate, then `Order(...).save()` per row, each autocommitted: N INSERTs, "
+            "N commits.",
+            optimised="Validate, then one `Order.objects.bulk_create(...)` in "
+            "`transaction.atomic()`: one multi-row INSERT, one commit.",
         ),
         "flask": Implementation(
             naive="Validate, then `session.add(Order(...))` + `commit()` per row (N INSERTs, "

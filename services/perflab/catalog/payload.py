@@ -22,6 +22,10 @@ GZIP = TechniqueSpec(
             optimised="Starlette's GZipMiddleware, chosen per request by the flag, gzips "
             "bodies >= 500 bytes for clients accepting gzip.",
         ),
+        "django": Implementation(
+            naive="Send the JSON body as is.",
+            optimised="Django's `GZipMiddleware` (a subclass that runs only while the flag is on).",
+        ),
         "flask": Implementation(
             naive="Send the JSON body as is (identity encoding).",
             optimised="Flask-Compress gzips the response (>= 1 KB, clients accepting gzip).",
@@ -67,6 +71,12 @@ STREAMING_EXPORT = TechniqueSpec(
             naive="Fetch all rows, build the whole CSV in a StringIO, send one body.",
             optimised="Server-side cursor in a read-only transaction, streamed in 1000-row "
             "batches.",
+        ),
+        "django": Implementation(
+            naive="`list(queryset.values_list(...))`, the whole CSV written to a StringIO, one "
+            "HttpResponse.",
+            optimised="`queryset.iterator(chunk_size=1000)` (a server-side cursor) into a "
+            "`StreamingHttpResponse`, one batch at a time.",
         ),
         "flask": Implementation(
             naive="`session.execute(...).all()`, the whole CSV built in a StringIO, one body.",

@@ -29,6 +29,9 @@ class Load:
     keys: tuple[str, ...] = ()
     # Narrower id ranges for this endpoint's path parameters (e.g. a hot set of books).
     ids: Mapping[str, int] = field(default_factory=dict)
+    # HTML pages: also fetch the CSS/JS they link, as a browser would (its own cache,
+    # honouring Cache-Control, revalidating with If-None-Match / If-Modified-Since).
+    assets: bool = False
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from perflab.dashboards.queries import SERVICE_MATCHER, scoped
+
 PROMETHEUS_UID = "perflab-prometheus"
 ALERTMANAGER_UID = "perflab-alertmanager"
 TRACES_UID = "perflab-traces"
@@ -65,8 +67,8 @@ def prom(
     exemplar: bool = False,
     as_table: bool = False,
 ) -> Dataquery:
-    """A Prometheus target on the provisioned datasource."""
-    query = Dataquery().expr(expr).datasource(PROMETHEUS)
+    """A Prometheus target on the provisioned datasource, scoped to `$service`."""
+    query = Dataquery().expr(scoped(expr)).datasource(PROMETHEUS)
     if legend:
         query = query.legend_format(legend)
     if instant:
@@ -174,20 +176,46 @@ def flag_annotations() -> list[AnnotationQuery]:
     ]
 
 
+def service_variable() -> QueryVariable:
+    """Which web service(s) every panel shows: FastAPI, Django, Flask, or all of them."""
+    return (
+        QueryVariable("service")
+        .label("Service")
+        .description(
+            "The web service(s) whose series every panel shows. Shared parts (the Celery "
+            "worker, the load generator) show whatever is selected."
+        )
+        .datasource(PROMETHEUS)
+        .query("label_values(perflab_http_requests_total, service)")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+    )
+
+
 def technique_variable() -> QueryVariable:
     return (
         QueryVariable("technique")
         .label("Technique")
-        .description("A technique (= its flag name) that has run since Prometheus started.")
+        .description(
+            "A technique (= its flag name) that has run in the selected service(s) since "
+            "Prometheus started."
+        )
         .datasource(PROMETHEUS)
-        .query("label_values(perflab_technique_duration_seconds_count, technique)")
+        .query(
+            f"label_values(perflab_technique_duration_seconds_count{{{SERVICE_MATCHER}}}, "
+            "technique)"
+        )
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(VariableSort.ALPHABETICAL_ASC)
     )
 
 
 def dashboard(uid: str, title: str, description: str) -> Dashboard:
-    """A perflab dashboard: last 15 minutes, live refresh, flips drawn as annotations."""
+    """A perflab dashboard: last 15 minutes, live refresh, flips drawn as annotations,
+    a `$service` selector that every panel's query follows."""
     builder = (
         Dashboard(title)
         .uid(uid)
@@ -205,7 +233,9 @@ def dashboard(uid: str, title: str, description: str) -> Dashboard:
             .tags([FOLDER_TAG])
             .as_dropdown(True)
             .keep_time(True)
+            .include_vars(True)
         )
+        .with_variable(service_variable())
     )
     for annotation in flag_annotations():
         builder = builder.annotation(annotation)

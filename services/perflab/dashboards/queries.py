@@ -3,11 +3,44 @@
 Raw metrics from `perflab.telemetry.metrics` (and the load generator's `perflab_loadgen_*`),
 with Grafana's `$__rate_interval` / `$__range` macros. Ratios keep a zero numerator
 (`or vector(0)`) so "no errors" shows 0 %, not "No data".
+
+Every panel's query is scoped to the dashboard's `$service` selection by `scoped`
+(applied by `common.prom`): each `perflab_*` (and `ALERTS`) selector gains
+`service=~"$service|"`. Web services' series carry `service` (a scrape target label);
+series of shared parts (the Celery worker, the load generator) have none, and the
+empty alternative keeps them on every service's view. The Celery queue's figures
+(`SHARED`) describe the one shared queue, whichever process sampled them (the API
+does): they are never scoped.
 """
 
 from __future__ import annotations
 
+import re
+
 RATE_WINDOW = "$__rate_interval"
+SERVICE_MATCHER = 'service=~"$service|"'
+_SELECTOR = re.compile(r"\b(perflab_\w+|ALERTS)(?:\{([^}]*)\})?")
+SHARED = frozenset(
+    {"perflab_celery_queue_length", "perflab_celery_queue_oldest_message_age_seconds"}
+)
+
+
+def scoped(expr: str) -> str:
+    """`expr` with every `perflab_*` selector limited to the selected service(s)."""
+
+    def add(match: re.Match[str]) -> str:
+        name, matchers = match[1], match[2]
+        if name in SHARED:
+            return match[0]
+        if matchers is None:
+            return f"{name}{{{SERVICE_MATCHER}}}"
+        if re.search(r"\bservice\s*[=!~]", matchers):
+            return match[0]
+        if not matchers.strip():
+            return f"{name}{{{SERVICE_MATCHER}}}"
+        return f"{name}{{{matchers}, {SERVICE_MATCHER}}}"
+
+    return _SELECTOR.sub(add, expr)
 
 
 def rate(selector: str, by: str = "", window: str = RATE_WINDOW) -> str:
@@ -64,6 +97,14 @@ def while_flag(expr: str, flag: str, enabled: bool) -> str:
 
 GZIP_ROUTE_SIZE_P50 = quantile(0.5, f'{RESPONSE_SIZE}_bucket{{route="{GZIP_ROUTE}"}}')
 GZIP_ROUTE_SIZE_MEAN = mean(RESPONSE_SIZE, f'{{route="{GZIP_ROUTE}"}}')
+
+# Static files (static_files): WhiteNoise's /static/{path} and Django's /assets/{path}.
+ASSET_ROUTES = 'route=~"/static/.*|/assets/.*"'
+ASSET_REQUESTS_BY_ROUTE_STATUS = rate(f"{HTTP_REQUESTS}{{{ASSET_ROUTES}}}", "route, status_class")
+
+# --- Django's own techniques ---------------------------------------------------------
+TEMPLATE_LOADS_BY_ENGINE = rate("perflab_template_loads_total", "engine")
+MIDDLEWARE_CALLS_BY_CLASS = rate("perflab_middleware_calls_total", "middleware")
 
 # --- Alerts ---------------------------------------------------------------------------
 ALERTS_FIRING = 'sum by (alertname, severity) (ALERTS{alertstate="firing"})'

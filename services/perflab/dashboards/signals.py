@@ -66,6 +66,19 @@ NOT_MODIFIED = Signal(
     "Share of 304 (3xx) responses", "percentunit", q.NOT_MODIFIED_RATIO, "3xx share"
 )
 
+ASSETS = Signal(
+    "Static asset requests per second by route and status",
+    "reqps",
+    q.ASSET_REQUESTS_BY_ROUTE_STATUS,
+    "{{route}} {{status_class}}",
+)
+TEMPLATE_LOADS = Signal(
+    "Templates read and compiled per second by engine", "ops", q.TEMPLATE_LOADS_BY_ENGINE,
+    "{{engine}}",
+)  # fmt: skip
+MIDDLEWARE = Signal(
+    "Middleware calls per second by class", "ops", q.MIDDLEWARE_CALLS_BY_CLASS, "{{middleware}}"
+)
 MEMO_ENTRIES = Signal(
     "Memo entries by variant (all processes)", "short", q.MEMO_ENTRIES_BY_VARIANT, "{{variant}}"
 )
@@ -96,6 +109,9 @@ SIGNALS: dict[str, Signal] = {
     "export_buffer": EXPORT_BUFFER,
     "upstream_in_flight": UPSTREAM,
     "not_modified_ratio": NOT_MODIFIED,
+    "asset_requests": ASSETS,
+    "template_loads": TEMPLATE_LOADS,
+    "middleware_calls": MIDDLEWARE,
     "memo_entries": MEMO_ENTRIES,
     "catalogue_bytes": CATALOGUE_BYTES,
     "search_examined": SEARCH_EXAMINED,

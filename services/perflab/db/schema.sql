@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS reviews (
 CREATE INDEX IF NOT EXISTS reviews_book_id_idx ON reviews (book_id);
 -- Ids of reviews written at runtime (POST /books/{book_id}/reviews); set by the seed.
 CREATE SEQUENCE IF NOT EXISTS reviews_id_seq;
+-- The ORM services (Django) insert without an id and read it back (RETURNING).
+ALTER TABLE reviews ALTER COLUMN id SET DEFAULT nextval('reviews_id_seq');
 
 CREATE TABLE IF NOT EXISTS orders (
     id           bigint PRIMARY KEY,
@@ -54,6 +56,7 @@ CREATE TABLE IF NOT EXISTS orders (
 
 -- Rows written by the lab at runtime (bulk imports, confirmation e-mails).
 CREATE SEQUENCE IF NOT EXISTS orders_id_seq;
+ALTER TABLE orders ALTER COLUMN id SET DEFAULT nextval('orders_id_seq');
 CREATE TABLE IF NOT EXISTS order_confirmations (
     id          bigserial PRIMARY KEY,
     order_id    bigint      NOT NULL REFERENCES orders (id),

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from perflab.catalog import SERVICES
 from perflab.experiment import compare, compare_report, report, runner
 from perflab.experiment.stack import techniques
+from perflab.lab import services as lab_services
 from perflab.lab.config import REPO, LabSettings
 from perflab.lab.load import LoadError, seconds
 
@@ -113,7 +114,13 @@ def experiment_command(
         bool, typer.Option(help="API and Locust on different cores (two cores or more).")
     ] = True,
     output: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
-    api: Annotated[str | None, typer.Option(help="API base URL.")] = None,
+    service: Annotated[
+        str, typer.Option(help="The web service under test: fastapi, django, ...")
+    ] = lab_services.DEFAULT,
+    target: Annotated[
+        str | None, typer.Option(help="That service's base URL (default: the lab's).")
+    ] = None,
+    api: Annotated[str | None, typer.Option(help="API base URL (flags are flipped there).")] = None,
     prometheus: Annotated[str | None, typer.Option(help="Prometheus base URL.")] = None,
     worker_metrics: Annotated[
         str | None, typer.Option(help="The Celery worker's /metrics URL.")
@@ -144,11 +151,18 @@ def experiment_command(
         raise typer.Exit(2)
     default_api, default_prom, default_worker = _urls()
     api, prometheus = api or default_api, prometheus or default_prom
+    try:
+        chosen = lab_services.by_name(service)
+    except lab_services.UnknownService as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    # The FastAPI service is the API itself: --api moves it too.
+    target = target or (api if service == lab_services.DEFAULT else chosen.url(LabSettings().ports))
     out = output or REPO / "results" / f"experiment-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        names = list(techniques(api)) if all_techniques else list(flags or [])
-    except Exception as exc:  # noqa: BLE001 - any failure here means the API is not there
-        console.print(f"[red]error:[/] cannot list techniques at {api}: {exc}")
+        names = list(techniques(target)) if all_techniques else list(flags or [])
+    except Exception as exc:  # noqa: BLE001 - any failure here means the service is not there
+        console.print(f"[red]error:[/] cannot list techniques at {target}: {exc}")
         raise typer.Exit(1) from exc
     results = []
     failed: dict[str, str] = {}
@@ -160,11 +174,12 @@ def experiment_command(
         task = bar.add_task("starting", total=len(names) * timing.repeats * 2)
         for index, name in enumerate(names):
             config = runner.Config(
-                flag=name, api=api, prometheus=prometheus,
+                flag=name, api=target, prometheus=prometheus,
                 worker_metrics=worker_metrics or default_worker,
                 duration_seconds=timing.duration, warmup_seconds=timing.warmup,
                 repeats=timing.repeats, users=timing.users, think_seconds=think,
-                scenario=scenario,
+                scenario=scenario, service=service,
+                flags_api=api if target != api else None,
                 admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"), pin=pin,
             )  # fmt: skip
             done_before = index * timing.repeats * 2

@@ -146,7 +146,7 @@ def run(
         if not ready:
             run_.skipped = f"{service} is not answering at {url}"
             continue
-        config = _config(base, technique, url)
+        config = _config(base, technique, url, service)
         boundaries = _Boundaries(url, progress)
         run_.result = run_experiment(config, out / service, boundaries)
         run_.process = _process_figures(run_.result, boundaries)
@@ -161,7 +161,8 @@ def run(
     return Comparison(technique=spec, runs=runs, settings=settings)
 
 
-def _config(base: Config, technique: str, url: str) -> Config:
+def _config(base: Config, technique: str, url: str, service: str) -> Config:
     fields = {k: getattr(base, k) for k in base.__dataclass_fields__}
     fields |= {"flag": technique, "api": url, "flags_api": base.flags_api or base.api}
+    fields |= {"service": service}
     return Config(**fields)

@@ -100,11 +100,12 @@ class SampledFigure:
     unit: str
     better: Better
     # PromQL evaluated at the window's end; `$range` is the window less one scrape
-    # interval, so every sample it reads was taken inside the window.
+    # interval, so every sample it reads was taken inside the window; `$service` the
+    # `service` label of the service under test.
     query: str
 
-    def render(self, range_seconds: int) -> str:
-        return Template(self.query).substitute(range=range_seconds)
+    def render(self, range_seconds: int, service: str = "fastapi") -> str:
+        return Template(self.query).substitute(range=range_seconds, service=service)
 
 
 _REQUESTS = "perflab_http_requests_total"
@@ -187,6 +188,17 @@ def _at_end(gauge: str, why: str) -> Callable[[Delta, Scope], Reading]:
     return read
 
 
+# The static_files technique's assets: WhiteNoise's route and Django's static view.
+ASSET_ROUTES = ("/static/{path}", "/assets/{path}")
+
+
+def _asset_requests_per_page(d: Delta, s: Scope) -> Reading:
+    pages = d.total(_REQUESTS, route=s.route)
+    if pages == 0:
+        return None, _unanswered(s)
+    return sum(d.total(_REQUESTS, route=route) for route in ASSET_ROUTES) / pages, ""
+
+
 def _items_examined_per_request(d: Delta, s: Scope) -> Reading:
     total = d.total(_REQUESTS, route=s.route)
     if total == 0:
@@ -245,16 +257,22 @@ SERVER_FIGURES = (
         "items_examined_per_request", "items examined per search", "count", "lower",
         _items_examined_per_request,
     ),
+    ServerFigure(
+        # A browser's fresh copy costs no request: what static_files' caching saves.
+        "asset_requests_per_page", "asset requests per page view", "count", "lower",
+        _asset_requests_per_page,
+    ),
 )  # fmt: skip
 
 SAMPLED_FIGURES = (
     SampledFigure(
-        "api_rss_peak", "API memory (RSS, all processes, peak)", "bytes", "lower",
-        'max_over_time(sum(perflab_process_resident_memory_bytes{job="api"})[${range}s:])',
+        "api_rss_peak", "service memory (RSS, all processes, peak)", "bytes", "lower",
+        'max_over_time(sum(perflab_process_resident_memory_bytes{service="$service"})'
+        "[${range}s:])",
     ),
     SampledFigure(
         "loop_lag_max", "event-loop lag (max)", "s", "lower",
-        'max(max_over_time(perflab_event_loop_lag_seconds{job="api"}[${range}s]))',
+        'max(max_over_time(perflab_event_loop_lag_seconds{service="$service"}[${range}s]))',
     ),
 )  # fmt: skip
 

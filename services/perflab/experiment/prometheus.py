@@ -58,7 +58,13 @@ class PrometheusReader:
         return None if math.isnan(value) or math.isinf(value) else value
 
     def sampled(
-        self, figure: SampledFigure, *, ended: float, seconds: float, interval: float
+        self,
+        figure: SampledFigure,
+        *,
+        ended: float,
+        seconds: float,
+        interval: float,
+        service: str = "fastapi",
     ) -> Reading:
         needed = MIN_SCRAPES * interval
         if seconds < needed:
@@ -68,7 +74,7 @@ class PrometheusReader:
             )
         # One interval less than the window: the first step's latest sample is inside it.
         span = max(1, math.floor(seconds - interval))
-        value = self.scalar(figure.render(span), ended)
+        value = self.scalar(figure.render(span, service), ended)
         return value, "Prometheus holds no sample of it for this window"
 
     def close(self) -> None:

@@ -53,6 +53,9 @@ class Config:
     # Where flags are flipped when `api` serves no `/flags` (the Flask or Django service):
     # the FastAPI service; flags are shared through Redis, so every service hears it.
     flags_api: str | None = None
+    # The `service` label of the service at `api` (fastapi, django, ...): the figures
+    # Prometheus samples read only its series.
+    service: str = "fastapi"
     settle_seconds: float = 1.0  # a flip reaches every process within 1 s
     min_requests: int = 20  # route answers a window waits for (beyond --duration)
     max_drain_seconds: float = 30.0  # the longest wait for the old variant's requests
@@ -254,8 +257,9 @@ def _sampled(result: Result, prometheus: PrometheusReader, interval: float) -> N
         arm_id = f"{arm.label}{arm.repeat}"
         for figure in SAMPLED_FIGURES:
             value, reason = prometheus.sampled(
-                figure, ended=arm.ended, seconds=arm.window_seconds, interval=interval
-            )
+                figure, ended=arm.ended, seconds=arm.window_seconds, interval=interval,
+                service=result.config.service,
+            )  # fmt: skip
             result.server[arm_id][figure.name] = value
             if value is None:
                 result.why[arm_id][figure.name] = reason

@@ -1,5 +1,5 @@
-"""The lab's Python processes: the API (uvicorn), the Celery worker, the Locust web UI,
-the console."""
+"""The lab's Python processes: the API (uvicorn), the Django service (gunicorn), the Celery
+worker, the Locust web UI, the console."""
 
 from __future__ import annotations
 
@@ -47,6 +47,33 @@ def api(ctx: LabContext) -> Component:
         match=_identity(cmd, 9),
         start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
         healthy=lambda: health.http_ok(f"{ctx.api_url}/readyz"),
+        paths=ctx.paths,
+        prepare=lambda: _fresh(metrics_dir),
+    )
+
+
+def django(ctx: LabContext) -> Component:
+    port = ctx.ports.django
+    metrics_dir = ctx.paths.data("metrics") / "django"
+    cmd = [
+        sys.executable, "-m", "gunicorn", "perflab.django_service.wsgi:application",
+        "--config", "python:perflab.django_service.gunicorn_conf",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(ctx.cfg.lab.api_workers),
+    ]  # fmt: skip
+    log = ctx.paths.log_file("django")
+    env = ctx.service_env(
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        PERFLAB_DJANGO__STATIC_ROOT=str(ctx.paths.data("django") / "static"),
+    )
+    url = ctx.url(port)
+    return Component(
+        name="django",
+        port=port,
+        port_key="django",
+        url=url,
+        match=_identity(cmd, 7),
+        start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
+        healthy=lambda: health.http_ok(f"{url}/readyz"),
         paths=ctx.paths,
         prepare=lambda: _fresh(metrics_dir),
     )

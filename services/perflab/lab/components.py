@@ -112,7 +112,7 @@ class LabContext:
         return f"redis://127.0.0.1:{self.ports.redis}/0"
 
     def service_env(self, **extra: str) -> dict[str, str]:
-        """The environment of the API and the worker: the user's `PERFLAB_*` plus the lab's."""
+        """The environment of the services and the worker: the user's `PERFLAB_*` plus the lab's."""
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
         env.update(
             PERFLAB_DB__DSN=self.db_dsn,
@@ -121,6 +121,8 @@ class LabContext:
             PERFLAB_REDIS__PASSWORD_FILE=str(self.secrets.path(REDIS)),
             PERFLAB_API__PORT=str(self.ports.api),
             PERFLAB_API__WORKERS=str(self.cfg.lab.api_workers),
+            PERFLAB_DJANGO__PORT=str(self.ports.django),
+            PERFLAB_DJANGO__WORKERS=str(self.cfg.lab.api_workers),
             PERFLAB_WORKER__METRICS_PORT=str(self.ports.worker_metrics),
             PERFLAB_WORKER__CONCURRENCY=str(self.cfg.lab.worker_concurrency),
             PYTHONUNBUFFERED="1",

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from perflab.settings import ApiSettings, DbSettings, RedisSettings, WorkerSettings
+from perflab.settings import ApiSettings, DbSettings, DjangoSettings, RedisSettings, WorkerSettings
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -26,7 +26,9 @@ def _port_of(url: str) -> int:
 
 
 class Ports(BaseModel):
-    api: int = ApiSettings().port
+    api: int = ApiSettings().port  # the FastAPI service
+    django: int = DjangoSettings().port
+    flask: int = 8002
     locust: int = 8089
     prometheus: int = 9090
     alertmanager: int = 9093
@@ -46,6 +48,7 @@ class Ports(BaseModel):
 
 class LabOptions(BaseModel):
     state_dir: Path = REPO / ".lab"
+    # Worker processes of every web service (uvicorn's and gunicorn's --workers).
     api_workers: int = Field(default=ApiSettings().workers, ge=1)
     worker_concurrency: int = Field(default=WorkerSettings().concurrency, ge=1)
     # 1.0 is sized so that the missing index on orders.user_id clearly shows.

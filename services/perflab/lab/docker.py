@@ -31,6 +31,7 @@ PASSWORD_ENV = "GRAFANA_ADMIN_PASSWORD"
 # Published ports (service -> container port) and the `Ports` field that moves each.
 PUBLISHED = {
     "gateway": ("api", 8000),
+    "django": ("django", 8001),
     "locust": ("locust", 8089),
     "prometheus": ("prometheus", 9090),
     "alertmanager": ("alertmanager", 9093),

@@ -10,7 +10,8 @@ runs, reads its load-side metrics endpoint for the progress line. Reports land i
 worker processes (`-1`: one per core); the metrics endpoint is the master's and covers
 every worker. Its series carry `run="<report folder name>"`. Inside the native lab,
 the endpoint is registered with Prometheus through a file_sd target file
-(`.lab/prometheus/loadgen/<run>.json`) for as long as the run lasts.
+(`.lab/prometheus/loadgen/<run>.json`) for as long as the run lasts; with `--service`
+that target also carries `service="<name>"`, so the Load dashboard's `$service` picks it.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class LoadOptions:
     metrics_port: int | None = None  # None: a free port
     # The lab's Prometheus file_sd folder; the run registers its metrics target there.
     prometheus_sd: Path | None = None
+    service: str | None = None  # the web service under load (labels the metrics target)
     # That Prometheus: a finished run waits until its target is gone from it.
     prometheus_url: str | None = None
 
@@ -157,18 +159,26 @@ TARGET_GONE_SECONDS = 15.0
 
 @contextmanager
 def prometheus_target(
-    folder: Path | None, port: int, run: str, prometheus_url: str | None = None
+    folder: Path | None,
+    port: int,
+    run: str,
+    prometheus_url: str | None = None,
+    labels: dict[str, str] | None = None,
 ) -> Iterator[None]:
-    """Announce the run's metrics endpoint to Prometheus (file_sd) while it lasts; at
-    the end, withdraw it and (given Prometheus's URL) wait until Prometheus dropped it,
-    so whatever checks the targets next (`lab smoke`) never sees a finished run down."""
+    """Announce the run's metrics endpoint to Prometheus (file_sd) while it lasts, with
+    `labels` (e.g. the service it loads); at the end, withdraw it and (given
+    Prometheus's URL) wait until Prometheus dropped it, so whatever checks the targets
+    next (`lab smoke`) never sees a finished run down."""
     if folder is None or not folder.parent.is_dir():
         yield
         return
     folder.mkdir(exist_ok=True)
     address = f"127.0.0.1:{port}"
     target, scratch = folder / f"{run}.json", folder / f".{run}.tmp"
-    scratch.write_text(json.dumps([{"targets": [address]}]))
+    entry: dict[str, object] = {"targets": [address]}
+    if labels:
+        entry["labels"] = labels
+    scratch.write_text(json.dumps([entry]))
     scratch.replace(target)  # atomic: Prometheus never reads half a file
     try:
         yield
@@ -196,7 +206,13 @@ def run_load(opts: LoadOptions, console: Console | None = None) -> LoadResult:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env |= {"PERFLAB_LOADGEN_METRICS_PORT": str(port), "PERFLAB_LOADGEN_RUN": out.name}
     with (
-        prometheus_target(opts.prometheus_sd, port, out.name, opts.prometheus_url),
+        prometheus_target(
+            opts.prometheus_sd,
+            port,
+            out.name,
+            opts.prometheus_url,
+            {"service": opts.service} if opts.service else None,
+        ),
         open(out / "locust.log", "wb") as log,
     ):
         proc = subprocess.Popen(
@@ -214,7 +230,12 @@ def run_load(opts: LoadOptions, console: Console | None = None) -> LoadResult:
     rows, total = load_report.read_stats(out / "locust")
     failures = load_report.read_failures(out / "locust")
     summary = load_report.as_json(rows, total, failures)
-    summary |= {"scenario": opts.scenario, "shape": opts.shape, "host": opts.host}
+    summary |= {
+        "scenario": opts.scenario,
+        "shape": opts.shape,
+        "host": opts.host,
+        "service": opts.service,
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return LoadResult(out, returncode, port, rows, total, failures)
 
@@ -249,7 +270,13 @@ def load_command(
         str | None,
         typer.Option("--duration", "-t", help="30s, 5m, 1h30m (default 1m; a shape's own)."),
     ] = None,
-    host: Annotated[str | None, typer.Option(help="API base URL (default: the lab's API).")] = None,
+    service: Annotated[
+        str | None,
+        typer.Option(help="The web service to load: fastapi, django, ... (default: fastapi)."),
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Base URL to load (default: the lab's --service).")
+    ] = None,
     processes: Annotated[
         int, typer.Option(min=-1, help="Locust worker processes (distributed; -1: one per core).")
     ] = 1,
@@ -261,17 +288,23 @@ def load_command(
     ] = None,
 ) -> None:
     """Drive load headless with Locust: live progress, a summary table, CSV and HTML reports."""
+    from perflab.lab import services
     from perflab.lab.components import LabContext
     from perflab.lab.monitoring import LOADGEN_SD
 
     ctx = LabContext.load()
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    try:
+        chosen = services.by_name(service or services.DEFAULT)
+    except services.UnknownService as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
     opts = LoadOptions(
         scenario=scenario, shape=shape, users=users, spawn_rate=spawn_rate, duration=duration,
-        host=host or ctx.api_url, processes=processes, output=output, metrics_port=metrics_port,
-        prometheus_sd=ctx.paths.data("prometheus") / LOADGEN_SD,
-        prometheus_url=ctx.url(ctx.ports.prometheus),
+        host=host or chosen.url(ctx.ports), processes=processes, output=output,
+        metrics_port=metrics_port, prometheus_sd=ctx.paths.data("prometheus") / LOADGEN_SD,
+        prometheus_url=ctx.url(ctx.ports.prometheus), service=chosen.name,
     )  # fmt: skip
-    console = Console(width=None if sys.stdout.isatty() else 120)
     try:
         result = run_load(opts, console)
     except LoadError as exc:

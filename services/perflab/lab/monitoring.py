@@ -10,6 +10,7 @@ from perflab.lab import health
 from perflab.lab.components import Component, LabContext
 from perflab.lab.config import REPO
 from perflab.lab.prom_config import render_alertmanager_config, render_prometheus_config
+from perflab.lab.services import SERVICES
 from perflab.procs import start_process
 
 RULE_FILES = str(REPO / "prometheus" / "rules" / "*.yml")
@@ -63,6 +64,9 @@ def prometheus(ctx: LabContext) -> Component:
         config.write_text(
             render_prometheus_config(
                 api_targets=[_local(ports.api)],
+                service_targets={
+                    s.name: [_local(s.port(ports))] for s in SERVICES if s.name != "fastapi"
+                },
                 worker_targets=[_local(ports.worker_metrics)],
                 alertmanager_targets=[_local(ports.alertmanager)],
                 prometheus_target=_local(ports.prometheus),

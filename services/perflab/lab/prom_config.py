@@ -3,8 +3,10 @@
 `prometheus/prometheus.yml` and `prometheus/alertmanager.yml` are written for the
 Docker stack (service names); natively every component is on 127.0.0.1, so the same
 jobs are rendered here with static targets. Job names are shared by both: the alert
-rules use them (`api`, `worker`). The alert rules are never edited for tests:
-`render_rules` writes a copy with short `for:` and, if asked, other thresholds.
+rules use them (`api`, `django`, `worker`). Each web service's job adds a `service`
+target label (`lab.services`), so every series says which service it came from. The
+alert rules are never edited for tests: `render_rules` writes a copy with short `for:`
+and, if asked, other thresholds.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from perflab.lab.services import by_name
 
 PROMETHEUS_DIR = Path(__file__).resolve().parents[3] / "prometheus"
 RULES_DIR = PROMETHEUS_DIR / "rules"
@@ -26,18 +30,34 @@ def rule_files(rules_dir: Path = RULES_DIR) -> list[str]:
     return sorted(str(path) for path in rules_dir.glob("*.yml"))
 
 
-def _job(name: str, targets: Sequence[str], scrape_interval: str) -> dict[str, Any]:
-    return {
-        "job_name": name,
-        "scrape_interval": scrape_interval,
-        "static_configs": [{"targets": list(targets)}],
-    }
+def _job(
+    name: str, targets: Sequence[str], scrape_interval: str, labels: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    static: dict[str, Any] = {"targets": list(targets)}
+    if labels:
+        static["labels"] = dict(labels)
+    return {"job_name": name, "scrape_interval": scrape_interval, "static_configs": [static]}
+
+
+def _service_jobs(
+    api_targets: Sequence[str], service_targets: Mapping[str, Sequence[str]], interval: str
+) -> list[dict[str, Any]]:
+    """One job per web service, its series labelled `service="<name>"`."""
+    targets = {"fastapi": list(api_targets)}
+    for name, more in service_targets.items():
+        targets.setdefault(name, []).extend(more)
+    jobs = []
+    for name, hosts in targets.items():
+        service = by_name(name)
+        jobs.append(_job(service.job, hosts, interval, {"service": service.name}))
+    return jobs
 
 
 def render_prometheus_config(
     *,
     api_targets: list[str],
     worker_targets: list[str],
+    service_targets: Mapping[str, Sequence[str]] | None = None,
     alertmanager_targets: list[str],
     prometheus_target: str,
     locust_targets: list[str] | None = None,
@@ -47,10 +67,12 @@ def render_prometheus_config(
     scrape_interval: str = "5s",
     evaluation_interval: str = "5s",
 ) -> str:
-    """`locust_file_sd`: a glob of file_sd target files; each `lab load` run adds one.
-    `lab_file_sd`: the same for the lab's own tools (`lab fault`), job `lab`."""
+    """`api_targets`: the FastAPI service's; `service_targets`: other web services' by
+    service name (`{"django": ["127.0.0.1:8001"]}`). `locust_file_sd`: a glob of file_sd
+    target files; each `lab load` run adds one. `lab_file_sd`: the same for the lab's own
+    tools (`lab fault`), job `lab`."""
     jobs = [
-        _job("api", api_targets, scrape_interval),
+        *_service_jobs(api_targets, service_targets or {}, scrape_interval),
         _job("worker", worker_targets, scrape_interval),
         _job("prometheus", [prometheus_target], scrape_interval),
         _job("alertmanager", alertmanager_targets, scrape_interval),

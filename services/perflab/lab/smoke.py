@@ -1,12 +1,14 @@
 """`lab smoke`: is a running stack (native or compose) healthy end to end?
 
-Checks, in order: `/healthz` and `/readyz` (naming Postgres or Redis when one is down);
-every technique `/techniques` lists, called with its flag off and on (the answer must
-be right and come from the variant the flag asks for); a flip reaching every API
-process (`GET /flags`) and `/metrics` (`perflab_flag_enabled`); every Prometheus
-target `up`; the console's page; a short Locust burst with zero failures (its reports
-in a temp folder that is removed after). Flags are put back as they were,
-even when a check fails. Prints a checklist; a failure names its component.
+For every web service (FastAPI, Django, ...), in order: `/healthz` and `/readyz`
+(naming Postgres or Redis when one is down); every technique its `/techniques` lists,
+called with its flag off and on (the answer must be right and come from the variant
+the flag asks for); a flip reaching every process of that service (its `GET /flags`)
+and its `/metrics` (`perflab_flag_enabled`). Then every Prometheus target `up`, the
+console's page, and a short Locust burst with zero failures against each service (its
+reports in a temp folder that is removed after). Flags are always flipped through the
+API and put back as they were, even when a check fails. Prints a checklist; a failure
+names its component.
 """
 
 from __future__ import annotations
@@ -52,15 +54,15 @@ def _dependency(answer: httpx.Response) -> str | None:
     return body.get("dependency") if isinstance(body, dict) else None
 
 
-def check_health(http: httpx.Client) -> list[Check]:
+def check_health(http: httpx.Client, component: str = "api") -> list[Check]:
     try:
         live = http.get("/healthz")
     except httpx.HTTPError as exc:
-        return [Check("api", "/healthz", False, f"not reachable at {http.base_url} ({exc})")]
-    checks = [Check("api", "/healthz", live.status_code == 200, f"HTTP {live.status_code}")]
+        return [Check(component, "/healthz", False, f"not reachable at {http.base_url} ({exc})")]
+    checks = [Check(component, "/healthz", live.status_code == 200, f"HTTP {live.status_code}")]
     ready = http.get("/readyz")
     if ready.status_code == 200:
-        return [*checks, Check("api", "/readyz", True, "postgres and redis reachable")]
+        return [*checks, Check(component, "/readyz", True, "postgres and redis reachable")]
     try:
         deps = ready.json().get("checks", {})
     except ValueError:
@@ -71,7 +73,7 @@ def check_health(http: httpx.Client) -> list[Check]:
         checks.append(Check(name, "/readyz", False, f"reports {name} unavailable: {error}"))
     if not down:
         checks.append(
-            Check("api", "/readyz", False, f"HTTP {ready.status_code}: {ready.text[:200]}")
+            Check(component, "/readyz", False, f"HTTP {ready.status_code}: {ready.text[:200]}")
         )
     return checks
 
@@ -101,13 +103,17 @@ def _call(http: httpx.Client, endpoint: Any, expect: str) -> str | None:
     return problem
 
 
-def check_techniques(http: httpx.Client, flags: FlagsClient) -> list[Check]:
+def _technique(name: str, component: str) -> str:
+    return f"technique {name}" if component == "api" else f"{component} technique {name}"
+
+
+def check_techniques(http: httpx.Client, flags: FlagsClient, component: str = "api") -> list[Check]:
     recipes = loadgen("recipes")
     listing = http.get("/techniques")
     try:
         endpoints = recipes.parse_techniques(listing.json())
     except ValueError as exc:
-        return [Check("api", "/techniques", False, f"HTTP {listing.status_code}: {exc}")]
+        return [Check(component, "/techniques", False, f"HTTP {listing.status_code}: {exc}")]
     state = {f["name"]: f["enabled"] for f in flags.list()}
     checks = []
     for name, endpoint in endpoints.items():
@@ -123,7 +129,7 @@ def check_techniques(http: httpx.Client, flags: FlagsClient) -> list[Check]:
             if problem:
                 problems.append(f"{variant}: {problem}")
         what = f"{endpoint.method} {endpoint.path} naive + optimised"
-        checks.append(Check(f"technique {name}", what, not problems, "; ".join(problems)))
+        checks.append(Check(_technique(name, component), what, not problems, "; ".join(problems)))
     return checks
 
 
@@ -134,11 +140,14 @@ def _flag_metric(text: str, name: str) -> float | None:
     return None
 
 
-def check_propagation(http: httpx.Client, flags: FlagsClient, name: str = "n_plus_one") -> Check:
-    """Flip one flag; every `GET /flags` (any API process) and `/metrics` must follow."""
+def check_propagation(
+    http: httpx.Client, flags: FlagsClient, name: str = "n_plus_one", component: str = "api"
+) -> Check:
+    """Flip one flag through the API; every `GET /flags` of the service at `http` (any of
+    its processes) and its `/metrics` must follow."""
     original = next(f["enabled"] for f in flags.list() if f["name"] == name)
     wanted = not original
-    what = f"a flip of {name} reaches every process and /metrics"
+    what = f"a flip of {name} reaches every {component} process and /metrics"
     flags.set(name, wanted)
     started = time.monotonic()
     deadline = started + PROPAGATION_SECONDS + _GRACE_SECONDS
@@ -200,7 +209,7 @@ def _log_tail(log: Path, lines: int = 5) -> str:
 
 
 def _burst(api: str, seconds: int, out: Path, *, keep: bool) -> Check:
-    what = f"{seconds}-second Locust burst, zero failures"
+    what = f"{seconds}-second Locust burst at {api}, zero failures"
     opts = LoadOptions(scenario="all", users=10, spawn_rate=10, duration=f"{seconds}s", host=api,
                        output=out)  # fmt: skip
     try:
@@ -255,12 +264,16 @@ def run_smoke(
     api: str,
     prometheus: str | None,
     *,
+    services: dict[str, str] | None = None,
     burst_seconds: int = 10,
     output: Path | None = None,
     console: str | None = None,
     on_check: Callable[[Check], None] = lambda _: None,
 ) -> list[Check]:
+    """`services`: component name -> base URL of each web service to check (default:
+    the API only, as `api`); flags are flipped through `api` in every case."""
     checks: list[Check] = []
+    services = services or {"api": api}
 
     def add(*new: Check) -> None:
         for check in new:
@@ -270,20 +283,26 @@ def run_smoke(
     # Technique writes (a review, a bulk import) need the admin token when the API has one.
     token = os.environ.get("PERFLAB_ADMIN_TOKEN")
     auth = {"Authorization": f"Bearer {token}"} if token else {}
-    with httpx.Client(base_url=api, timeout=30, headers=auth) as http:
-        add(*check_health(http))
-        if all(c.ok for c in checks):
+    for component, url in services.items():
+        with httpx.Client(base_url=url, timeout=30, headers=auth) as http:
+            health = check_health(http, component)
+            add(*health)
+            if not all(c.ok for c in health):
+                why = f"{'API' if component == 'api' else component} not ready"
+                add(Check(f"{component} techniques", "flags and endpoints", False, why,
+                          skipped=True))  # fmt: skip
+                continue
             with FlagsClient(api) as flags, _restoring(flags):
-                add(*check_techniques(http, flags))
-                add(check_propagation(http, flags))
-        else:
-            add(Check("techniques", "flags and endpoints", False, "API not ready", skipped=True))
+                add(*check_techniques(http, flags, component))
+                add(check_propagation(http, flags, component=component))
     if prometheus:
         add(*check_prometheus(prometheus))
     if console and not any(c.skipped for c in checks):
         add(check_console(console))  # it shows the API's techniques: only with an API up
     if burst_seconds > 0 and not any(c.skipped for c in checks):
-        add(check_burst(api, burst_seconds, output))
+        for index, url in enumerate(services.values()):
+            folder = output / f"{index}" if output and len(services) > 1 else output
+            add(check_burst(url, burst_seconds, folder))
     return checks
 
 
@@ -294,7 +313,14 @@ def _line(check: Check) -> str:
 
 
 def smoke_command(
-    api: Annotated[str | None, typer.Option(help="API base URL (default: the lab's).")] = None,
+    api: Annotated[
+        str | None,
+        typer.Option(help="API base URL (default: the lab's); alone, smoke checks only it."),
+    ] = None,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(help="Check only this service (repeatable; default: every lab service)."),
+    ] = None,
     prometheus: Annotated[
         str | None, typer.Option(help="Prometheus URL (default: the lab's; '' skips).")
     ] = None,
@@ -304,16 +330,26 @@ def smoke_command(
         typer.Option("--console", help="Console URL (default: the lab's; '' skips)."),
     ] = None,
 ) -> None:
-    """Smoke-test a running stack: health, every technique both ways, flips, targets, a burst."""
+    """Smoke-test a running stack: every service's health, every technique both ways,
+    flips, Prometheus targets, a Locust burst per service."""
+    from perflab.lab import services as lab_services
     from perflab.lab.components import LabContext
 
     ctx = LabContext.load()
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    names = service or (["fastapi"] if api else [s.name for s in lab_services.SERVICES])
+    try:
+        chosen = [lab_services.by_name(name) for name in names]
+    except lab_services.UnknownService as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
     api = api or ctx.api_url
+    targets = {s.job: (api if s.name == "fastapi" else s.url(ctx.ports)) for s in chosen}
     prom = ctx.url(ctx.ports.prometheus) if prometheus is None else prometheus
     board = ctx.url(ctx.ports.console) if console_url is None else console_url
-    console = Console(width=None if sys.stdout.isatty() else 120)
-    console.print(f"smoke test of {api}" + (f" and {prom}" if prom else ""))
-    checks = run_smoke(api, prom or None, burst_seconds=burst, console=board or None,
+    console.print(f"smoke test of {', '.join(targets.values())}" + (f" and {prom}" if prom else ""))
+    checks = run_smoke(api, prom or None, services=targets, burst_seconds=burst,
+                       console=board or None,
                        on_check=lambda c: console.print(_line(c), highlight=False))  # fmt: skip
     failed = [c for c in checks if not c.ok and not c.skipped]
     if failed:

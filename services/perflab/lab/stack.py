@@ -19,12 +19,13 @@ from perflab.lab import secrets as lab_secrets
 from perflab.lab.components import Component, LabContext
 from perflab.lab.config import Ports
 from perflab.lab.report import StartupView, Status
+from perflab.lab.services import SERVICES
 from perflab.procs import StartError, pid_alive, port_in_use, stop_pid, wait_until
 
 BUILDERS: tuple[Callable[[LabContext], Component], ...] = (
     datastores.postgres,
     datastores.redis,
-    apps.api,
+    *(service.build for service in SERVICES),
     apps.worker,
     monitoring.prometheus,
     monitoring.alertmanager,
@@ -34,11 +35,12 @@ BUILDERS: tuple[Callable[[LabContext], Component], ...] = (
 )
 # Each tier starts together once the one before is healthy. The seed runs with the
 # second tier: the API's startup changes the schema (db_index), which must not race
-# the seed's transaction, so the database's clients start only after it.
+# the seed's transaction, so the database's clients (every web service, the worker)
+# start only after it.
 TIERS = (
     ("postgres", "redis"),
     ("prometheus", "alertmanager", "locust", "grafana", "console"),
-    ("api", "worker"),
+    (*(service.job for service in SERVICES), "worker"),
 )
 
 

@@ -217,6 +217,20 @@ SEARCH_ITEMS_EXAMINED = _declare(
     ["variant"],
 )
 
+# --- Django's own techniques ----------------------------------------------------
+TEMPLATE_LOADS = _declare(
+    Counter,
+    "perflab_template_loads_total",
+    "Template files read and compiled, by template engine (cached_templates).",
+    ["engine"],
+)
+MIDDLEWARE_CALLS = _declare(
+    Counter,
+    "perflab_middleware_calls_total",
+    "Middleware run around a view, by middleware class (middleware_diet).",
+    ["middleware"],
+)
+
 # --- Celery ---------------------------------------------------------------------
 CELERY_TASKS = _declare(
     Counter,

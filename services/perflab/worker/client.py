@@ -1,10 +1,11 @@
-"""The API's side of Celery: enqueue tasks and read their state, off the event loop.
+"""The services' side of Celery: enqueue tasks and read their state.
 
-Built from the Settings the API was created with (not the worker's module-level app,
-which reads the environment), so an app created for a test talks to the test broker.
-Celery's client calls are blocking socket I/O, so they run in a thread. Every id
-handed out is remembered in Redis for as long as its result lives, so an unknown id
-gets a 404 instead of Celery's eternal PENDING.
+Built from the Settings the service was created with (not the worker's module-level
+app, which reads the environment), so an app created for a test talks to the test
+broker. `TaskClient` is the API's (asyncio: Celery's blocking calls run in a thread),
+`BlockingTaskClient` the WSGI services' (Django, Flask). Every id handed out is
+remembered in Redis for as long as its result lives, so an unknown id gets a 404
+instead of Celery's eternal PENDING.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from celery import Celery, states
 from kombu.exceptions import OperationalError
 from pydantic import BaseModel
+from redis import Redis as BlockingRedis
 from redis.asyncio import Redis
 
 from perflab.errors import DependencyUnavailable, NotFound
@@ -90,6 +92,55 @@ class TaskClient:
             return await asyncio.to_thread(read)
         except OperationalError as exc:
             raise DependencyUnavailable("celery result backend", str(exc)) from exc
+
+    def close(self) -> None:
+        self._sender.close()
+        self._results.close()
+
+
+class BlockingTaskClient:
+    """`TaskClient` for synchronous services: the same task, queue, ids and answers."""
+
+    def __init__(self, settings: Settings, redis: BlockingRedis) -> None:
+        broker = settings.celery_broker_url
+        self._sender = Celery("perflab-service", broker=broker, set_as_current=False)
+        self._results = Celery("perflab-service", backend=broker, set_as_current=False)
+        for app in (self._sender, self._results):
+            app.conf.update(
+                task_serializer="json",
+                result_serializer="json",
+                accept_content=["json"],
+                result_expires=RESULT_TTL_SECONDS,
+            )
+        self._queue = settings.celery.queue
+        self._redis = redis
+
+    def enqueue(self, task: str, *args: Any) -> str:
+        try:
+            task_id = str(self._sender.send_task(task, args=list(args), queue=self._queue).id)
+        except OperationalError as exc:
+            raise DependencyUnavailable("celery broker", str(exc)) from exc
+        CELERY_TASKS_ENQUEUED.labels(task=task).inc()
+        self._redis.set(_KNOWN_KEY.format(task_id), task, ex=RESULT_TTL_SECONDS)
+        return task_id
+
+    def status(self, task_id: str) -> TaskStatus:
+        known = self._redis.get(_KNOWN_KEY.format(task_id))
+        if known is None:
+            raise NotFound(f"task {task_id} not found (unknown or expired)")
+        try:
+            meta = self._results.backend.get_task_meta(task_id)
+        except OperationalError as exc:
+            raise DependencyUnavailable("celery result backend", str(exc)) from exc
+        state = str(meta["status"])
+        return TaskStatus(
+            task_id=task_id,
+            task=known.decode() if isinstance(known, bytes) else str(known),
+            state=state,
+            ready=state in states.READY_STATES,
+            result=meta.get("result") if state == states.SUCCESS else None,
+            error=repr(meta.get("result")) if state in states.EXCEPTION_STATES else None,
+        )
 
     def close(self) -> None:
         self._sender.close()

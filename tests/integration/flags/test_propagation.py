@@ -1,8 +1,10 @@
-"""A flip made through one API process reaches other processes, API and worker, within 1 s.
+"""A flip made through one API process reaches other processes, API, Django and worker,
+within 1 s.
 
-Two separate uvicorn servers (real processes) share the test Redis; the Celery worker
-reports its own view through the `perflab.flags_snapshot` task. The 1 s bound is the
-contract in ARCHITECTURE.md.
+Two separate uvicorn servers (real processes) share the test Redis; so does a gunicorn
+serving the Django service with 2 worker processes, each answering `GET /flags` with
+its own view and pid; the Celery worker reports its own view through the
+`perflab.flags_snapshot` task. The 1 s bound is the contract in ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 from celery import Celery
 
 from perflab.settings import Settings
-from tests.support.servers import Server, service_env, uvicorn_server
+from tests.support.servers import Server, gunicorn_server, service_env, uvicorn_server
 
 pytestmark = pytest.mark.integration
 PROPAGATION_BOUND_SECONDS = 1.0
@@ -85,3 +87,48 @@ def test_flip_reaches_the_celery_worker_within_a_second(
     finally:
         httpx.put(f"{a}/flags/{FLAG}", json={"enabled": original}, timeout=5)
         client.close()
+
+
+@pytest.fixture(scope="module")
+def django_two_workers(lab_root: Path, settings_env: dict[str, str]) -> Iterator[str]:
+    with gunicorn_server(
+        lab_root, service_env(settings_env), workers=2, threads=1, name="django-flags"
+    ) as url:
+        yield url
+
+
+def _django_view(base: str) -> tuple[int, bool]:
+    # A new connection per read, so either worker process may answer.
+    answer = httpx.get(f"{base}/flags", timeout=2, headers={"Connection": "close"}).json()
+    return answer["pid"], next(f["enabled"] for f in answer["flags"] if f["name"] == FLAG)
+
+
+def test_flip_reaches_every_gunicorn_worker_of_the_django_service_within_a_second(
+    two_apis: tuple[str, str], django_two_workers: str
+):
+    a, _ = two_apis
+    pids = {_django_view(django_two_workers)[0] for _ in range(200)}
+    assert len(pids) == 2, f"both Django workers must answer: saw {pids}"
+    original = _enabled(a, FLAG)
+    try:
+        for target in (not original, original):
+            httpx.put(f"{a}/flags/{FLAG}", json={"enabled": target}, timeout=5)
+            flipped = time.monotonic()
+            first_new: dict[int, float] = {}
+            late: list[tuple[int, float]] = []
+            while time.monotonic() - flipped < PROPAGATION_BOUND_SECONDS + 1.0:
+                pid, value = _django_view(django_two_workers)
+                took = time.monotonic() - flipped
+                if value is target:
+                    first_new.setdefault(pid, took)
+                elif took >= PROPAGATION_BOUND_SECONDS:
+                    late.append((pid, took))
+            assert set(first_new) == pids, (
+                f"workers that never saw the flip: {pids - set(first_new)}"
+            )
+            assert late == [], (
+                f"still the old value after {PROPAGATION_BOUND_SECONDS} s: {late[:3]}"
+            )
+            assert max(first_new.values()) < PROPAGATION_BOUND_SECONDS, first_new
+    finally:
+        httpx.put(f"{a}/flags/{FLAG}", json={"enabled": original}, timeout=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -12,6 +13,7 @@ from perflab.catalog import SERVICES, TECHNIQUES, implemented_by
 from perflab.dashboards.signals import SIGNALS
 from perflab.experiment.figures import FIGURE_NAMES, KEY_FIGURES
 from perflab.flags.catalog import FLAGS
+from tests.support import django_app
 
 
 def test_every_entry_is_complete_and_names_what_exists():
@@ -53,3 +55,36 @@ def test_a_fastapi_technique_serves_the_catalog_route(name: str):
     described = technique.describe()
     assert described["services"] == list(spec.services)
     assert described["naive"] == spec.implementations["fastapi"].naive
+
+
+def _django_registry() -> dict:
+    django_app.setup()
+    from perflab.django_service.techniques import REGISTRY as DJANGO
+
+    return DJANGO
+
+
+def test_the_django_registry_implements_exactly_its_catalog_entries():
+    assert list(_django_registry()) == list(implemented_by("django"))
+
+
+@pytest.mark.parametrize("name", list(implemented_by("django")))
+def test_a_django_technique_serves_the_catalog_route(name: str):
+    from django.urls import resolve
+
+    from perflab.django_service.middleware.telemetry import route_template
+
+    technique = _django_registry()[name]
+    spec = TECHNIQUES[name]
+    match = resolve(recipes.fill_path(spec.path, random.Random(1)))
+    assert route_template(match.route) == spec.path
+    assert match.func in [pattern.callback for pattern in technique.urlpatterns]
+    described = technique.describe()
+    assert described["services"] == list(spec.services)
+    assert described["naive"] == spec.implementations["django"].naive
+
+
+def test_shared_techniques_keep_one_route_in_every_service():
+    shared = {n for n in implemented_by("django") if n in implemented_by("fastapi")}
+    assert shared >= {"n_plus_one", "db_index", "response_cache", "gzip", "select_columns",
+                      "streaming_export", "batch_insert", "background_offload"}  # fmt: skip

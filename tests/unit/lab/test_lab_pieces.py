@@ -7,10 +7,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from perflab.lab import pidfiles, system
 from perflab.lab.components import LabContext
-from perflab.lab.config import LabSettings
+from perflab.lab.config import LabSettings, Ports
+from perflab.lab.prom_config import render_prometheus_config
+from perflab.lab.services import SERVICES, UnknownService, base_urls, by_name
 from perflab.lab.stack import TIERS, Stack
 from perflab.procs import StartError
 from perflab.settings import Settings
@@ -77,5 +80,38 @@ def test_every_component_starts_in_exactly_one_tier(
     names = [c.name for c in Stack(LabContext.load()).components]
     tiered = [name for tier in TIERS for name in tier]
     assert sorted(tiered) == sorted(names)
-    # The database's clients start after the seed (the last tier).
-    assert {"api", "worker"} == set(TIERS[-1])
+    # The database's clients start after the seed (the last tier): every web service
+    # of the lab's service list, and the worker.
+    assert {"api", "django", "worker"} == set(TIERS[-1])
+    assert {s.job for s in SERVICES} <= set(names)
+
+
+def test_the_service_list_names_each_service_job_port_and_url() -> None:
+    ports = Ports(api=25000, django=25001)
+    assert base_urls(ports) == {
+        "fastapi": "http://127.0.0.1:25000",
+        "django": "http://127.0.0.1:25001",
+    }
+    assert by_name("django").job == "django" and by_name("fastapi").job == "api"
+    with pytest.raises(UnknownService, match="one of: fastapi, django"):
+        by_name("rails")
+
+
+def test_native_prometheus_labels_every_service_job_with_its_service() -> None:
+    config = yaml.safe_load(
+        render_prometheus_config(
+            api_targets=["127.0.0.1:1"],
+            worker_targets=["127.0.0.1:2"],
+            service_targets={"django": ["127.0.0.1:3"]},
+            alertmanager_targets=[],
+            prometheus_target="127.0.0.1:4",
+            rule_files=[],
+        )
+    )
+    labels = {
+        job["job_name"]: job["static_configs"][0].get("labels", {})
+        for job in config["scrape_configs"]
+    }
+    assert labels["api"] == {"service": "fastapi"}
+    assert labels["django"] == {"service": "django"}
+    assert labels["worker"] == {}  # shared by every service: no service label

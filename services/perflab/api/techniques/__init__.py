@@ -28,8 +28,9 @@ from perflab.api.techniques import (
     streaming_export,
     telemetry_sampling,
 )
-from perflab.api.techniques.base import SERVICE, Technique
+from perflab.api.techniques.base import SERVICE, Technique, Variant
 from perflab.catalog import implemented_by
+from perflab.telemetry.metrics import TECHNIQUE_DURATION
 
 _MODULES = {
     t.name: t
@@ -58,3 +59,8 @@ _MODULES = {
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.
 REGISTRY: dict[str, Technique] = {name: _MODULES[name] for name in implemented_by(SERVICE)}
+# Both variants' series exist from the start, so the first calls of a variant are not
+# lost to `rate()`/`increase()` (a series first seen with a count > 0 has no increase).
+for _name in REGISTRY:
+    for _variant in Variant:
+        TECHNIQUE_DURATION.labels(technique=_name, variant=_variant.value)

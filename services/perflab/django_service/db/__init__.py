@@ -1,0 +1,1 @@
+"""The Django service's database backend: Django's postgresql backend, counted."""

@@ -1,0 +1,1 @@
+"""The Django service's middleware: telemetry (outermost) and gzip switched by its flag."""

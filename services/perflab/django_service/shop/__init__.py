@@ -1,0 +1,1 @@
+"""The Django app of the lab's Django service: models, templates, static files."""

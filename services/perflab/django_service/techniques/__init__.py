@@ -1,0 +1,52 @@
+"""The Django service's technique registry: flag name -> technique, in catalog order.
+
+Adding a technique is its catalog entry (`perflab.catalog`) plus one module in this
+folder, listed below.
+"""
+
+from __future__ import annotations
+
+from perflab.catalog import implemented_by
+from perflab.django_service.techniques import (
+    background_offload,
+    batch_insert,
+    cached_templates,
+    db_index,
+    gzip,
+    middleware_diet,
+    n_plus_one,
+    persistent_connections,
+    response_cache,
+    select_columns,
+    static_files,
+    streaming_export,
+    template_fragment_cache,
+)
+from perflab.django_service.techniques.base import SERVICE, Technique, Variant
+from perflab.telemetry.metrics import TECHNIQUE_DURATION
+
+_MODULES = {
+    t.name: t
+    for t in (
+        n_plus_one.TECHNIQUE,
+        db_index.TECHNIQUE,
+        response_cache.TECHNIQUE,
+        select_columns.TECHNIQUE,
+        gzip.TECHNIQUE,
+        streaming_export.TECHNIQUE,
+        background_offload.TECHNIQUE,
+        batch_insert.TECHNIQUE,
+        template_fragment_cache.TECHNIQUE,
+        cached_templates.TECHNIQUE,
+        static_files.TECHNIQUE,
+        persistent_connections.TECHNIQUE,
+        middleware_diet.TECHNIQUE,
+    )
+}
+# In catalog order; a catalog entry that names this service but has no module fails here.
+REGISTRY: dict[str, Technique] = {name: _MODULES[name] for name in implemented_by(SERVICE)}
+# Both variants' series exist from the start, so the first calls of a variant are not
+# lost to `rate()`/`increase()` (a series first seen with a count > 0 has no increase).
+for _name in REGISTRY:
+    for _variant in Variant:
+        TECHNIQUE_DURATION.labels(technique=_name, variant=_variant.value)

@@ -1,0 +1,36 @@
+"""The load generator's browser cache: fresh copies are not asked for, stale ones are
+revalidated with the validators the server gave."""
+
+from __future__ import annotations
+
+from loadgen.recipes import BrowserCache, asset_links, asset_name
+
+
+def test_immutable_assets_are_not_requested_until_they_expire() -> None:
+    cache = BrowserCache()
+    assert cache.request_headers("/static/app.1234.css", 0) == {}
+    cache.store(
+        "/static/app.1234.css", 200,
+        {"cache-control": "max-age=315360000, public, immutable", "etag": '"x"'}, 0,
+    )  # fmt: skip
+    assert cache.request_headers("/static/app.1234.css", 1000) is None
+
+
+def test_assets_without_cache_control_are_revalidated_every_time() -> None:
+    cache = BrowserCache()
+    last_modified = "Mon, 01 Jan 2024 00:00:00 GMT"
+    cache.store("/assets/app.css", 200, {"last-modified": last_modified}, 0)
+    assert cache.request_headers("/assets/app.css", 0.1) == {"If-Modified-Since": last_modified}
+    cache.store("/assets/app.css", 304, {}, 0.2)  # a 304 keeps the validators
+    assert cache.request_headers("/assets/app.css", 0.3) == {"If-Modified-Since": last_modified}
+    cache.store("/assets/app.css", 200, {"cache-control": "no-store"}, 0.4)
+    assert cache.request_headers("/assets/app.css", 0.5) == {}
+
+
+def test_links_and_names() -> None:
+    html = (
+        b'<link rel="stylesheet" href="/static/a.1.css"><link rel="icon" href="/x.ico">'
+        b'<script src="/assets/b.js" defer></script>'
+    )
+    assert asset_links(html) == ["/static/a.1.css", "/assets/b.js"]
+    assert asset_name("/static/shop/a.1.css") == "/static/{path}"
