@@ -31,10 +31,8 @@ from tests.support.servers import REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-PORT_KEYS = (
-    "api", "locust", "prometheus", "alertmanager", "grafana", "postgres", "redis",
-    "worker_metrics", "loadgen_metrics", "console",
-)  # fmt: skip
+# Every port the lab knows, each moved to a free one (none left at its default).
+PORT_KEYS = tuple(Ports.model_fields)
 TOKEN = "fault-suite-token"
 RECOVERY_SECONDS = 10.0
 # Errors each fault may cause: the dependency named in a 503, or dropped connections.
