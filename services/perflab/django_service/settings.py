@@ -83,7 +83,10 @@ _POOL = {
     "timeout": _lab.db.connect_timeout_seconds,
 }
 DATABASES = {
-    "default": _database(_lab.db.dsn, CONN_MAX_AGE=0),
+    # CONN_HEALTH_CHECKS with a pool: psycopg's check (an empty query) before a pooled
+    # connection is handed out, so after a Postgres restart the pool replaces its dead
+    # connections instead of failing requests with them (found by the fault suite).
+    "default": _database(_lab.db.dsn, CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=True),
     "persistent": _database(_lab.db.dsn, CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True),
     "direct": _database(_lab.db.dsn, CONN_MAX_AGE=0),
 }
