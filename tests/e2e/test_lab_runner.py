@@ -33,7 +33,8 @@ pytestmark = pytest.mark.e2e
 # Every port the lab knows, each moved to a free one (none left at its default).
 PORT_KEYS = tuple(Ports.model_fields)
 COMPONENTS = (
-    "postgres", "redis", "api", "django", "worker", "prometheus", "alertmanager", "locust", "console",
+    "postgres", "redis", "api", "django", "worker", "prometheus", "alertmanager", "locust",
+    "console",
 )  # fmt: skip
 GRAFANA_INSTALLED = bool(shutil.which("grafana") or shutil.which("grafana-server"))
 
