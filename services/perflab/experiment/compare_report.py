@@ -38,7 +38,7 @@ def _figure(run: ServiceRun, name: str) -> FigureResult | None:
 def _value(value: float | None, unit: str) -> str:
     if unit == "ms" and value is not None:  # CPU per request: already in ms
         return f"{value:.3f} ms"
-    return report._fmt(value, unit)  # the experiment report's own formatting
+    return report.format_value(value, unit)
 
 
 def _gain(f: FigureResult | None) -> tuple[str, str]:

@@ -23,7 +23,7 @@ VERDICTS = (
 )
 
 
-def _fmt(value: float | None, unit: str) -> str:
+def format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "–"
     if unit == "s":
@@ -68,7 +68,7 @@ def _figure_rows(figures: list[FigureResult]) -> list[str]:
     for f in figures:
         e = f.estimate
         if e is None:
-            a, b = _fmt(f.only.get("A"), f.unit), _fmt(f.only.get("B"), f.unit)
+            a, b = format_value(f.only.get("A"), f.unit), format_value(f.only.get("B"), f.unit)
             rows.append(
                 f"| {f.label} | {f.source} | {a} | {b} | – | – | {f.better} | – | {f.note} |"
             )
@@ -78,7 +78,7 @@ def _figure_rows(figures: list[FigureResult]) -> list[str]:
         unit = " windows" if f.source != "client" else ""
         n = f"{e.n_a}/{e.n_b}{unit}" + (f"; {f.note}" if f.note else "")
         rows.append(
-            f"| {f.label} | {f.source} | {_fmt(e.a, f.unit)} | {_fmt(e.b, f.unit)} | {ratio} "
+            f"| {f.label} | {f.source} | {format_value(e.a, f.unit)} | {format_value(e.b, f.unit)} | {ratio} "
             f"| {ci} | {f.better} | {f.spread.describe()} | {n} |"
         )
     return rows
@@ -188,7 +188,7 @@ def _summary_row(result: Result) -> str:
     worse = " (worse)" if effect.factor < 1 else ""
     verdict_cell = "–" if promise is None else f"≥ {promise:g}×: {state(effect, promise)}"
     return (
-        f"| {flag} | {figure.label} | {_fmt(e.a, figure.unit)} | {_fmt(e.b, figure.unit)} "
+        f"| {flag} | {figure.label} | {format_value(e.a, figure.unit)} | {format_value(e.b, figure.unit)} "
         f"| {effect.factor:.2f}×{worse} | {ci} | {verdict_cell} | {figure.spread.describe()} |"
     )
 
