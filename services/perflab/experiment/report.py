@@ -78,7 +78,8 @@ def _figure_rows(figures: list[FigureResult]) -> list[str]:
         unit = " windows" if f.source != "client" else ""
         n = f"{e.n_a}/{e.n_b}{unit}" + (f"; {f.note}" if f.note else "")
         rows.append(
-            f"| {f.label} | {f.source} | {format_value(e.a, f.unit)} | {format_value(e.b, f.unit)} | {ratio} "
+            f"| {f.label} | {f.source} | {format_value(e.a, f.unit)} "
+            f"| {format_value(e.b, f.unit)} | {ratio} "
             f"| {ci} | {f.better} | {f.spread.describe()} | {n} |"
         )
     return rows
@@ -188,7 +189,8 @@ def _summary_row(result: Result) -> str:
     worse = " (worse)" if effect.factor < 1 else ""
     verdict_cell = "–" if promise is None else f"≥ {promise:g}×: {state(effect, promise)}"
     return (
-        f"| {flag} | {figure.label} | {format_value(e.a, figure.unit)} | {format_value(e.b, figure.unit)} "
+        f"| {flag} | {figure.label} | {format_value(e.a, figure.unit)} "
+        f"| {format_value(e.b, figure.unit)} "
         f"| {effect.factor:.2f}×{worse} | {ci} | {verdict_cell} | {figure.spread.describe()} |"
     )
 
