@@ -51,7 +51,8 @@ def _gain(f: FigureResult | None) -> tuple[str, str]:
     ends = [improvement(x, f.better) for x in (e.low, e.high)]
     bounds = [x for x in ends if x is not None]
     ci = f"{min(bounds):.2f}–{max(bounds):.2f}×" if len(bounds) == 2 else "–"
-    effect = "–" if gain is None else f"{gain:.2f}×" + ("" if gain >= 1 else " (worse)")
+    # "(worse)" only where it shows: 0.999 prints as 1.00×, no change.
+    effect = "–" if gain is None else f"{gain:.2f}×" + ("" if gain >= 0.995 else " (worse)")
     return effect, ci
 
 
