@@ -115,6 +115,16 @@ class DjangoSettings(BaseModel):
     secret_key: SecretStr | None = None
 
 
+class FlaskSettings(BaseModel):
+    """The Flask service (gunicorn): `PERFLAB_FLASK__THREADS=8`."""
+
+    host: str = "127.0.0.1"
+    port: int = 8002
+    workers: int = Field(default=2, ge=1)
+    # gunicorn's gthread worker: requests served at once per worker process.
+    threads: int = Field(default=4, ge=1)
+
+
 class TelemetrySettings(BaseModel):
     metrics_enabled: bool = True
     tracing_enabled: bool = True
@@ -178,6 +188,7 @@ class Settings(BaseSettings):
     celery: CelerySettings = CelerySettings()
     api: ApiSettings = ApiSettings()
     django: DjangoSettings = DjangoSettings()
+    flask: FlaskSettings = FlaskSettings()
     worker: WorkerSettings = WorkerSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     flags: FlagSettings = FlagSettings()

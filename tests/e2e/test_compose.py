@@ -7,10 +7,10 @@ environment, paths and users) and the wheelhouse the lab's own images install fr
 offline; `docker/standins.env` swaps them in through compose.yaml's image variables,
 compose.yaml itself is used as committed. Every service but Grafana and Jaeger (no
 Debian package of either) starts with `up --wait`, with two API replicas, the Django
-service and two Locust workers, on free loopback ports under a project name of its own.
-Then: `lab smoke` passes against both web services, Prometheus scrapes every target
-(each API replica, Django, each labelled with its service) and loaded every rule
-group, the gateway spreads requests over the replicas, and an alert posted to
+and Flask services and two Locust workers, on free loopback ports under a project name
+of its own. Then: `lab smoke` passes against the three web services, Prometheus scrapes
+every target (each API replica, Django, Flask, each labelled with its service) and
+loaded every rule group, the gateway spreads requests over the replicas, and an alert posted to
 Alertmanager reaches the API's webhook. `down -v` removes it all; the images stay as a
 cache. The engine is the one that answers, or a dockerd started (and stopped) here.
 """
@@ -38,14 +38,14 @@ from tests.support.servers import REPO, TEST_SEED_SCALE
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 SERVICES = (
-    "postgres", "redis", "seed", "api", "django", "worker", "gateway",
+    "postgres", "redis", "seed", "api", "django", "flask", "worker", "gateway",
     "prometheus", "alertmanager", "locust", "locust-worker", "console",
 )  # fmt: skip
 # Started as dependencies of the above: one-shot jobs that exit 0.
 ONE_SHOT = ("secrets",)
 API_REPLICAS = 2
 LOCUST_WORKERS = 2
-JOBS = {"api", "django", "worker", "prometheus", "alertmanager", "locust"}
+JOBS = {"api", "django", "flask", "worker", "prometheus", "alertmanager", "locust"}
 TIMINGS: dict[str, float] = {}
 
 
@@ -98,7 +98,8 @@ def stack(docker_engine: None) -> Iterator[ComposeStack]:
     _timed("stand-in images and wheelhouse", began)
 
     ports = {
-        key: str(free_port()) for key in ("api", "django", "locust", "prometheus", "alertmanager")
+        key: str(free_port())
+        for key in ("api", "django", "flask", "locust", "prometheus", "alertmanager")
     }
     ports |= {"grafana": str(free_port()), "jaeger": str(free_port()), "console": str(free_port())}
     compose = ComposeStack(
@@ -146,18 +147,23 @@ def test_every_service_is_healthy_and_the_seed_job_succeeded(stack: ComposeStack
 def test_lab_smoke_passes_against_the_compose_stack(stack: ComposeStack) -> None:
     urls = stack.urls()
     began = time.monotonic()
-    django_port = urls["django"].rsplit(":", 1)[1]
+    ports = {
+        f"PERFLAB_PORTS__{name.upper()}": urls[name].rsplit(":", 1)[1]
+        for name in ("django", "flask")
+    }
     done = subprocess.run(
         [sys.executable, "-m", "perflab.lab.cli", "smoke", "--api", urls["api"],
-         "--service", "fastapi", "--service", "django",
+         "--service", "fastapi", "--service", "django", "--service", "flask",
          "--prometheus", urls["prometheus"], "--console", urls["console"], "--burst", "5"],
         cwd=REPO, capture_output=True, text=True, timeout=400, check=False,
-        env=os.environ | {"PERFLAB_PORTS__DJANGO": django_port},
+        env=os.environ | ports,
     )  # fmt: skip
     _timed("lab smoke", began)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "smoke: all" in done.stdout
     assert "django technique static_files" in done.stdout
+    assert "flask technique async_views" in done.stdout
+    assert "a flip of n_plus_one reaches every flask process" in done.stdout
 
 
 def _targets(prometheus: str) -> list[dict]:
@@ -187,6 +193,7 @@ def test_prometheus_scrapes_every_target_and_loads_every_rule_group(stack: Compo
     assert jobs.count("api") == API_REPLICAS
     services = {t["labels"]["job"]: t["labels"].get("service") for t in targets}
     assert services["api"] == "fastapi" and services["django"] == "django"
+    assert services["flask"] == "flask"
     assert services["worker"] is None
 
     expected = {
@@ -235,7 +242,7 @@ def test_an_alert_reaches_the_api_webhook_through_alertmanager(stack: ComposeSta
 
 
 def test_images_run_as_non_root(stack: ComposeStack) -> None:
-    for service in ("api", "django", "worker", "locust"):
+    for service in ("api", "django", "flask", "worker", "locust"):
         user = stack.run("exec", "-T", "--index", "1", service, "id", "-u", capture=True)
         assert user.strip() != "0", service
 

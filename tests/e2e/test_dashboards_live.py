@@ -1,10 +1,10 @@
 """Every Grafana panel has data for every service after a real run, against a real Prometheus.
 
 The stack: the session's Postgres, Redis and Celery worker, the API on uvicorn and the
-Django service on gunicorn (2 worker processes each), a short Locust run (the Load
-dashboard's metrics) and Prometheus scraping them every second, each web service's job
-labelled with its `service`. The test flips every flag either service's `/techniques`
-lists to its other state, drives every technique of both services for a few seconds
+Django and Flask services on gunicorn (2 worker processes each), a short Locust run (the
+Load dashboard's metrics) and Prometheus scraping them every second, each web service's
+job labelled with its `service`. The test flips every flag any service's `/techniques`
+lists to its other state, drives every technique of every service for a few seconds
 (pages with CSS/JS fetch them as a browser would), flips them back and drives them
 again, then runs each panel's PromQL as Grafana would send it (macros filled in,
 `$service` set to each service in turn, `$technique` to every technique that service
@@ -42,7 +42,14 @@ from perflab.dashboards import OUTPUT_DIR, walk
 from perflab.lab.prom_config import render_prometheus_config
 from perflab.procs import free_port, pid_alive, start_process, stop_pid, wait_until
 from tests.support import monitoring
-from tests.support.servers import REPO, Server, gunicorn_server, service_env, uvicorn_server
+from tests.support.servers import (
+    REPO,
+    Server,
+    gunicorn_flask_server,
+    gunicorn_server,
+    service_env,
+    uvicorn_server,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(480)]
 
@@ -53,7 +60,7 @@ RATE_INTERVAL = f"{4 * SCRAPE_SECONDS}s"
 PHASE_SECONDS = 8.0
 MAX_REQUESTS_PER_PHASE = 40  # per technique: bounded load
 
-SERVICES = ("fastapi", "django")
+SERVICES = ("fastapi", "django", "flask")
 _NO_ALERTS = (
     "no alert rules are loaded here and nothing could fire within seconds; alerts "
     "going to firing end to end are proven by the alerting issue's live test"
@@ -74,7 +81,8 @@ NO_DATA_EXPECTED: dict[tuple[str, str, str], str] = {
     ("django", "perflab-techniques", "async_io: Upstream calls in flight"): _FASTAPI_ONLY,
     ("django", "perflab-techniques", "async_views: Upstream calls in flight"): _FASTAPI_ONLY,
     **{
-        ("django", "perflab-techniques", f"{name}: {title}"): _API_ONLY
+        (service, "perflab-techniques", f"{name}: {title}"): _API_ONLY
+        for service in ("django", "flask")
         for name, title in (
             ("telemetry_sampling", "API CPU per request (all processes)"),
             ("bounded_cache", "Memo entries by variant (all processes)"),
@@ -84,7 +92,8 @@ NO_DATA_EXPECTED: dict[tuple[str, str, str], str] = {
         )
     },
     **{
-        ("fastapi", "perflab-techniques", f"{name}: {title}"): _DJANGO_ONLY
+        (service, "perflab-techniques", f"{name}: {title}"): _DJANGO_ONLY
+        for service in ("fastapi", "flask")
         for name, title in (
             ("cached_templates", "Templates read and compiled per second by engine"),
             ("static_files", "Static asset requests per second by route and status"),
@@ -323,10 +332,17 @@ def test_every_panel_has_data_for_every_service_after_driving_every_technique_bo
     with (
         uvicorn_server(lab_root, env, workers=2, name="api-dash") as api,
         gunicorn_server(lab_root, env, workers=2, threads=2, name="django-dash") as django,
+        gunicorn_flask_server(lab_root, env, workers=2, threads=2, name="flask-dash") as (
+            flask,
+            _,
+        ),
     ):
         config = render_prometheus_config(
             api_targets=[api.removeprefix("http://")],
-            service_targets={"django": [django.removeprefix("http://")]},
+            service_targets={
+                "django": [django.removeprefix("http://")],
+                "flask": [flask.removeprefix("http://")],
+            },
             worker_targets=[f"127.0.0.1:{celery_worker_server.port}"],
             alertmanager_targets=[],
             prometheus_target=f"127.0.0.1:{prometheus_port}",
@@ -340,7 +356,9 @@ def test_every_panel_has_data_for_every_service_after_driving_every_technique_bo
             start = time.time()
             with _locust(lab_root, api, locust_port):
                 seen, listed = asyncio.run(
-                    _drive_every_technique_both_ways(api, {"fastapi": api, "django": django})
+                    _drive_every_technique_both_ways(
+                        api, {"fastapi": api, "django": django, "flask": flask}
+                    )
                 )
                 time.sleep(3 * SCRAPE_SECONDS)  # the last samples reach Prometheus
             window = Window(start, time.time())

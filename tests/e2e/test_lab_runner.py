@@ -33,8 +33,8 @@ pytestmark = pytest.mark.e2e
 # Every port the lab knows, each moved to a free one (none left at its default).
 PORT_KEYS = tuple(Ports.model_fields)
 COMPONENTS = (
-    "postgres", "redis", "api", "django", "worker", "prometheus", "alertmanager", "locust",
-    "console",
+    "postgres", "redis", "api", "django", "flask", "worker", "prometheus", "alertmanager",
+    "locust", "console",
 )  # fmt: skip
 GRAFANA_INSTALLED = bool(shutil.which("grafana") or shutil.which("grafana-server"))
 
@@ -155,7 +155,7 @@ def test_up_twice_then_status_then_down(lab: Lab) -> None:
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"]["postgres"]["ok"] and ready.json()["checks"]["redis"]["ok"]
     assert wait_until(
-        lambda: {"api", "worker_metrics", "loadgen_metrics"} <= _targets_up(lab),
+        lambda: {"api", "django", "flask", "worker_metrics", "loadgen_metrics"} <= _targets_up(lab),
         timeout=30,
         interval=0.5,
     ), _targets_up(lab)

@@ -65,7 +65,7 @@ def test_promtool_checks_the_native_config(tmp_path: Path):
         render_prometheus_config(
             api_targets=["127.0.0.1:8000"],
             worker_targets=["127.0.0.1:9808"],
-            service_targets={"django": ["127.0.0.1:8001"]},
+            service_targets={"django": ["127.0.0.1:8001"], "flask": ["127.0.0.1:8002"]},
             alertmanager_targets=["127.0.0.1:9093"],
             prometheus_target="127.0.0.1:9090",
             locust_targets=["127.0.0.1:8089"],
@@ -77,7 +77,7 @@ def test_promtool_checks_the_native_config(tmp_path: Path):
     done = _run(PROMTOOL, "check", "config", config)
     assert f"{len(rule_files())} rule files found" in done.stdout + done.stderr
     jobs = {job["job_name"] for job in yaml.safe_load(config.read_text())["scrape_configs"]}
-    assert jobs == {"api", "django", "worker", "prometheus", "alertmanager", "locust"}
+    assert jobs == {"api", "django", "flask", "worker", "prometheus", "alertmanager", "locust"}
 
 
 def test_promtool_checks_every_rule_file():

@@ -145,7 +145,7 @@ def test_dependencies_wait_for_health_or_for_the_seed_job() -> None:
         for dep, how in (service.get("depends_on") or {}).items():
             wanted = "service_completed_successfully" if dep in ONE_SHOT else "service_healthy"
             assert how["condition"] == wanted, f"{name} -> {dep}: {how['condition']}"
-    for name in ("api", "django", "worker"):
+    for name in ("api", "django", "flask", "worker"):
         assert "seed" in services()[name]["depends_on"]
 
 
@@ -160,6 +160,7 @@ def test_published_ports_are_loopback_only_and_the_api_scales() -> None:
     assert published == {
         (8000, "gateway"): 8000,
         (8001, "django"): 8001,
+        (8002, "flask"): 8002,
         (8089, "locust"): 8089,
         (9090, "prometheus"): 9090,
         (9093, "alertmanager"): 9093,

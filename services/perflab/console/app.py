@@ -40,7 +40,8 @@ def links(settings: ConsoleSettings) -> list[tuple[str, str]]:
         ("Locust", opts.locust_url),
         ("Jaeger", opts.jaeger_url),
     ]
-    found += [(f"{s.name} API docs", f"{s.browser_url}/docs") for s in opts.services]
+    docs = [s for s in opts.services if s.docs_path]
+    found += [(f"{s.name} API docs", f"{s.browser_url}{s.docs_path}") for s in docs]
     return [(name, url) for name, url in found if url]
 
 

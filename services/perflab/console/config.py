@@ -27,6 +27,8 @@ class ServiceRef(BaseModel):
     job: str = "api"
     # Where a browser opens it, when that differs from `url` (compose: service names).
     public_url: str | None = None
+    # Its interactive API docs, if it has any (FastAPI's /docs; Django and Flask: none).
+    docs_path: str | None = "/docs"
 
     @property
     def browser_url(self) -> str:

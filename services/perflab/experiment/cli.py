@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from perflab.catalog import SERVICES
 from perflab.experiment import compare, compare_report, report, runner
 from perflab.experiment.stack import techniques
 from perflab.lab import services as lab_services
@@ -213,27 +212,20 @@ def experiment_command(
         raise typer.Exit(1)
 
 
-# Default ports of the services the lab runs (ARCHITECTURE.md); `lab up` settings win
-# once it knows them (PERFLAB_PORTS__FLASK, PERFLAB_PORTS__DJANGO).
-_DEFAULT_PORTS = {"fastapi": 8000, "django": 8001, "flask": 8002}
-
-
 def default_targets() -> dict[str, str]:
-    ports = LabSettings().ports
-    found = {"fastapi": ports.api}
-    for service in ("django", "flask"):
-        found[service] = getattr(ports, service, _DEFAULT_PORTS[service])
-    return {service: f"http://127.0.0.1:{found[service]}" for service in SERVICES}
+    """Every web service of the lab (lab/services.py) at its port (`PERFLAB_PORTS__*`)."""
+    return lab_services.base_urls(LabSettings().ports)
 
 
 def parse_targets(text: str) -> dict[str, str]:
     """`fastapi=http://127.0.0.1:8000,flask=http://...` -> {service: url}."""
+    known = [s.name for s in lab_services.SERVICES]
     targets = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         service, sep, url = item.partition("=")
-        if not sep or service not in SERVICES or not url.startswith(("http://", "https://")):
+        if not sep or service not in known or not url.startswith(("http://", "https://")):
             raise typer.BadParameter(
-                f"{item!r}: expected SERVICE=URL with SERVICE one of {', '.join(SERVICES)}"
+                f"{item!r}: expected SERVICE=URL with SERVICE one of {', '.join(known)}"
             )
         targets[service] = url.rstrip("/")
     return targets
@@ -244,7 +236,8 @@ def compare_command(
     services: Annotated[
         str | None,
         typer.Option(
-            help="SERVICE=URL,... to compare (default: every lab service on its default port)."
+            help="SERVICE=URL,... to compare (default: every lab service on its lab port; "
+            "those not implementing the technique or not running are listed as skipped)."
         ),
     ] = None,
     duration: Annotated[int, typer.Option(min=2, help="Measured seconds per arm.")] = 20,

@@ -22,8 +22,9 @@ from perflab.experiment.figures import improvement  # noqa: E402
 from perflab.experiment.runner import FigureResult  # noqa: E402
 
 A_COLOUR, B_COLOUR = charts.A_COLOUR, charts.B_COLOUR
-# Figures every comparison shows, after the technique's own key figure.
-SHOWN = ("rps", "p50", "p95", "p99", "cpu_ms_per_request", "rss")
+# Figures every comparison shows, after the technique's own key figure: the client's,
+# then the service's CPU per request and memory (exact, from its own /metrics).
+SHOWN = ("rps", "p50", "p95", "p99", "api_cpu_per_request", "service_rss")
 
 
 def shown(comparison: Comparison) -> list[str]:
@@ -36,8 +37,8 @@ def _figure(run: ServiceRun, name: str) -> FigureResult | None:
 
 
 def _value(value: float | None, unit: str) -> str:
-    if unit == "ms" and value is not None:  # CPU per request: already in ms
-        return f"{value:.3f} ms"
+    if unit == "s" and value is not None and value < 0.01:  # CPU per request: sub-ms
+        return f"{value * 1000:.3f} ms"
     return report.format_value(value, unit)
 
 
@@ -50,7 +51,8 @@ def _gain(f: FigureResult | None) -> tuple[str, str]:
     ends = [improvement(x, f.better) for x in (e.low, e.high)]
     bounds = [x for x in ends if x is not None]
     ci = f"{min(bounds):.2f}–{max(bounds):.2f}×" if len(bounds) == 2 else "–"
-    effect = "–" if gain is None else f"{gain:.2f}×" + ("" if gain >= 1 else " (worse)")
+    # "(worse)" only where it shows: 0.999 prints as 1.00×, no change.
+    effect = "–" if gain is None else f"{gain:.2f}×" + ("" if gain >= 0.995 else " (worse)")
     return effect, ci
 
 
@@ -110,7 +112,6 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
         entry: dict[str, Any] = {"url": run.url, "skipped": run.skipped}
         if run.result is not None:
             entry["experiment"] = report.as_json(run.result)
-            entry["process"] = run.process
             entry["figures"] = {
                 f.name: {
                     "label": f.label,
@@ -156,9 +157,10 @@ def write(comparison: Comparison, out: Path) -> str:
         f"{time.strftime('%Y-%m-%d %H:%M')}.",
         "",
         "Improvement is flag on vs off in the better direction (>1: the optimised path "
-        "wins). Client figures come from every request Locust made; CPU and memory from "
-        "the service's own process gauges at each arm's boundaries (CI over arms). Each "
-        "framework's full experiment report is in its folder.",
+        "wins). Client figures come from every request Locust made; CPU per request and "
+        "memory from two scrapes of the service's own /metrics at each arm window's start "
+        "and end, its series only (CI over arms). Each framework's full experiment report "
+        "is in its folder.",
         "",
         summary,
         *(f"![{chart}]({chart})" for chart in charts),

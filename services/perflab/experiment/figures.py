@@ -1,9 +1,11 @@
 """The figures an experiment compares, and how each is measured.
 
 Client figures come from Locust's raw samples (every request; RPS per second).
-Server figures are exact: what the API's and worker's counters and histograms gained
-between two direct scrapes at the window's start and end (`scrape.Delta`), one value
-per arm window (so their confidence interval is over the repeats). The two figures
+Server figures are exact: what the service's counters and histograms gained between
+two direct scrapes at the window's start and end (`scrape.Delta`), one value per arm
+window (so their confidence interval is over the repeats). Every one selects the
+series of the service under test by its `service` label (the worker's, scraped beside
+it, carry none), so no figure mixes in another service's. The two figures
 that need sampling over time (a peak, a maximum) come from Prometheus, only over
 windows of at least four scrape intervals. A figure with no value says why: the
 technique's traffic does not touch it, or the window is too short to sample it.
@@ -73,13 +75,25 @@ Reading = tuple[float | None, str]
 
 @dataclass(frozen=True)
 class Scope:
-    """What the figures of a window are about: the technique's route and name, and the
-    variant the arm runs (figures labelled by variant count that variant only, so a
-    long request of the other one that ends in the window does not blur it)."""
+    """What the figures of a window are about: the service under test, the technique's
+    route and name, and the variant the arm runs (figures labelled by variant count
+    that variant only, so a long request of the other one that ends in the window does
+    not blur it)."""
 
     route: str
     technique: str
     variant: str = ""  # "naive" or "optimised"; "" counts both
+    service: str = "fastapi"  # the `service` label of the series the figures read
+
+    @property
+    def mine(self) -> dict[str, str]:
+        """The service's series."""
+        return {"service": self.service}
+
+    @property
+    def routed(self) -> dict[str, str]:
+        """The service's series of the technique's route."""
+        return {"service": self.service, "route": self.route}
 
 
 @dataclass(frozen=True)
@@ -116,18 +130,18 @@ def _unanswered(scope: Scope) -> str:
 
 
 def _server_rps(d: Delta, s: Scope) -> Reading:
-    return d.total(_REQUESTS, route=s.route) / d.seconds, ""
+    return d.total(_REQUESTS, **s.routed) / d.seconds, ""
 
 
 def _server_p95(d: Delta, s: Scope) -> Reading:
-    return d.quantile(0.95, "perflab_http_request_duration_seconds", route=s.route), _unanswered(s)
+    return d.quantile(0.95, "perflab_http_request_duration_seconds", **s.routed), _unanswered(s)
 
 
 def _server_errors(d: Delta, s: Scope) -> Reading:
-    total = d.total(_REQUESTS, route=s.route)
+    total = d.total(_REQUESTS, **s.routed)
     if total == 0:
         return None, _unanswered(s)
-    return d.total(_REQUESTS, route=s.route, status_class="5xx") / total, ""
+    return d.total(_REQUESTS, **s.routed, status_class="5xx") / total, ""
 
 
 def _mean(
@@ -136,7 +150,7 @@ def _mean(
     """Mean observation of a histogram in the window (sum / count)."""
 
     def read(d: Delta, s: Scope) -> Reading:
-        labels = {"route": s.route} if by_route else {}
+        labels = s.routed if by_route else s.mine
         if by_variant and s.variant:
             labels["variant"] = s.variant
         count = d.total(f"{histogram}_count", **labels)
@@ -147,42 +161,43 @@ def _mean(
     return read
 
 
-def _pool_wait_p95(d: Delta, _s: Scope) -> Reading:
-    value = d.quantile(0.95, "perflab_db_pool_acquire_seconds")
+def _pool_wait_p95(d: Delta, s: Scope) -> Reading:
+    value = d.quantile(0.95, "perflab_db_pool_acquire_seconds", **s.mine)
     return value, "no connection was taken from the pool (this path does not use it)"
 
 
-def _connections_opened(d: Delta, _s: Scope) -> Reading:
-    return d.total("perflab_db_connections_opened_total") / d.seconds, ""
+def _connections_opened(d: Delta, s: Scope) -> Reading:
+    return d.total("perflab_db_connections_opened_total", **s.mine) / d.seconds, ""
 
 
 def _cache_hits_per_request(d: Delta, s: Scope) -> Reading:
     # Per request, not per look-up: with the flag off there are no look-ups at all.
-    total = d.total(_REQUESTS, route=s.route)
+    total = d.total(_REQUESTS, **s.routed)
     if total == 0:
         return None, _unanswered(s)
-    return d.total("perflab_cache_requests_total", result="hit") / total, ""
+    return d.total("perflab_cache_requests_total", **s.mine, result="hit") / total, ""
 
 
 def _technique_p95(d: Delta, s: Scope) -> Reading:
-    labels = {"technique": s.technique} | ({"variant": s.variant} if s.variant else {})
+    labels = s.mine | {"technique": s.technique} | ({"variant": s.variant} if s.variant else {})
     value = d.quantile(0.95, "perflab_technique_duration_seconds", **labels)
     return value, f"the {s.technique} path ({s.variant or 'either variant'}) never ran"
 
 
-def _api_cpu_per_request(d: Delta, _s: Scope) -> Reading:
-    requests = d.total(_REQUESTS, job="api")
+def _api_cpu_per_request(d: Delta, s: Scope) -> Reading:
+    requests = d.total(_REQUESTS, **s.mine)
     if requests == 0:
-        return None, "the API answered no request in the window"
-    # Read from the OS at each scrape when the API runs here (exact); else the processes'
-    # own gauge, sampled once a second (an error of up to a second of CPU per window).
-    cpu = d.total(API_CPU) if d.has(API_CPU) else d.total("perflab_process_cpu_seconds", job="api")
-    return cpu / requests, ""
+        return None, f"{s.service} answered no request in the window"
+    # Read from the OS at each scrape when the service runs here (exact); else the
+    # processes' own gauge, sampled once a second (an error of up to a second of CPU
+    # per window).
+    cpu_metric = API_CPU if d.has(API_CPU) else "perflab_process_cpu_seconds"
+    return d.total(cpu_metric, **s.mine) / requests, ""
 
 
 def _at_end(gauge: str, why: str) -> Callable[[Delta, Scope], Reading]:
-    def read(d: Delta, _s: Scope) -> Reading:
-        value = d.at_end(gauge)
+    def read(d: Delta, s: Scope) -> Reading:
+        value = d.at_end(gauge, **s.mine)
         return value, "" if value is not None else why
 
     return read
@@ -193,17 +208,18 @@ ASSET_ROUTES = ("/static/{path}", "/assets/{path}")
 
 
 def _asset_requests_per_page(d: Delta, s: Scope) -> Reading:
-    pages = d.total(_REQUESTS, route=s.route)
+    pages = d.total(_REQUESTS, **s.routed)
     if pages == 0:
         return None, _unanswered(s)
-    return sum(d.total(_REQUESTS, route=route) for route in ASSET_ROUTES) / pages, ""
+    assets = sum(d.total(_REQUESTS, **s.mine, route=route) for route in ASSET_ROUTES)
+    return assets / pages, ""
 
 
 def _items_examined_per_request(d: Delta, s: Scope) -> Reading:
-    total = d.total(_REQUESTS, route=s.route)
+    total = d.total(_REQUESTS, **s.routed)
     if total == 0:
         return None, _unanswered(s)
-    return d.total("perflab_search_items_examined_total") / total, ""
+    return d.total("perflab_search_items_examined_total", **s.mine) / total, ""
 
 
 _UNANSWERED = "no request to {route} was answered in the window"
@@ -232,8 +248,14 @@ SERVER_FIGURES = (
         "technique_p95", "p95 time in the technique's path", "s", "lower", _technique_p95
     ),
     ServerFigure(
-        # Every API process's CPU over every request it served: what telemetry costs.
-        "api_cpu_per_request", "API CPU per request", "s", "lower", _api_cpu_per_request
+        # Every process's CPU of the service under test over every request it served:
+        # what telemetry costs (named for the API, the first service it measured).
+        "api_cpu_per_request", "service CPU per request (all processes)", "s", "lower",
+        _api_cpu_per_request,
+    ),
+    ServerFigure(
+        "service_rss", "service memory (RSS, all processes, at the end)", "bytes", "lower",
+        _at_end("perflab_process_resident_memory_bytes", "the service exports no RSS gauge"),
     ),
     ServerFigure(
         "export_buffer_peak", "export buffer peak (mean per export)", "bytes", "lower",

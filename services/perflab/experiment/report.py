@@ -108,9 +108,10 @@ def write(result: Result, out: Path) -> None:
         VERDICTS,
         "",
         "Client figures use every request Locust made inside the arm windows (bootstrap "
-        "over requests; RPS over seconds). Server figures are exact: what the API's and "
-        "worker's counters and histograms gained between two direct scrapes of `/metrics` "
-        "at each window's start and end, one value per window, so their interval is over "
+        "over requests; RPS over seconds). Server figures are exact: what the service's "
+        "counters and histograms (its own series, by `service` label) gained between two "
+        "direct scrapes of its `/metrics` at each window's start and end, one value per "
+        "window, so their interval is over "
         "the repeats. RSS peak and event-loop lag are sampled by Prometheus, only over "
         "windows of at least four scrape intervals. A figure without a value says why.",
         "",

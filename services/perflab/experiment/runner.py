@@ -2,8 +2,9 @@
 
 One Locust process runs for the whole experiment (pinned off the API's core when the
 machine has two); the flag is flipped under it. After each flip and a warm-up, an arm
-window opens and closes with a direct scrape of the API's and worker's `/metrics`, so
-every server figure is the exact difference of two scrapes, for any window length. A
+window opens and closes with a direct scrape of the service's own `/metrics` (and the
+worker's), so every server figure is the exact difference of two scrapes, for any
+window length, read from that service's series only (its `service` label). A
 window is held open past `--duration` until the technique's route has answered
 `min_requests` requests, so no figure of its route is ever left without data.
 Interleaving cancels slow drift on a noisy machine (caches warming, a neighbour's load).
@@ -30,6 +31,7 @@ from perflab.experiment.stack import (
     interrupts_raise,
     techniques,
 )
+from perflab.lab.services import UnknownService, by_name
 
 __all__ = ["Config", "ExperimentError", "FigureResult", "Result", "key_figure", "run"]
 SAMPLED = frozenset(f.name for f in SAMPLED_FIGURES)
@@ -116,9 +118,13 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
     known = techniques(config.api)
     if config.flag not in known:
         raise ExperimentError(f"unknown flag {config.flag!r}; known: {', '.join(known)}")
+    try:
+        job = by_name(config.service).job
+    except UnknownService as exc:
+        raise ExperimentError(str(exc)) from exc
     result = Result(config=config, technique=known[config.flag], started=time.time())
     prometheus = PrometheusReader(config.prometheus)
-    interval = prometheus.scrape_interval() if prometheus.ready() else None
+    interval = prometheus.scrape_interval(job) if prometheus.ready() else None
     key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
     if interval is None:
         if key in SAMPLED:
@@ -132,10 +138,11 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
     result.measured_seconds, extended = measured_seconds(config, interval)
     if extended:
         result.notes.append(extended)
-    targets = [Target("api", f"{config.api.rstrip('/')}/metrics")]
+    # The service under test first: its samples get its job and `service` label.
+    targets = [Target(job, f"{config.api.rstrip('/')}/metrics", {"service": config.service})]
     if config.worker_metrics:
         targets.append(Target("worker", config.worker_metrics))
-    # The API's processes, when it runs here: their CPU is read from the OS at each scrape.
+    # The service's processes, when it runs here: their CPU is read from the OS at each scrape.
     roots = pinning.api_roots(config.api)
     scraper = Scraper(targets, api_cpu=(lambda: pinning.cpu_seconds(roots)) if roots else None)
     guard = FlagGuard(config.flags_api or config.api, config.admin_token)
@@ -193,10 +200,14 @@ def _windows(
             if guard.set(config.flag, enabled):
                 time.sleep(max(config.settle_seconds, config.warmup_seconds, drain))
             start = scraper.snapshot()
-            if "api" in start.missing:
-                raise ExperimentError(f"the API's /metrics is needed: {start.missing['api']}")
+            job = scraper.targets[0].name
+            if job in start.missing:
+                raise ExperimentError(
+                    f"{config.service}'s /metrics is needed: {start.missing[job]}"
+                )
             time.sleep(result.measured_seconds)
-            scope = Scope(route, config.flag, "optimised" if enabled else "naive")
+            variant = "optimised" if enabled else "naive"
+            scope = Scope(route, config.flag, variant, config.service)
             end = _hold_open(config, scraper, start, scope, result.measured_seconds)
             arm = ArmRun(label, repeat, enabled, flipped, start.at, end.at)
             result.arms.append(arm)
@@ -220,7 +231,7 @@ def _drain_seconds(config: Config, delta: Delta, scope: Scope) -> float:
     """How long requests of this variant may still be in flight after the next flip:
     the route's p99 in the window just measured (a slow export outlives a warm-up),
     so the next window opens once they have ended."""
-    p99 = delta.quantile(0.99, "perflab_http_request_duration_seconds", route=scope.route)
+    p99 = delta.quantile(0.99, "perflab_http_request_duration_seconds", **scope.routed)
     return min(p99 or 0.0, config.max_drain_seconds)
 
 
@@ -232,7 +243,7 @@ def _hold_open(
     deadline = start.at + max(3 * seconds, seconds + 30)
     while True:
         end = scraper.snapshot()
-        answered = Delta(start, end).total("perflab_http_requests_total", route=scope.route)
+        answered = Delta(start, end).total("perflab_http_requests_total", **scope.routed)
         if answered >= config.min_requests or end.at >= deadline:
             return end
         time.sleep(0.5)

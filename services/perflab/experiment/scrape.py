@@ -1,5 +1,9 @@
-"""Exact server figures of an arm window: the API's and worker's `/metrics`, scraped
+"""Exact server figures of an arm window: the service's and worker's `/metrics`, scraped
 directly at the window's start and end, and the difference of the two.
+
+Each sample gets its target's `job` and labels, as Prometheus adds target labels: the
+service under test's samples carry its `service` label (fastapi, django, flask), so a
+figure selects that service's series and never another's that serves the same route.
 
 Counters and histograms only grow, so end − start is exactly what happened inside the
 window, whatever its length: no Prometheus scrape interval to wait for, no `increase()`
@@ -19,14 +23,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 # A sample's identity: its name and its labels (the target it came from included).
 Key = tuple[str, frozenset[tuple[str, str]]]
-# The API processes' CPU seconds read from the OS at the scrape (when the API runs here).
+# The service's processes' CPU seconds read from the OS at the scrape (when it runs here).
 API_CPU = "experiment_api_cpu_seconds"
 
 
 @dataclass(frozen=True)
 class Target:
-    name: str  # "api" or "worker": the `job` label each sample gets
+    name: str  # its Prometheus job ("api", "django", "flask", "worker"): the `job` label
     url: str  # the full /metrics URL
+    labels: Mapping[str, str] = field(default_factory=dict)  # added to each sample
 
 
 @dataclass
@@ -36,12 +41,13 @@ class Snapshot:
     missing: dict[str, str] = field(default_factory=dict)  # target -> why it gave nothing
 
 
-def parse(text: str, job: str) -> dict[Key, float]:
+def parse(text: str, job: str, labels: Mapping[str, str] | None = None) -> dict[Key, float]:
+    """Every sample of an exposition, with the target's `job` and `labels` added."""
     out: dict[Key, float] = {}
+    extra = {**(labels or {}), "job": job}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            labels = frozenset({**sample.labels, "job": job}.items())
-            out[(sample.name, labels)] = float(sample.value)
+            out[(sample.name, frozenset({**sample.labels, **extra}.items()))] = float(sample.value)
     return out
 
 
@@ -52,6 +58,8 @@ class Scraper:
         api_cpu: Callable[[], float | None] | None = None,
         timeout: float = 10.0,
     ) -> None:
+        """`api_cpu`: the CPU seconds of the first target's processes (the service under
+        test), read from the OS; the sample gets that target's job and labels."""
         self.targets = targets
         self.api_cpu = api_cpu
         self.client = httpx.Client(timeout=timeout)
@@ -65,10 +73,12 @@ class Scraper:
             except httpx.HTTPError as exc:
                 snap.missing[target.name] = f"{target.url} did not answer ({exc})"
                 continue
-            snap.samples.update(parse(answer.text, target.name))
+            snap.samples.update(parse(answer.text, target.name, target.labels))
         cpu = self.api_cpu() if self.api_cpu else None
         if cpu is not None:
-            snap.samples[(API_CPU, frozenset({("job", "api")}))] = cpu
+            service = self.targets[0]
+            labels = frozenset({**service.labels, "job": service.name}.items())
+            snap.samples[(API_CPU, labels)] = cpu
         # The window is the moment between the two scrapes' ends: taken after reading.
         snap.at = time.time()
         return snap

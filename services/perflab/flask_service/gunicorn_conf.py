@@ -1,7 +1,9 @@
 """gunicorn settings of the Flask service (`-c python:perflab.flask_service.gunicorn_conf`).
 
-Workers, threads and the bind address come from the command line (the lab's runner,
-compose, the servers benchmark); this file holds what every run needs:
+Threaded workers (gthread) by default, `PERFLAB_FLASK__WORKERS` processes of
+`PERFLAB_FLASK__THREADS` threads on `PERFLAB_FLASK__HOST:PORT`; command-line options win
+(the lab's runner sets `--bind` and `--workers`, the servers benchmark `--worker-class`).
+What every run needs besides:
 - prometheus_client multiprocess mode: each worker writes its own files in
   `PROMETHEUS_MULTIPROC_DIR` (wiped by whoever starts gunicorn) and `/metrics` merges
   them; `child_exit` drops the live gauges of a worker that is gone, as the
@@ -19,6 +21,14 @@ from typing import Any
 
 from prometheus_client import multiprocess
 
+from perflab.settings import get_settings
+
+_flask = get_settings().flask
+
+bind = f"{_flask.host}:{_flask.port}"
+workers = _flask.workers
+worker_class = "gthread"
+threads = _flask.threads
 wsgi_app = "perflab.flask_service.app:app_factory()"
 preload_app = False
 accesslog = None

@@ -1,7 +1,8 @@
-"""The service's own endpoints: `/healthz`, `/readyz`, `/metrics`, `/techniques`."""
+"""The service's own endpoints: `/healthz`, `/readyz`, `/metrics`, `/techniques`, `/flags`."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
+from perflab.catalog import TECHNIQUES
 from perflab.errors import NotFound
 from perflab.flask_service.resources import resources
 from perflab.flask_service.techniques import REGISTRY
@@ -62,3 +64,16 @@ def techniques() -> ResponseReturnValue:
     flags = resources().flags
     described = [{**t.describe(), "enabled": flags.enabled(t.name)} for t in REGISTRY.values()]
     return jsonify({"techniques": described})
+
+
+@blueprint.get("/flags")
+def flags() -> ResponseReturnValue:
+    """This worker's view of the shared flags (read-only: the API's `PUT /flags` sets
+    them); `pid` says which worker answered, for the flip propagation checks."""
+    state = resources().flags.state
+    lessons = {name: spec.lesson for name, spec in TECHNIQUES.items()}
+    listed = [
+        {"name": name, "enabled": on, "description": lessons.get(name, "")}
+        for name, on in state.snapshot().items()
+    ]
+    return jsonify({"flags": listed, "version": state.version, "pid": os.getpid()})

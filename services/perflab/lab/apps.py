@@ -1,10 +1,9 @@
-"""The lab's Python processes: the API (uvicorn), the Django service (gunicorn), the Celery
-worker, the Locust web UI, the console."""
+"""The lab's Python processes: the API (uvicorn), the Django and Flask services (gunicorn),
+the Celery worker, the Locust web UI. (The console, which lists every web service, is
+built in `console_app`.)"""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ LOCUSTFILE = REPO / "loadgen" / "locustfile.py"
 LOCUST_CONF = REPO / "loadgen" / "locust.conf"
 
 
-def _identity(cmd: list[str], upto: int) -> tuple[str, ...]:
+def identity(cmd: list[str], upto: int) -> tuple[str, ...]:
     """The leading arguments that name the process (options after them may change)."""
     return (" ".join(cmd[:upto]) + " ",)
 
@@ -44,7 +43,7 @@ def api(ctx: LabContext) -> Component:
         port=port,
         port_key="api",
         url=ctx.api_url,
-        match=_identity(cmd, 9),
+        match=identity(cmd, 9),
         start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
         healthy=lambda: health.http_ok(f"{ctx.api_url}/readyz"),
         paths=ctx.paths,
@@ -71,7 +70,32 @@ def django(ctx: LabContext) -> Component:
         port=port,
         port_key="django",
         url=url,
-        match=_identity(cmd, 7),
+        match=identity(cmd, 7),
+        start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
+        healthy=lambda: health.http_ok(f"{url}/readyz"),
+        paths=ctx.paths,
+        prepare=lambda: _fresh(metrics_dir),
+    )
+
+
+def flask(ctx: LabContext) -> Component:
+    port = ctx.ports.flask
+    metrics_dir = ctx.paths.data("metrics") / "flask"
+    # gthread workers, PERFLAB_FLASK__THREADS threads each (the config file's defaults),
+    # as many processes as the other services.
+    cmd = [
+        sys.executable, "-m", "gunicorn", "--config", "python:perflab.flask_service.gunicorn_conf",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(ctx.cfg.lab.api_workers),
+    ]  # fmt: skip
+    log = ctx.paths.log_file("flask")
+    env = ctx.service_env(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    url = ctx.url(port)
+    return Component(
+        name="flask",
+        port=port,
+        port_key="flask",
+        url=url,
+        match=identity(cmd, 6),
         start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
         healthy=lambda: health.http_ok(f"{url}/readyz"),
         paths=ctx.paths,
@@ -110,7 +134,7 @@ def worker(ctx: LabContext) -> Component:
         port=port,
         port_key="worker_metrics",
         url=f"{url}/metrics",
-        match=_identity(cmd, 8),
+        match=identity(cmd, 8),
         start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
         healthy=healthy,
         paths=ctx.paths,
@@ -137,47 +161,9 @@ def locust(ctx: LabContext) -> Component:
         port=port,
         port_key="locust",
         url=url,
-        match=_identity(cmd, 9),
+        match=identity(cmd, 9),
         start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
         healthy=lambda: health.http_ok(url) and health.http_ok(f"{ctx.url(exporter)}/metrics"),
         paths=ctx.paths,
         extra_ports={"loadgen_metrics": exporter},
-    )
-
-
-def console_env(ctx: LabContext) -> dict[str, str]:
-    """What the console reads (perflab.console.config), unless the user set it already."""
-    ports = ctx.ports
-    grafana = shutil.which("grafana") or shutil.which("grafana-server")
-    wanted = {
-        "PERFLAB_CONSOLE__PORT": str(ports.console),
-        "PERFLAB_CONSOLE__SERVICES": json.dumps(
-            [{"name": "fastapi", "url": ctx.api_url, "job": "api"}]
-        ),
-        "PERFLAB_CONSOLE__PROMETHEUS_URL": ctx.url(ports.prometheus),
-        "PERFLAB_CONSOLE__ALERTMANAGER_URL": ctx.url(ports.alertmanager),
-        "PERFLAB_CONSOLE__LOCUST_URL": ctx.url(ports.locust),
-        "PERFLAB_CONSOLE__GRAFANA_URL": ctx.url(ports.grafana) if grafana else "",
-    }
-    return {key: value for key, value in wanted.items() if key not in os.environ}
-
-
-def console(ctx: LabContext) -> Component:
-    port = ctx.ports.console
-    cmd = [
-        sys.executable, "-m", "uvicorn", "perflab.console.app:app_factory", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-    ]  # fmt: skip
-    log = ctx.paths.log_file("console")
-    env = ctx.service_env(**console_env(ctx))
-    url = ctx.url(port)
-    return Component(
-        name="console",
-        port=port,
-        port_key="console",
-        url=url,
-        match=_identity(cmd, 5),
-        start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
-        healthy=lambda: health.http_ok(f"{url}/healthz"),
-        paths=ctx.paths,
     )

@@ -123,6 +123,8 @@ class LabContext:
             PERFLAB_API__WORKERS=str(self.cfg.lab.api_workers),
             PERFLAB_DJANGO__PORT=str(self.ports.django),
             PERFLAB_DJANGO__WORKERS=str(self.cfg.lab.api_workers),
+            PERFLAB_FLASK__PORT=str(self.ports.flask),
+            PERFLAB_FLASK__WORKERS=str(self.cfg.lab.api_workers),
             PERFLAB_WORKER__METRICS_PORT=str(self.ports.worker_metrics),
             PERFLAB_WORKER__CONCURRENCY=str(self.cfg.lab.worker_concurrency),
             PYTHONUNBUFFERED="1",

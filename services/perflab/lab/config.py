@@ -14,7 +14,14 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from perflab.settings import ApiSettings, DbSettings, DjangoSettings, RedisSettings, WorkerSettings
+from perflab.settings import (
+    ApiSettings,
+    DbSettings,
+    DjangoSettings,
+    FlaskSettings,
+    RedisSettings,
+    WorkerSettings,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -28,7 +35,7 @@ def _port_of(url: str) -> int:
 class Ports(BaseModel):
     api: int = ApiSettings().port  # the FastAPI service
     django: int = DjangoSettings().port
-    flask: int = 8002
+    flask: int = FlaskSettings().port
     locust: int = 8089
     prometheus: int = 9090
     alertmanager: int = 9093

@@ -32,6 +32,7 @@ PASSWORD_ENV = "GRAFANA_ADMIN_PASSWORD"
 PUBLISHED = {
     "gateway": ("api", 8000),
     "django": ("django", 8001),
+    "flask": ("flask", 8002),
     "locust": ("locust", 8089),
     "prometheus": ("prometheus", 9090),
     "alertmanager": ("alertmanager", 9093),

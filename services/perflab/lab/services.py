@@ -23,6 +23,7 @@ class Service:
     job: str  # its Prometheus job, also its lab component's name
     port_key: str  # its field of `Ports`
     build: Callable[[LabContext], Component]
+    docs_path: str | None = None  # its interactive API docs, if any
 
     def port(self, ports: Ports) -> int:
         port: int = getattr(ports, self.port_key)
@@ -33,8 +34,9 @@ class Service:
 
 
 SERVICES: tuple[Service, ...] = (
-    Service("fastapi", job="api", port_key="api", build=apps.api),
+    Service("fastapi", job="api", port_key="api", build=apps.api, docs_path="/docs"),
     Service("django", job="django", port_key="django", build=apps.django),
+    Service("flask", job="flask", port_key="flask", build=apps.flask),
 )
 DEFAULT = "fastapi"  # the service that owns the flags (`PUT /flags`) and the alerts webhook
 

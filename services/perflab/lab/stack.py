@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from perflab.lab import apps, datastores, monitoring, pidfiles, system
+from perflab.lab import apps, console_app, datastores, monitoring, pidfiles, system
 from perflab.lab import postgres as pg
 from perflab.lab import secrets as lab_secrets
 from perflab.lab.components import Component, LabContext
@@ -31,7 +31,7 @@ BUILDERS: tuple[Callable[[LabContext], Component], ...] = (
     monitoring.alertmanager,
     apps.locust,
     monitoring.grafana,
-    apps.console,
+    console_app.console,
 )
 # Each tier starts together once the one before is healthy. The seed runs with the
 # second tier: the API's startup changes the schema (db_index), which must not race

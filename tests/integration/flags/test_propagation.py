@@ -1,10 +1,11 @@
-"""A flip made through one API process reaches other processes, API, Django and worker,
-within 1 s.
+"""A flip made through one API process reaches other processes, API, Django, Flask and
+worker, within 1 s.
 
-Two separate uvicorn servers (real processes) share the test Redis; so does a gunicorn
-serving the Django service with 2 worker processes, each answering `GET /flags` with
-its own view and pid; the Celery worker reports its own view through the
-`perflab.flags_snapshot` task. The 1 s bound is the contract in ARCHITECTURE.md.
+Two separate uvicorn servers (real processes) share the test Redis; so do a gunicorn
+serving the Django service and one serving the Flask service, 2 worker processes each,
+every worker answering `GET /flags` with its own view and pid; the Celery worker reports
+its own view through the `perflab.flags_snapshot` task. The 1 s bound is the contract in
+ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ import pytest
 from celery import Celery
 
 from perflab.settings import Settings
-from tests.support.servers import Server, gunicorn_server, service_env, uvicorn_server
+from tests.support.servers import (
+    Server,
+    gunicorn_flask_server,
+    gunicorn_server,
+    service_env,
+    uvicorn_server,
+)
 
 pytestmark = pytest.mark.integration
 PROPAGATION_BOUND_SECONDS = 1.0
@@ -97,18 +104,28 @@ def django_two_workers(lab_root: Path, settings_env: dict[str, str]) -> Iterator
         yield url
 
 
-def _django_view(base: str) -> tuple[int, bool]:
+@pytest.fixture(scope="module")
+def flask_two_workers(lab_root: Path, settings_env: dict[str, str]) -> Iterator[str]:
+    with gunicorn_flask_server(
+        lab_root, service_env(settings_env), workers=2, threads=1, name="flask-flags"
+    ) as (url, _):
+        yield url
+
+
+def _worker_view(base: str) -> tuple[int, bool]:
     # A new connection per read, so either worker process may answer.
     answer = httpx.get(f"{base}/flags", timeout=2, headers={"Connection": "close"}).json()
     return answer["pid"], next(f["enabled"] for f in answer["flags"] if f["name"] == FLAG)
 
 
-def test_flip_reaches_every_gunicorn_worker_of_the_django_service_within_a_second(
-    two_apis: tuple[str, str], django_two_workers: str
+@pytest.mark.parametrize("service", ["django", "flask"])
+def test_flip_reaches_every_gunicorn_worker_of_a_wsgi_service_within_a_second(
+    two_apis: tuple[str, str], service: str, request: pytest.FixtureRequest
 ):
     a, _ = two_apis
-    pids = {_django_view(django_two_workers)[0] for _ in range(200)}
-    assert len(pids) == 2, f"both Django workers must answer: saw {pids}"
+    base: str = request.getfixturevalue(f"{service}_two_workers")
+    pids = {_worker_view(base)[0] for _ in range(200)}
+    assert len(pids) == 2, f"both {service} workers must answer: saw {pids}"
     original = _enabled(a, FLAG)
     try:
         for target in (not original, original):
@@ -117,7 +134,7 @@ def test_flip_reaches_every_gunicorn_worker_of_the_django_service_within_a_secon
             first_new: dict[int, float] = {}
             late: list[tuple[int, float]] = []
             while time.monotonic() - flipped < PROPAGATION_BOUND_SECONDS + 1.0:
-                pid, value = _django_view(django_two_workers)
+                pid, value = _worker_view(base)
                 took = time.monotonic() - flipped
                 if value is target:
                     first_new.setdefault(pid, took)

@@ -1,8 +1,9 @@
 """`lab compare`: the report's structure, from synthetic arms (no server involved).
 
-The arms hold known latencies (naive 4x slower in fastapi, 2x in flask) and the process
-figures known CPU and memory, so the table's rows, the improvements and the charts can be
-checked; django answers nothing and must say why.
+The arms hold known latencies (naive 4x slower in fastapi, 2x in flask) and the window
+figures known CPU per request and memory (what two scrapes of each service's /metrics
+give), so the table's rows, the improvements and the charts can be checked; django
+answers nothing and must say why.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import typer
 
 from perflab.catalog import TECHNIQUES
 from perflab.experiment import compare, compare_report
 from perflab.experiment.arm import ArmRun, Sample
+from perflab.experiment.cli import default_targets, parse_targets
 from perflab.experiment.effects import compare as compare_figures
 from perflab.experiment.figures import SERVER_FIGURES
 from perflab.experiment.runner import Config, Result
@@ -32,24 +35,23 @@ def _arm(label: str, repeat: int, enabled: bool, latency: float, seed: int) -> A
     return ArmRun(label, repeat, enabled, 99.0, 100.0, samples[-1].at, samples)
 
 
+# Per arm window: the service's CPU seconds per request and its RSS at the window's end.
+WINDOWS = {"A1": (0.0040, 100e6), "A2": (0.0042, 101e6), "B1": (0.0010, 90e6), "B2": (0.0011, 91e6)}
+
+
 def _service_run(service: str, slowdown: float, seed: int) -> compare.ServiceRun:
-    config = Config(flag="n_plus_one", api=f"http://{service}", prometheus="http://prom")
+    config = Config(
+        flag="n_plus_one", api=f"http://{service}", prometheus="http://prom", service=service
+    )
     result = Result(config=config, technique=TECHNIQUES["n_plus_one"].describe(service))
     for repeat in (1, 2):
         result.arms.append(_arm("A", repeat, False, 0.010 * slowdown, seed + repeat))
         result.arms.append(_arm("B", repeat, True, 0.010, seed + 10 + repeat))
-        for label in "AB":
-            result.server[f"{label}{repeat}"] = dict.fromkeys(SERVER_NAMES)  # no Prometheus
+    for arm, (cpu, rss) in WINDOWS.items():
+        result.server[arm] = dict.fromkeys(SERVER_NAMES)  # no Prometheus
+        result.server[arm] |= {"api_cpu_per_request": cpu, "service_rss": rss}
     result.figures = compare_figures(result.arms, result.server, result.why)
-    run = compare.ServiceRun(service, f"http://{service}", result=result)
-    run.process = {
-        "A1": {"cpu_ms_per_request": 4.0, "rss": 100e6},
-        "A2": {"cpu_ms_per_request": 4.2, "rss": 101e6},
-        "B1": {"cpu_ms_per_request": 1.0, "rss": 90e6},
-        "B2": {"cpu_ms_per_request": 1.1, "rss": 91e6},
-    }
-    run.figures = [*result.figures, *compare._compare_process(run.process)]
-    return run
+    return compare.ServiceRun(service, f"http://{service}", result=result)
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +79,10 @@ def test_the_report_has_a_row_per_framework_and_figure_and_a_chart_per_figure(
     gains = {r.split("|")[1].strip(): r.split("|")[5].strip() for r in rows if "(key)" in r}
     assert float(gains["fastapi"].rstrip("×")) == pytest.approx(4.0, rel=0.1)
     assert float(gains["flask"].rstrip("×")) == pytest.approx(2.0, rel=0.1)
-    cpu = next(r for r in rows if r.startswith("| fastapi | CPU time per request"))
+    cpu = next(r for r in rows if r.startswith("| fastapi | service CPU per request"))
     assert "4.100 ms" in cpu and "1.050 ms" in cpu and "3.90×" in cpu
+    rss = next(r for r in rows if r.startswith("| flask | service memory"))
+    assert "95.8 MiB" in rss and "86.3 MiB" in rss and "1.11×" in rss
     for chart in compare_report.shown(comparison):
         assert (tmp_path / f"{chart}.png").stat().st_size > 1000
         assert f"![{chart}.png]({chart}.png)" in text
@@ -95,12 +99,26 @@ def test_results_json_holds_every_framework(comparison: compare.Comparison, tmp_
     assert list(data["services"]) == ["fastapi", "django", "flask"]
     assert data["services"]["django"]["skipped"] == "django is not answering"
     flask = data["services"]["flask"]
-    assert set(flask["figures"]) >= {"rps", "p50", "p95", "p99", "cpu_ms_per_request", "rss"}
-    assert flask["figures"]["rss"]["improvement"] == pytest.approx(100.5 / 90.5)
-    assert flask["process"]["A1"]["cpu_ms_per_request"] == 4.0
+    assert set(flask["figures"]) >= {"rps", "p50", "p95", "p99"} | set(compare_report.SHOWN)
+    assert flask["figures"]["service_rss"]["improvement"] == pytest.approx(100.5 / 90.5)
+    first = flask["experiment"]["arms"][0]  # A1: the window's own figures
+    assert first["server"]["api_cpu_per_request"] == 0.0040
 
 
 def test_a_technique_a_service_lacks_is_skipped_with_its_reason(tmp_path: Path):
     base = Config(flag="x", api="http://127.0.0.1:9", prometheus="http://127.0.0.1:9")
     result = compare.run("async_views", {"fastapi": "http://127.0.0.1:9"}, base, tmp_path)
     assert [r.skipped for r in result.runs] == ["fastapi does not implement async_views"]
+
+
+def test_compare_aims_at_every_lab_service_on_its_lab_port(monkeypatch: pytest.MonkeyPatch):
+    for name, port in (("API", "25000"), ("DJANGO", "25001"), ("FLASK", "25002")):
+        monkeypatch.setenv(f"PERFLAB_PORTS__{name}", port)
+    assert default_targets() == {
+        "fastapi": "http://127.0.0.1:25000",
+        "django": "http://127.0.0.1:25001",
+        "flask": "http://127.0.0.1:25002",
+    }
+    assert parse_targets("flask=http://127.0.0.1:9/") == {"flask": "http://127.0.0.1:9"}
+    with pytest.raises(typer.BadParameter, match="one of fastapi, django, flask"):
+        parse_targets("rails=http://127.0.0.1:9")

@@ -35,7 +35,8 @@ class FakeApi:
         self.exports = Histogram("perflab_export_buffer_peak_bytes", "", ["variant"], registry=r)
 
     def snapshot(self, at: float) -> Snapshot:
-        return Snapshot(at=at, samples=parse(generate_latest(self.registry).decode(), "api"))
+        text = generate_latest(self.registry).decode()
+        return Snapshot(at=at, samples=parse(text, "api", {"service": "fastapi"}))
 
     def serve(self, n: int, seconds: float, statements: int, status: str = "2xx") -> None:
         for _ in range(n):
@@ -102,3 +103,32 @@ def test_bucket_quantile_follows_prometheus():
     assert bucket_quantile(0.95, {0.0: 100, 1.0: 100, inf: 100}) == 0.0
     assert bucket_quantile(0.95, {1.0: 0, inf: 0}) is None
     assert bucket_quantile(0.95, {}) is None
+
+
+def test_figures_read_only_the_service_under_test_not_another_on_the_same_route():
+    """Two services serving /books and the worker, scraped into one window: each
+    service's figures come from its own series (its `service` label) alone."""
+    fastapi, flask, worker = FakeApi(), FakeApi(), CollectorRegistry()
+    opened = Counter("perflab_db_connections_opened", "", ["kind"], registry=worker)
+
+    def snapshot(at: float) -> Snapshot:
+        samples = parse(generate_latest(fastapi.registry).decode(), "api", {"service": "fastapi"})
+        samples |= parse(generate_latest(flask.registry).decode(), "flask", {"service": "flask"})
+        samples |= parse(generate_latest(worker).decode(), "worker")
+        return Snapshot(at=at, samples=samples)
+
+    start = snapshot(0.0)
+    fastapi.serve(40, 0.004, 2)
+    flask.serve(10, 0.040, 101)
+    opened.labels("direct").inc(7)  # the worker's connections belong to no service
+    d = Delta(start, snapshot(2.0))
+    on_flask = Scope(route="/books", technique="n_plus_one", service="flask")
+    assert FIGURES["server_rps"].read(d, SCOPE) == (20.0, "")
+    assert FIGURES["server_rps"].read(d, on_flask) == (5.0, "")
+    assert FIGURES["queries_per_request"].read(d, SCOPE)[0] == 2.0
+    assert FIGURES["queries_per_request"].read(d, on_flask)[0] == 101.0
+    # Rank 9.5 of its 10 in (0.025, 0.05]; mixed with the 40 fast ones it would be 0.04375.
+    assert FIGURES["server_p95"].read(d, on_flask)[0] == pytest.approx(0.04875)
+    assert FIGURES["connections_opened"].read(d, on_flask) == (0.0, "")
+    nobody = Scope(route="/books", technique="n_plus_one", service="django")
+    assert FIGURES["server_p95"].read(d, nobody)[0] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -9,9 +10,12 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from perflab.console.app import links
+from perflab.console.config import ConsoleOptions, ConsoleSettings
 from perflab.lab import pidfiles, system
 from perflab.lab.components import LabContext
 from perflab.lab.config import LabSettings, Ports
+from perflab.lab.console_app import console_env
 from perflab.lab.prom_config import render_prometheus_config
 from perflab.lab.services import SERVICES, UnknownService, base_urls, by_name
 from perflab.lab.stack import TIERS, Stack
@@ -20,12 +24,14 @@ from perflab.settings import Settings
 
 
 def test_lab_ports_default_to_what_the_services_expect(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("PERFLAB_DB__DSN", "PERFLAB_REDIS__URL", "PERFLAB_API__PORT"):
+    for name in ("PERFLAB_DB__DSN", "PERFLAB_REDIS__URL", "PERFLAB_API__PORT",
+                 "PERFLAB_DJANGO__PORT", "PERFLAB_FLASK__PORT"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     ports, services = LabSettings().ports, Settings()
     assert ports.postgres == urlsplit(services.db.dsn).port
     assert ports.redis == urlsplit(services.redis.url).port
     assert ports.api == services.api.port
+    assert (ports.django, ports.flask) == (services.django.port, services.flask.port)
     assert ports.worker_metrics == services.worker.metrics_port
 
 
@@ -82,18 +88,20 @@ def test_every_component_starts_in_exactly_one_tier(
     assert sorted(tiered) == sorted(names)
     # The database's clients start after the seed (the last tier): every web service
     # of the lab's service list, and the worker.
-    assert {"api", "django", "worker"} == set(TIERS[-1])
+    assert {"api", "django", "flask", "worker"} == set(TIERS[-1])
     assert {s.job for s in SERVICES} <= set(names)
 
 
 def test_the_service_list_names_each_service_job_port_and_url() -> None:
-    ports = Ports(api=25000, django=25001)
+    ports = Ports(api=25000, django=25001, flask=25002)
     assert base_urls(ports) == {
         "fastapi": "http://127.0.0.1:25000",
         "django": "http://127.0.0.1:25001",
+        "flask": "http://127.0.0.1:25002",
     }
     assert by_name("django").job == "django" and by_name("fastapi").job == "api"
-    with pytest.raises(UnknownService, match="one of: fastapi, django"):
+    assert by_name("flask").job == "flask"
+    with pytest.raises(UnknownService, match="one of: fastapi, django, flask"):
         by_name("rails")
 
 
@@ -102,7 +110,7 @@ def test_native_prometheus_labels_every_service_job_with_its_service() -> None:
         render_prometheus_config(
             api_targets=["127.0.0.1:1"],
             worker_targets=["127.0.0.1:2"],
-            service_targets={"django": ["127.0.0.1:3"]},
+            service_targets={"django": ["127.0.0.1:3"], "flask": ["127.0.0.1:5"]},
             alertmanager_targets=[],
             prometheus_target="127.0.0.1:4",
             rule_files=[],
@@ -114,4 +122,23 @@ def test_native_prometheus_labels_every_service_job_with_its_service() -> None:
     }
     assert labels["api"] == {"service": "fastapi"}
     assert labels["django"] == {"service": "django"}
+    assert labels["flask"] == {"service": "flask"}
     assert labels["worker"] == {}  # shared by every service: no service label
+
+
+def test_the_console_shows_every_lab_service_and_links_only_real_api_docs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("PERFLAB_CONSOLE__SERVICES", raising=False)
+    monkeypatch.setenv("PERFLAB_LAB__STATE_DIR", str(tmp_path))
+    ctx = LabContext.load(LabSettings(ports=Ports(api=25000, django=25001, flask=25002)))
+    shown = json.loads(console_env(ctx)["PERFLAB_CONSOLE__SERVICES"])
+    assert [(s["name"], s["url"], s["job"]) for s in shown] == [
+        ("fastapi", "http://127.0.0.1:25000", "api"),
+        ("django", "http://127.0.0.1:25001", "django"),
+        ("flask", "http://127.0.0.1:25002", "flask"),
+    ]
+    settings = ConsoleSettings(console=ConsoleOptions(services=shown))
+    assert settings.flags_service.name == "fastapi"  # the one with PUT /flags
+    docs = [url for name, url in links(settings) if name.endswith("API docs")]
+    assert docs == ["http://127.0.0.1:25000/docs"]

@@ -5,11 +5,9 @@ file (the process the runner started, checked to still be ours) or, for a web se
 started some other way (a test, a hand-run uvicorn), from the process that listens on
 its port: the topmost one holding the listening socket. Its *serving* processes are
 the ones that do the work: a web service's children that hold the listening socket
-(uvicorn's workers; the process itself when it has none), a Celery worker's pool
-processes. Under Docker a target is a compose service, sampled inside its container.
-
-Adding the Django and Flask services is one `Target` line each, once the lab starts
-them (a component in lab/apps.py and a port in lab/config.py).
+(uvicorn's and gunicorn's workers; the process itself when it has none), a Celery
+worker's pool processes. Under Docker a target is a compose service, sampled inside
+its container. A new service is one `Target` line (its component in lab/apps.py).
 """
 
 from __future__ import annotations
@@ -46,6 +44,8 @@ TARGETS: dict[str, Target] = {
     t.name: t
     for t in (
         Target("api", "the FastAPI service's uvicorn workers", apps.api, "api", "api"),
+        Target("django", "the Django service's gunicorn workers", apps.django, "django", "django"),
+        Target("flask", "the Flask service's gunicorn workers", apps.flask, "flask", "flask"),
         Target("worker", "the Celery worker and its pool processes", apps.worker, None, "worker"),
     )
 }
