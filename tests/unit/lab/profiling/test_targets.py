@@ -63,7 +63,7 @@ def test_a_stopped_target_says_how_to_start_it(
     ctx = LabContext.load(LabSettings())
     with pytest.raises(targets.TargetError, match="lab up"):
         targets.find(targets.get("api"), ctx)
-    with pytest.raises(targets.TargetError, match="one of: api, worker"):
+    with pytest.raises(targets.TargetError, match="one of: api, django, flask, worker"):
         targets.get("nginx")
 
 
