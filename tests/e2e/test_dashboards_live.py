@@ -215,7 +215,13 @@ async def _drive_every_technique_both_ways(
     api: str, services: dict[str, str]
 ) -> tuple[dict[str, Drive], dict[str, list[str]]]:
     """Flags through the API; every technique of every service (name -> base URL)."""
-    clients = {name: httpx.AsyncClient(base_url=url, timeout=60) for name, url in services.items()}
+    # Idle connections expire before gunicorn's 2 s keep-alive closes them: otherwise a
+    # request sent as the server closes its connection fails with ReadError.
+    limits = httpx.Limits(keepalive_expiry=1.0)
+    clients = {
+        name: httpx.AsyncClient(base_url=url, timeout=60, limits=limits)
+        for name, url in services.items()
+    }
     seen = {name: Drive() for name in services}
     listed: dict[str, list[str]] = {}
     targets: Targets = []

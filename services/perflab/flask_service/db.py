@@ -1,8 +1,8 @@
 """The Flask service's SQLAlchemy engines (psycopg 3) and per-request SQL accounting.
 
 Two engines on the lab's Postgres, chosen per request by the technique that runs:
-- `pooled`: a `QueuePool` of warm connections (`pool_max` of them, no overflow), used
-  by every technique;
+- `pooled`: a `QueuePool` of warm connections (`pool_max` of them, no overflow, each
+  pinged on checkout), used by every technique;
 - `direct`: a `NullPool`, which connects on every checkout and disconnects on checkin:
   connection_pool's naive path.
 
@@ -107,6 +107,10 @@ def pooled_engine(settings: DbSettings) -> Engine:
             pool_size=settings.pool_max,
             max_overflow=0,
             pool_timeout=settings.connect_timeout_seconds,
+            # A ping on checkout (on the DBAPI connection: no cursor event, not counted)
+            # replaces a connection Postgres dropped, e.g. on a restart, instead of failing
+            # the request that drew it; Django's CONN_HEALTH_CHECKS does the same.
+            pool_pre_ping=True,
             connect_args=_connect_args(settings),
         ),
         "pool",

@@ -23,7 +23,7 @@ from tests.support.servers import Server, service_env, uvicorn_server
 
 pytestmark = pytest.mark.integration
 
-BOOKS = "/books?limit=5"
+BOOKS = "/books?limit=50"
 TOKEN = "profile-test-token"
 
 
