@@ -22,6 +22,7 @@ from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models.dashboard import Dashboard
 from prometheus_client.metrics import MetricWrapperBase
 
+from perflab import technique_metrics
 from perflab.catalog import TECHNIQUES
 from perflab.dashboards import OUTPUT_DIR, build_all, walk
 from perflab.dashboards.common import ANNOTATION_EXTRAS, FOLDER_TAG
@@ -217,12 +218,11 @@ def test_promtool_check_catches_a_broken_expression(tmp_path: Path) -> None:
 
 
 def _declared_series() -> set[str]:
-    """Every series name the lab's metrics module exposes."""
+    """Every series name the lab's metric modules expose."""
     names: set[str] = set()
-    for value in vars(metrics).values():
-        if not isinstance(value, MetricWrapperBase):
-            continue
-        base, kind = value._name, value._type
+    values = [*vars(metrics).values(), *vars(technique_metrics).values()]
+    for family in (f for v in values if isinstance(v, MetricWrapperBase) for f in v.describe()):
+        base, kind = family.name, family.type
         if kind == "counter":
             names.add(f"{base}_total")
         elif kind == "histogram":

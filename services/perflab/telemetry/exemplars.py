@@ -2,15 +2,14 @@
 
 prometheus_client drops exemplars in multiprocess mode (its files hold one float per
 sample; "TODO: Implement exemplars for multiprocess mode" in 0.26). So each process
-keeps the latest
-exemplar per (route, method, bucket) in memory (a dict write per sampled request)
-and the runtime sampler writes them once a second to `exemplars_<pid>.json` in the
-multiprocess folder (atomic rename; `*.db` only is read by the library). At scrape
-time `attach` merges every live process's file, newest exemplar per bucket wins,
-onto the merged bucket samples (public `Sample`/`Exemplar` tuples, as a custom
-collector builds them). Exemplars may thus be up to one tick old; counts, sums and
-buckets are untouched. The files of dead processes are removed with their
-live gauges (see multiproc.reap_dead_processes).
+keeps the latest exemplar per (route, method, bucket) in memory (a dict write per
+sampled request) and the runtime sampler writes them once a second to
+`exemplars_<pid>.json` in the multiprocess folder (atomic rename; the library reads
+`*.db` only). At scrape time `attach` merges every live process's file, newest
+exemplar per bucket wins, onto the merged bucket samples (public `Sample`/`Exemplar`
+tuples, as a custom collector builds them). Exemplars may thus be one tick old;
+counts, sums and buckets are untouched. Dead processes' files go with their live
+gauges (multiproc.reap_dead_processes).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import sys
 UPDATE_EVERY_KIND = """
 import json
 from prometheus_client import REGISTRY
+from perflab import technique_metrics as tm
 from perflab.telemetry import metrics as m
 m.TECHNIQUE_DURATION.labels(technique="n_plus_one", variant="naive").observe(1.0)
 m.DB_QUERY_DURATION.observe(0.5)
@@ -21,7 +22,7 @@ m.HTTP_REQUESTS.labels(route="/books", method="GET", status_class="2xx").inc()
 m.HTTP_IN_PROGRESS.labels(route="/books", method="GET").inc()
 m.CELERY_WORKERS_UP.set(1)
 m.EVENT_LOOP_LAG.set(3)
-with m.UPSTREAM_IN_PROGRESS.track_inprogress():
+with tm.UPSTREAM_IN_PROGRESS.track_inprogress():
     pass
 families = [f.name for f in REGISTRY.collect() if f.name.startswith("perflab_")]
 recorded = sorted(

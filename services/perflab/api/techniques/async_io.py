@@ -28,7 +28,7 @@ from perflab.api.techniques.base import Technique, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
-from perflab.telemetry.metrics import UPSTREAM_IN_PROGRESS
+from perflab.technique_metrics import UPSTREAM_IN_PROGRESS
 
 NAME = "async_io"
 CURRENCY = "EUR"

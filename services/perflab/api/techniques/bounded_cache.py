@@ -27,7 +27,7 @@ from perflab.api.deps import Flags, Pool
 from perflab.api.techniques.base import Technique, Variant, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
-from perflab.telemetry.metrics import MEMO_ENTRIES
+from perflab.technique_metrics import MEMO_ENTRIES
 
 NAME = "bounded_cache"
 LRU_SIZE = 256

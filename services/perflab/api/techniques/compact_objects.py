@@ -31,7 +31,7 @@ from perflab.api.techniques.base import Technique, Variant, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
-from perflab.telemetry.metrics import CATALOGUE_BYTES
+from perflab.technique_metrics import CATALOGUE_BYTES
 
 NAME = "compact_objects"
 CATALOGUE_SQL = (

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from perflab.telemetry.metrics import UPSTREAM_CALLS
+from perflab.technique_metrics import UPSTREAM_CALLS
 
 KNOB_KEY = "perflab:upstream:fault"
 KNOB_TTL_SECONDS = 1.0

@@ -47,7 +47,7 @@ from perflab.api.techniques.flaky_upstream import (
 )
 from perflab.catalog import TECHNIQUES
 from perflab.errors import DependencyUnavailable
-from perflab.telemetry.metrics import (
+from perflab.technique_metrics import (
     UPSTREAM_BREAKER_STATE,
     UPSTREAM_REJECTED,
     UPSTREAM_RETRIES,

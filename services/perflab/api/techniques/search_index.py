@@ -35,7 +35,7 @@ from perflab.api.techniques.base import Technique, Variant, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import BadRequest
-from perflab.telemetry.metrics import SEARCH_ITEMS_EXAMINED
+from perflab.technique_metrics import SEARCH_ITEMS_EXAMINED
 
 NAME = "search_index"
 EXAMINED_HEADER = "X-Search-Examined"

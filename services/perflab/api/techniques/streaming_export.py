@@ -35,7 +35,7 @@ from perflab.api.techniques.base import VARIANT_HEADER, Technique, Variant, run
 from perflab.catalog import TECHNIQUES
 from perflab.db import querylog
 from perflab.db.pool import acquire
-from perflab.telemetry.metrics import EXPORT_BUFFER_PEAK
+from perflab.technique_metrics import EXPORT_BUFFER_PEAK
 
 NAME = "streaming_export"
 MEDIA_TYPE = "text/csv; charset=utf-8"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.template import Origin
 from django.template.loaders.filesystem import Loader
 
-from perflab.telemetry.metrics import TEMPLATE_LOADS
+from perflab.technique_metrics import TEMPLATE_LOADS
 
 
 class _Counting(Loader):

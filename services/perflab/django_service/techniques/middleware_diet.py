@@ -34,7 +34,7 @@ from perflab.django_service.techniques.base import (
     run,
 )
 from perflab.errors import NotFound
-from perflab.telemetry.metrics import MIDDLEWARE_CALLS
+from perflab.technique_metrics import MIDDLEWARE_CALLS
 
 NAME = "middleware_diet"
 # Outermost first: Django's default MIDDLEWARE, with a typical project's two extras.

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET
 from perflab.catalog import TECHNIQUES
 from perflab.django_service.shop.models import Order
 from perflab.django_service.techniques.base import Technique, Variant, answer, int_param, run
-from perflab.telemetry.metrics import EXPORT_BUFFER_PEAK
+from perflab.technique_metrics import EXPORT_BUFFER_PEAK
 
 NAME = "streaming_export"
 CONTENT_TYPE = "text/csv; charset=utf-8"

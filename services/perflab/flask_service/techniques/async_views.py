@@ -29,7 +29,7 @@ from perflab.catalog import TECHNIQUES
 from perflab.flask_service import validation
 from perflab.flask_service.resources import resources
 from perflab.flask_service.techniques.base import Technique, run_async
-from perflab.telemetry.metrics import UPSTREAM_IN_PROGRESS
+from perflab.technique_metrics import UPSTREAM_IN_PROGRESS
 
 NAME = "async_views"
 PEAK_HEADER = "X-Upstream-Peak"

@@ -32,7 +32,7 @@ from perflab.flask_service import validation
 from perflab.flask_service.models import Order
 from perflab.flask_service.resources import pooled_connection, session
 from perflab.flask_service.techniques.base import Technique, Variant, run
-from perflab.telemetry.metrics import EXPORT_BUFFER_PEAK
+from perflab.technique_metrics import EXPORT_BUFFER_PEAK
 
 NAME = "streaming_export"
 MEDIA_TYPE = "text/csv; charset=utf-8"
