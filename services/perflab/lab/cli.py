@@ -7,6 +7,7 @@ experiment) are registered on it at the bottom of this file.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from typing import Annotated, NoReturn
@@ -241,9 +242,16 @@ app.command("bench")(bench_command)
 app.command("profile")(profile_command)
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # SystemExit unwinds like Ctrl-C: every `finally` stops what this command started
+    # (a bench's servers, a load run's Locust), where the default SIGTERM would orphan them.
+    sys.exit(128 + signum)
+
+
 def main() -> None:
-    app()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    app(prog_name="lab")
 
 
 if __name__ == "__main__":
-    app(prog_name="lab")
+    main()
