@@ -123,6 +123,25 @@ def service_env(settings_env: Mapping[str, str], extra: Mapping[str, str] | None
     return env
 
 
+@contextmanager
+def _serving(
+    name: str, cmd: list[str], env: Mapping[str, str], port: int, log: Path, ready_url: str
+) -> Iterator[Server]:
+    """`cmd` started in its own session, logging to `log`; yields once `ready_url`
+    answers 200, and always stops it."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(name, proc, port, log)
+    try:
+        _wait(server, lambda: httpx.get(ready_url, timeout=2).status_code == 200)
+        yield server
+    finally:
+        if pid_alive(proc.pid):
+            server.stop()
+
+
 def api_metrics_dir(root: Path, name: str, base: str) -> Path:
     """The PROMETHEUS_MULTIPROC_DIR of the `uvicorn_server` named `name` at `base`."""
     return root / f"{name}-{base.rsplit(':', 1)[1]}-metrics"
@@ -145,17 +164,8 @@ def uvicorn_server(
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--no-access-log",
     ]  # fmt: skip
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Server(name, proc, port, log)
-    try:
-        _wait(server, lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200)
+    with _serving(name, cmd, full_env, port, log, f"{base}/readyz"):
         yield base
-    finally:
-        if pid_alive(proc.pid):
-            server.stop()
 
 
 def django_metrics_dir(root: Path, name: str, base: str) -> Path:
@@ -192,17 +202,8 @@ def gunicorn_server(
         "--config", "python:perflab.django_service.gunicorn_conf",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
     ]  # fmt: skip
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Server(name, proc, port, log)
-    try:
-        _wait(server, lambda: httpx.get(f"{base}{ready}", timeout=2).status_code == 200)
+    with _serving(name, cmd, full_env, port, log, f"{base}{ready}"):
         yield base
-    finally:
-        if pid_alive(proc.pid):
-            server.stop()
 
 
 @contextmanager
@@ -222,17 +223,8 @@ def gunicorn_flask_server(
         sys.executable, "-m", "gunicorn", "-c", "python:perflab.flask_service.gunicorn_conf",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
     ]  # fmt: skip
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Server(name, proc, port, log)
-    try:
-        _wait(server, lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200)
+    with _serving(name, cmd, full_env, port, log, f"{base}/readyz") as server:
         yield base, server
-    finally:
-        if pid_alive(proc.pid):
-            server.stop()
 
 
 @contextmanager

@@ -99,10 +99,10 @@ end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    '{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p95_us": %%d, '
+    '{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p95_us": %%d, "p99_us": %%d, '
     .. '"errors": %%d, "non2xx": %%d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
-    e.connect + e.read + e.write + e.timeout, e.status))
+    latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
 end
 """
 

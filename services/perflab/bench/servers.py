@@ -42,21 +42,6 @@ from perflab.procs import free_port, start_process, wait_until
 THREADS = 4  # gthread threads per worker
 PATH = "/books/{id}"
 TELEMETRY_OFF = {"METRICS_ENABLED": "false", "TRACING_ENABLED": "false"}
-WRK_SCRIPT = """
-math.randomseed(os.time())
-request = function()
-  local path = string.gsub("%(path)s", "{id}", tostring(math.random(1, %(max_id)d)))
-  return wrk.format("GET", path)
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    '{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p95_us": %%d, "p99_us": %%d, '
-    .. '"errors": %%d, "non2xx": %%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
 _GUNICORN = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:{port}", "--workers", "1"]
 _FLASK_CONF = ["-c", "python:perflab.flask_service.gunicorn_conf"]
 _DJANGO_CONF = ["-c", "python:perflab.django_service.gunicorn_conf"]
@@ -249,8 +234,7 @@ def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[
     chosen = [c for c in all_configs if c.name not in skipped]
     started_at = time.strftime("%Y-%m-%d %H:%M:%S")
     with ServersBench.running(connections, "perflab-servers-") as bench:
-        script = bench.root / "servers.lua"
-        script.write_text(WRK_SCRIPT % {"max_id": bench.max_id, "path": PATH})
+        script = bench.script("servers", PATH)
         servers: dict[str, tuple[str, int]] = {}
         for config in chosen:
             key = " ".join(config.cmd)  # the same server serves its keep-alive and close rows

@@ -40,9 +40,25 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:.3g} {unit}"
 
 
+# Above this share of failed requests in an arm, its figures describe the failures.
+MAX_ERROR_RATIO = 0.05
+
+
+def failing(result: Result) -> str | None:
+    """Why no verdict can be given because an arm mostly failed, or None."""
+    errors = next((f for f in result.figures if f.name == "error_ratio"), None)
+    e = errors.estimate if errors else None
+    if e is None or max(e.a, e.b) <= MAX_ERROR_RATIO:
+        return None
+    return f"{e.a:.0%} of requests failed with the flag off, {e.b:.0%} with it on"
+
+
 def verdict(result: Result) -> str:
     figure, promise = result.key()
     flag = result.config.flag
+    failed = failing(result)
+    if failed:
+        return f"{flag}: no verdict — {failed} (see the service's log)."
     effect = figure.effect() if figure else None
     if figure is None or effect is None:
         why = figure.note if figure else "it is not measured"
@@ -155,7 +171,9 @@ def as_json(result: Result) -> dict[str, Any]:
         "verdict": verdict(result),
         "key_figure": figure.name if figure else None,
         "promise": promise,
-        "promise_state": None if effect is None or promise is None else state(effect, promise),
+        "promise_state": (
+            None if effect is None or promise is None or failing(result) else state(effect, promise)
+        ),
         "arms": [
             {
                 "label": arm.label,
@@ -180,8 +198,9 @@ def _summary_row(result: Result) -> str:
     figure, promise = result.key()
     flag = f"`{result.config.flag}`"
     effect = figure.effect() if figure else None
-    if figure is None or figure.estimate is None or effect is None:
-        note = figure.note if figure else "not measured"
+    failed = failing(result)
+    if figure is None or figure.estimate is None or effect is None or failed:
+        note = failed or (figure.note if figure else "not measured")
         return (
             f"| {flag} | {figure.label if figure else '–'} | – | – | no data: {note} | – | – | – |"
         )

@@ -40,20 +40,26 @@ class TaskStatus(BaseModel):
     error: str | None = None
 
 
+def _celery_apps(name: str, settings: Settings) -> tuple[Celery, Celery]:
+    """A sender and a result reader. Two apps: a sender with a result backend would
+    subscribe to every task's result channel on send (and never unsubscribe unless
+    someone calls .get())."""
+    broker = settings.celery_broker_url
+    sender = Celery(name, broker=broker, set_as_current=False)
+    results = Celery(name, backend=broker, set_as_current=False)
+    for app in (sender, results):
+        app.conf.update(
+            task_serializer="json",
+            result_serializer="json",
+            accept_content=["json"],
+            result_expires=RESULT_TTL_SECONDS,
+        )
+    return sender, results
+
+
 class TaskClient:
     def __init__(self, settings: Settings, redis: Redis) -> None:
-        broker = settings.celery_broker_url
-        # Two apps: a sender with a result backend would subscribe to every task's result
-        # channel on send (and never unsubscribe unless someone calls .get()).
-        self._sender = Celery("perflab-api", broker=broker, set_as_current=False)
-        self._results = Celery("perflab-api", backend=broker, set_as_current=False)
-        for app in (self._sender, self._results):
-            app.conf.update(
-                task_serializer="json",
-                result_serializer="json",
-                accept_content=["json"],
-                result_expires=RESULT_TTL_SECONDS,
-            )
+        self._sender, self._results = _celery_apps("perflab-api", settings)
         self._queue = settings.celery.queue
         self._redis = redis
 
@@ -102,16 +108,7 @@ class BlockingTaskClient:
     """`TaskClient` for synchronous services: the same task, queue, ids and answers."""
 
     def __init__(self, settings: Settings, redis: BlockingRedis) -> None:
-        broker = settings.celery_broker_url
-        self._sender = Celery("perflab-service", broker=broker, set_as_current=False)
-        self._results = Celery("perflab-service", backend=broker, set_as_current=False)
-        for app in (self._sender, self._results):
-            app.conf.update(
-                task_serializer="json",
-                result_serializer="json",
-                accept_content=["json"],
-                result_expires=RESULT_TTL_SECONDS,
-            )
+        self._sender, self._results = _celery_apps("perflab-service", settings)
         self._queue = settings.celery.queue
         self._redis = redis
 

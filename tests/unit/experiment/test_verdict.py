@@ -1,9 +1,17 @@
-"""The three verdict states against a promise, and the agreement of repeats."""
+"""The three verdict states against a promise, the agreement of repeats, and no verdict
+for arms that mostly failed."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
 import pytest
 
+from perflab.experiment.effects import FigureResult
+from perflab.experiment.report import failing
+from perflab.experiment.runner import Result
+from perflab.experiment.stats import RatioEstimate
 from perflab.experiment.verdict import Effect, against, spread, state
 
 
@@ -51,3 +59,17 @@ def test_one_pair_or_missing_pairs_give_no_spread():
     assert spread([5.0]).value is None and not spread([5.0]).disagree
     assert spread([None, 4.0]).value is None
     assert spread([None, 4.0, 4.2]).factors == (4.0, 4.2)
+
+
+def _errors(a: float, b: float) -> FigureResult:
+    estimate = RatioEstimate(a=a, b=b, ratio=None, low=None, high=None, n_a=100, n_b=100)
+    return FigureResult("error_ratio", "error ratio (client)", "ratio", "lower", "client", estimate)
+
+
+def test_an_arm_that_mostly_failed_gets_no_verdict():
+    # A service answering 500s is fast and even: its latency "improvement" means nothing.
+    broken = cast(Result, SimpleNamespace(figures=[_errors(1.0, 1.0)]))
+    assert failing(broken) == "100% of requests failed with the flag off, 100% with it on"
+    assert failing(cast(Result, SimpleNamespace(figures=[_errors(0.0, 0.2)]))) is not None
+    assert failing(cast(Result, SimpleNamespace(figures=[_errors(0.01, 0.05)]))) is None
+    assert failing(cast(Result, SimpleNamespace(figures=[]))) is None
