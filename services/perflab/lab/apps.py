@@ -51,6 +51,31 @@ def api(ctx: LabContext) -> Component:
     )
 
 
+def _web_service(
+    ctx: LabContext,
+    name: str,
+    port: int,
+    cmd: list[str],
+    env: dict[str, str],
+    match: tuple[str, ...],
+    metrics_dir: Path,
+) -> Component:
+    """A gunicorn-served web service: healthy when `/readyz` answers, its multiprocess
+    metrics folder wiped before each start."""
+    url = ctx.url(port)
+    return Component(
+        name=name,
+        port=port,
+        port_key=name,
+        url=url,
+        match=match,
+        start=lambda: start_process(cmd, log_path=ctx.paths.log_file(name), env=env, cwd=REPO),
+        healthy=lambda: health.http_ok(f"{url}/readyz"),
+        paths=ctx.paths,
+        prepare=lambda: _fresh(metrics_dir),
+    )  # fmt: skip
+
+
 def django(ctx: LabContext) -> Component:
     port = ctx.ports.django
     metrics_dir = ctx.paths.data("metrics") / "django"
@@ -59,23 +84,11 @@ def django(ctx: LabContext) -> Component:
         "--config", "python:perflab.django_service.gunicorn_conf",
         "--bind", f"127.0.0.1:{port}", "--workers", str(ctx.cfg.lab.api_workers),
     ]  # fmt: skip
-    log = ctx.paths.log_file("django")
     env = ctx.service_env(
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
         PERFLAB_DJANGO__STATIC_ROOT=str(ctx.paths.data("django") / "static"),
     )
-    url = ctx.url(port)
-    return Component(
-        name="django",
-        port=port,
-        port_key="django",
-        url=url,
-        match=identity(cmd, 7),
-        start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
-        healthy=lambda: health.http_ok(f"{url}/readyz"),
-        paths=ctx.paths,
-        prepare=lambda: _fresh(metrics_dir),
-    )
+    return _web_service(ctx, "django", port, cmd, env, identity(cmd, 7), metrics_dir)
 
 
 def flask(ctx: LabContext) -> Component:
@@ -87,20 +100,8 @@ def flask(ctx: LabContext) -> Component:
         sys.executable, "-m", "gunicorn", "--config", "python:perflab.flask_service.gunicorn_conf",
         "--bind", f"127.0.0.1:{port}", "--workers", str(ctx.cfg.lab.api_workers),
     ]  # fmt: skip
-    log = ctx.paths.log_file("flask")
     env = ctx.service_env(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
-    url = ctx.url(port)
-    return Component(
-        name="flask",
-        port=port,
-        port_key="flask",
-        url=url,
-        match=identity(cmd, 6),
-        start=lambda: start_process(cmd, log_path=log, env=env, cwd=REPO),
-        healthy=lambda: health.http_ok(f"{url}/readyz"),
-        paths=ctx.paths,
-        prepare=lambda: _fresh(metrics_dir),
-    )
+    return _web_service(ctx, "flask", port, cmd, env, identity(cmd, 6), metrics_dir)
 
 
 def worker(ctx: LabContext) -> Component:
