@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,10 +24,41 @@ class StartError(RuntimeError):
     """A component could not start; the message names it and its log file."""
 
 
+# Ports this process has handed out: one picked but not yet bound (a service still
+# starting) must not be handed out again.
+_handed_out: set[int] = set()
+
+
+def ephemeral_port_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port below the kernel's ephemeral range.
+
+    A port from `bind(0)` lies in the ephemeral range, where any outgoing connection
+    may take it as its local port before the service it was picked for binds it (a
+    worker's metrics port was lost that way). Below the range only an explicit bind
+    takes a port, and this process never hands the same one out twice.
+    """
+    low, _ = ephemeral_port_range()
+    candidates = list(range(max(1024, low - 12_000), low))
+    random.shuffle(candidates)
+    for port in candidates:
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise StartError("no free loopback port below the ephemeral range")
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

@@ -51,7 +51,7 @@ if not Path(CHROMIUM).exists():
         allow_module_level=True,
     )
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, Request, Response, sync_playwright  # noqa: E402
 
 
 @dataclass
@@ -142,9 +142,20 @@ class Watch:
     def attach(self, page: Page) -> Page:
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
+        page.on("requestfailed", self._failed)
+        page.on("response", self._answered)
         page.on("request", lambda r: self.requests.append(r.url))
         return page
+
+    def _failed(self, request: Request) -> None:
+        # Leaving a page cancels its pending polls, which Chromium reports as ERR_ABORTED:
+        # the client's doing, not a failure; a server's failure shows as its status.
+        if request.failure != "net::ERR_ABORTED":
+            self.failed.append(f"{request.url}: {request.failure}")
+
+    def _answered(self, response: Response) -> None:
+        if response.status >= 500:
+            self.failed.append(f"{response.url}: HTTP {response.status}")
 
     def leaving(self, origin: str) -> list[str]:
         return [url for url in self.requests if not url.startswith(origin)]

@@ -259,8 +259,16 @@ def celery_worker(root: Path, env: Mapping[str, str], *, concurrency: int = 2) -
         done = subprocess.run([sys.executable, "-c", code], env=probe_env, timeout=10, check=False)
         return done.returncode == 0
 
+    def serves_metrics() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2).is_success
+        except httpx.HTTPError:
+            return False
+
     try:
-        _wait(server, answers_ping, timeout=60)
+        # Its /metrics too: tests scrape that port, and a port the worker failed to bind
+        # could later be handed to another service whose series would pose as the worker's.
+        _wait(server, lambda: answers_ping() and serves_metrics(), timeout=60)
         yield server
     finally:
         if pid_alive(proc.pid):

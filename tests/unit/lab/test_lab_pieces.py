@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from perflab import procs
 from perflab.console.app import links
 from perflab.console.config import ConsoleOptions, ConsoleSettings
 from perflab.lab import pidfiles, system
@@ -142,3 +144,13 @@ def test_the_console_shows_every_lab_service_and_links_only_real_api_docs(
     assert settings.flags_service.name == "fastapi"  # the one with PUT /flags
     docs = [url for name, url in links(settings) if name.endswith("API docs")]
     assert docs == ["http://127.0.0.1:25000/docs"]
+
+
+def test_free_ports_are_distinct_bindable_and_outside_theephemeral_port_range() -> None:
+    low, _ = procs.ephemeral_port_range()
+    ports = [procs.free_port() for _ in range(50)]
+    assert len(set(ports)) == 50
+    assert all(1024 <= port < low for port in ports)
+    for port in ports[:5]:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))
