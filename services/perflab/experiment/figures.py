@@ -195,6 +195,15 @@ def _api_cpu_per_request(d: Delta, s: Scope) -> Reading:
     return d.total(cpu_metric, **s.mine) / requests, ""
 
 
+_LOOP_DELAY = "perflab_event_loop_delay_seconds_total"
+
+
+def _loop_delay_share(d: Delta, s: Scope) -> Reading:
+    if not d.has(_LOOP_DELAY):
+        return None, f"{s.service} has no event loop (it exports no loop delay)"
+    return d.total(_LOOP_DELAY, **s.mine) / d.seconds, ""
+
+
 def _at_end(gauge: str, why: str) -> Callable[[Delta, Scope], Reading]:
     def read(d: Delta, s: Scope) -> Reading:
         value = d.at_end(gauge, **s.mine)
@@ -226,6 +235,12 @@ _UNANSWERED = "no request to {route} was answered in the window"
 SERVER_FIGURES = (
     ServerFigure("server_rps", "requests/s (server)", "req/s", "higher", _server_rps),
     ServerFigure("server_p95", "p95 latency (server)", "s", "lower", _server_p95),
+    ServerFigure(
+        # Exact (the histogram's sum over its count), every request of the window: what a
+        # short arm's few requests estimate far better than a quantile.
+        "server_mean", "mean latency (server)", "s", "lower",
+        _mean("perflab_http_request_duration_seconds", _UNANSWERED, by_route=True),
+    ),
     ServerFigure("server_errors", "5xx ratio (server)", "ratio", "lower", _server_errors),
     ServerFigure(
         "queries_per_request", "SQL statements per request", "count", "lower",
@@ -252,6 +267,11 @@ SERVER_FIGURES = (
         # what telemetry costs (named for the API, the first service it measured).
         "api_cpu_per_request", "service CPU per request (all processes)", "s", "lower",
         _api_cpu_per_request,
+    ),
+    ServerFigure(
+        # Exact, unlike the sampled maximum below: seconds the loops were late per second.
+        "loop_delay", "event-loop delay (s per s, all processes)", "s/s", "lower",
+        _loop_delay_share,
     ),
     ServerFigure(
         "service_rss", "service memory (RSS, all processes, at the end)", "bytes", "lower",

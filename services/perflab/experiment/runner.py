@@ -262,8 +262,10 @@ def _read_server(result: Result, arm_id: str, delta: Delta, scope: Scope) -> Non
 
 
 def _sampled(result: Result, prometheus: PrometheusReader, interval: float) -> None:
-    # Prometheus ingests a scrape a moment after taking it.
-    time.sleep(max(0.0, result.arms[-1].ended + 1 - time.time()) if result.arms else 0)
+    # Prometheus ingests a scrape a moment after taking it (no wait when every window is
+    # too short to be sampled: those figures are left out with the reason).
+    if any(arm.window_seconds >= MIN_SCRAPES * interval for arm in result.arms):
+        time.sleep(max(0.0, result.arms[-1].ended + 1 - time.time()))
     for arm in result.arms:
         arm_id = f"{arm.label}{arm.repeat}"
         for figure in SAMPLED_FIGURES:

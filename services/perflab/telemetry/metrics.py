@@ -226,6 +226,13 @@ EVENT_LOOP_LAG = declare(
     "Largest event-loop delay seen in the last sampling window, per process.",
     multiprocess_mode="liveall",
 )
+EVENT_LOOP_DELAY = declare(
+    Counter,
+    "perflab_event_loop_delay_seconds",
+    "Sum of how late the sampler's 100 ms ticks woke up, per process: time the event "
+    "loop was held by other work when the tick was due (its rate is a blocked loop's "
+    "share of wall time; exact over any window, where the gauge above is a sampled max).",
+)
 PROCESS_RSS = declare(
     Gauge,
     "perflab_process_resident_memory_bytes",

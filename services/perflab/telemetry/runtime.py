@@ -22,6 +22,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from perflab.settings import Settings
 from perflab.telemetry import exemplars, multiproc, queues
 from perflab.telemetry.metrics import (
+    EVENT_LOOP_DELAY,
     EVENT_LOOP_LAG,
     PROCESS_CPU,
     PROCESS_GC_COLLECTIONS,
@@ -54,7 +55,9 @@ async def sample_forever(on_tick: Callable[[], None] | None = None) -> None:
     while True:
         started = time.perf_counter()
         await asyncio.sleep(TICK_SECONDS)
-        worst = max(worst, time.perf_counter() - started - TICK_SECONDS)
+        late = max(time.perf_counter() - started - TICK_SECONDS, 0.0)
+        EVENT_LOOP_DELAY.inc(late)
+        worst = max(worst, late)
         ticks += 1
         if ticks >= WINDOW_TICKS:
             EVENT_LOOP_LAG.set(max(worst, 0.0))
