@@ -83,6 +83,8 @@ class Recipe:
     ids: Mapping[str, int] = field(default_factory=dict)
     # An HTML page whose CSS/JS a browser-like user fetches too (see BrowserCache).
     assets: bool = False
+    # A dependency whose 503 naming it is a designed answer (see catalog.spec.Load).
+    fails_fast_on: str | None = None
 
 
 def _bulk_orders(rng: random.Random) -> list[dict[str, int]]:
@@ -127,6 +129,7 @@ def from_catalog(load: Load) -> Recipe:
         check=check if load.keys else non_empty,
         ids=load.ids,
         assets=load.assets,
+        fails_fast_on=load.fails_fast_on,
     )
 
 
@@ -179,6 +182,8 @@ def validate(
     recipe = recipe_for(technique)
     if status == 304:
         return None if conditional else "304 Not Modified without If-None-Match"
+    if status == 503 and recipe.fails_fast_on is not None:
+        return _names_dependency(content, recipe.fails_fast_on)
     if status not in recipe.statuses:
         snippet = content[:120].decode(errors="replace")
         return f"status {status} (expected {sorted(recipe.statuses)}): {snippet}"
@@ -301,3 +306,13 @@ class BrowserCache:
             etag=headers.get("etag") or (old.etag if old else None),
             last_modified=headers.get("last-modified") or (old.last_modified if old else None),
         )
+
+
+def _names_dependency(content: bytes, dependency: str) -> str | None:
+    try:
+        named = json.loads(content).get("dependency")
+    except (ValueError, AttributeError):
+        named = None
+    if named == dependency:
+        return None
+    return f"status 503 naming {named!r}, expected one naming {dependency!r}"

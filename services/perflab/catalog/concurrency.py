@@ -65,7 +65,11 @@ RESILIENCE = TechniqueSpec(
     key_figure="p95",
     promise=None,
     signals=("upstream_calls", "upstream_retries", "breaker_state", "breaker_rejections"),
-    load=Load(query={"book_id": (1, 200)}, keys=("book_id", "in_stock", "warehouse")),
+    load=Load(
+        query={"book_id": (1, 200)},
+        keys=("book_id", "in_stock", "warehouse"),
+        fails_fast_on="upstream",
+    ),  # fmt: skip
     implementations={
         "fastapi": Implementation(
             naive="Await the upstream as it comes: no deadline, no retry; every request calls.",

@@ -23,6 +23,9 @@ class Load:
     # The name of a body maker in loadgen/recipes.py (e.g. "bulk_orders"), or None.
     body: str | None = None
     statuses: tuple[int, ...] = (200,)
+    # A dependency whose 503 naming it is a designed answer, not a failure (resilience
+    # fails fast with it when the upstream misses its deadline).
+    fails_fast_on: str | None = None
     kind: Literal["json", "csv", "html", "any"] = "json"
     # JSON answers: an object with these keys, or a non-empty list of such objects.
     shape: Literal["object", "list"] = "object"

@@ -106,6 +106,15 @@ def test_offloaded_work_may_answer_202_but_a_bulk_insert_must_create():
     assert "status 200" in validate("batch_insert", 200, "application/json", created)
 
 
+def test_resilience_may_fail_fast_naming_the_upstream_but_no_other_dependency():
+    upstream = _json({"detail": "upstream missed its deadline", "dependency": "upstream"})
+    assert validate("resilience", 503, "application/json", upstream) is None
+    postgres = _json({"detail": "database unavailable", "dependency": "postgres"})
+    assert "naming 'postgres'" in validate("resilience", 503, "application/json", postgres)
+    assert "status 503" in validate("resilience", 503, "text/plain", b"Service Unavailable")
+    assert "status 503" in validate("n_plus_one", 503, "application/json", upstream)
+
+
 def test_csv_export_needs_a_header_with_id_and_a_data_row():
     good = b"id,user_id\n1,2\n"
     assert validate("streaming_export", 200, "text/csv; charset=utf-8", good) is None
