@@ -133,19 +133,28 @@ def test_flip_reaches_every_gunicorn_worker_of_a_wsgi_service_within_a_second(
             flipped = time.monotonic()
             first_new: dict[int, float] = {}
             late: list[tuple[int, float]] = []
-            while time.monotonic() - flipped < PROPAGATION_BOUND_SECONDS + 1.0:
+            checked_after: set[int] = set()  # workers heard from after the bound
+            # Until every worker answered after the bound (the kernel picks which worker
+            # accepts each connection and may pass one over for a while), at most 6 s.
+            while time.monotonic() - flipped < PROPAGATION_BOUND_SECONDS + 6.0:
                 pid, value = _worker_view(base)
                 took = time.monotonic() - flipped
                 if value is target:
                     first_new.setdefault(pid, took)
-                elif took >= PROPAGATION_BOUND_SECONDS:
-                    late.append((pid, took))
+                if took >= PROPAGATION_BOUND_SECONDS:
+                    checked_after.add(pid)
+                    if value is not target:
+                        late.append((pid, took))
+                    if checked_after == pids and took >= PROPAGATION_BOUND_SECONDS + 0.5:
+                        break
+            assert checked_after == pids, f"workers not heard from after the bound: {pids}"
             assert set(first_new) == pids, (
                 f"workers that never saw the flip: {pids - set(first_new)}"
             )
+            # The bound holds when no worker answered the old value after it (when a worker
+            # first answered the new value depends on when the kernel handed it a request).
             assert late == [], (
                 f"still the old value after {PROPAGATION_BOUND_SECONDS} s: {late[:3]}"
             )
-            assert max(first_new.values()) < PROPAGATION_BOUND_SECONDS, first_new
     finally:
         httpx.put(f"{a}/flags/{FLAG}", json={"enabled": original}, timeout=5)
