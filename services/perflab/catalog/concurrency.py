@@ -12,7 +12,7 @@ BACKGROUND_OFFLOAD = TechniqueSpec(
     lesson="Send the confirmation e-mail from a Celery task and answer 202.",
     metric='perflab_http_request_duration_seconds{route="/orders/{order_id}/confirm"}',
     expected="p95 from above the e-mail delay (0.2 s) to a few ms; 1 task enqueued per call",
-    key_figure="p95",
+    key_figure="server_mean",
     promise=None,
     signals=("tasks_enqueued", "celery_tasks", "http_p95"),
     load=Load(statuses=(200, 202), keys=("order_id", "status", "via")),
@@ -62,7 +62,7 @@ RESILIENCE = TechniqueSpec(
     metric="perflab_upstream_calls_total",
     expected="upstream down: calls/s = requests/s -> one trial per 5 s, 503s in ~1 ms; "
     "spikes: p95 from the spike to ~the deadline",
-    key_figure="p95",
+    key_figure="server_mean",
     promise=None,
     signals=("upstream_calls", "upstream_retries", "breaker_state", "breaker_rejections"),
     load=Load(
@@ -87,7 +87,7 @@ CPU_OFFLOAD = TechniqueSpec(
     lesson="Run CPU-bound work in a process pool instead of on the event loop.",
     metric="perflab_event_loop_lag_seconds",
     expected="loop lag ~40 ms per call -> ~0; throughput scales with cores instead of 1",
-    key_figure="loop_lag_max",
+    key_figure="loop_delay",
     promise=None,
     signals=("loop_lag", "cpu"),
     load=Load(query={"n": (50_000, 200_000)}, keys=("n", "is_fibonacci")),
