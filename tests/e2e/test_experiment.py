@@ -104,7 +104,7 @@ def test_an_eight_second_arm_has_exact_server_figures_in_both_arms(stack: Stack,
     assert "export" in arms[0]["why"]["export_buffer_peak"]
     # 8 s windows are two Prometheus scrape intervals (1 s here) more than enough.
     assert all(arm["server"]["loop_lag_max"] is not None for arm in arms)
-    assert results["verdict"].startswith("n_plus_one on: mean latency (server) improvement")
+    assert results["verdict"].startswith("n_plus_one on: p50 latency (client) improvement")
     assert results["promise_state"] in ("met", "likely", "missed")
     assert f"promised ≥ 5×: {results['promise_state']}" in results["verdict"]
     report = (out / "report.md").read_text()

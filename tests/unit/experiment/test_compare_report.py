@@ -1,7 +1,7 @@
 """`lab compare`: the report's structure, from synthetic arms (no server involved).
 
 The arms hold known latencies (naive 4x slower in fastapi, 2x in flask) and the window
-figures known mean latency, CPU per request and memory (what two scrapes of each service's /metrics
+figures known CPU per request and memory (what two scrapes of each service's /metrics
 give), so the table's rows, the improvements and the charts can be checked; django
 answers nothing and must say why.
 """
@@ -49,9 +49,7 @@ def _service_run(service: str, slowdown: float, seed: int) -> compare.ServiceRun
         result.arms.append(_arm("B", repeat, True, 0.010, seed + 10 + repeat))
     for arm, (cpu, rss) in WINDOWS.items():
         result.server[arm] = dict.fromkeys(SERVER_NAMES)  # no Prometheus
-        # The key figure, the service's mean latency: naive `slowdown` times slower.
-        mean = 0.010 * (slowdown if arm.startswith("A") else 1.0)
-        result.server[arm] |= {"api_cpu_per_request": cpu, "service_rss": rss, "server_mean": mean}
+        result.server[arm] |= {"api_cpu_per_request": cpu, "service_rss": rss}
     result.figures = compare_figures(result.arms, result.server, result.why)
     return compare.ServiceRun(service, f"http://{service}", result=result)
 
@@ -75,8 +73,8 @@ def test_the_report_has_a_row_per_framework_and_figure_and_a_chart_per_figure(
     assert summary in text
     assert "# `n_plus_one` in every framework" in text
     rows = summary.splitlines()[2:]
-    assert [r.split("|")[1].strip() for r in rows] == ["fastapi"] * 7 + ["django"] + ["flask"] * 7
-    assert "mean latency (server) (key)" in rows[0]  # the technique's key figure first
+    assert [r.split("|")[1].strip() for r in rows] == ["fastapi"] * 6 + ["django"] + ["flask"] * 6
+    assert "p50 latency (client) (key)" in rows[0]  # the technique's key figure first
     assert "django is not answering" in summary
     gains = {r.split("|")[1].strip(): r.split("|")[5].strip() for r in rows if "(key)" in r}
     assert float(gains["fastapi"].rstrip("×")) == pytest.approx(4.0, rel=0.1)
@@ -97,7 +95,7 @@ def test_the_report_has_a_row_per_framework_and_figure_and_a_chart_per_figure(
 def test_results_json_holds_every_framework(comparison: compare.Comparison, tmp_path: Path):
     compare_report.write(comparison, tmp_path)
     data = json.loads((tmp_path / "results.json").read_text())
-    assert data["technique"] == "n_plus_one" and data["key_figure"] == "server_mean"
+    assert data["technique"] == "n_plus_one" and data["key_figure"] == "p50"
     assert list(data["services"]) == ["fastapi", "django", "flask"]
     assert data["services"]["django"]["skipped"] == "django is not answering"
     flask = data["services"]["flask"]
