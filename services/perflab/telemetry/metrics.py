@@ -6,10 +6,9 @@ Plain prometheus_client metrics; in multiprocess mode when `PROMETHEUS_MULTIPROC
 is set before the first import, where gauges say how samples of processes combine.
 
 Metrics on or off is decided once per process, at first import, from
-`PERFLAB_TELEMETRY__METRICS_ENABLED` (as prometheus_client decides multiprocess mode).
-Off, every name below is a no-op stand-in (`_Off`): nothing is registered, counted or
-written, and callers need no `if`; the services also leave out the middleware,
-samplers and `/metrics` that only serve metrics.
+`PERFLAB_TELEMETRY__METRICS_ENABLED`. Off, every name below is a no-op stand-in (`_Off`):
+nothing is registered or written, and callers need no `if`; the services also leave
+out the middleware, samplers and `/metrics` that only serve metrics.
 """
 
 from __future__ import annotations
@@ -28,8 +27,7 @@ def _enabled() -> bool:
     try:
         return get_settings().telemetry.metrics_enabled
     except (ValidationError, SettingsError):
-        # A bad setting is reported, in one line, by the process's entry point
-        # (perflab.settings.explain); importing this module must not turn it into a traceback.
+        # The entry point reports a bad setting in one line (perflab.settings.explain).
         return True
 
 
@@ -227,12 +225,10 @@ EVENT_LOOP_LAG = declare(
     multiprocess_mode="liveall",
 )
 EVENT_LOOP_DELAY = declare(
-    Counter,
-    "perflab_event_loop_delay_seconds",
-    "Sum of how late the sampler's 100 ms ticks woke up, per process: time the event "
-    "loop was held by other work when the tick was due (its rate is a blocked loop's "
-    "share of wall time; exact over any window, where the gauge above is a sampled max).",
-)
+    Counter, "perflab_event_loop_delay_seconds",
+    "Every 100 ms sampler tick's lateness, summed: exact over any window (the gauge above "
+    "is a sampled max).",
+)  # fmt: skip
 PROCESS_RSS = declare(
     Gauge,
     "perflab_process_resident_memory_bytes",

@@ -1,7 +1,7 @@
 """Per-process runtime figures, sampled on a fixed tick by every API and worker process.
 
-Event-loop lag is how late a `sleep(TICK)` wakes up: a blocked loop shows at once.
-The worst lag of each window is exported, so a short block is not averaged away.
+Event-loop lag is how late a `sleep(TICK)` wakes up: each window's worst (a short block
+is not averaged away) and every tick's, summed (exact over any window).
 Celery processes have no event loop; a Celery pool process samples RSS, CPU, fds and
 GC from a daemon thread (`start_sampler_thread`), its main process from the
 worker's own timer (celery_metrics), never from a thread that a fork could copy
@@ -50,34 +50,29 @@ async def sample_forever(on_tick: Callable[[], None] | None = None) -> None:
     process = psutil.Process()
     exemplar_dir = multiproc.folder()
     sample_process(process)
-    worst = 0.0
-    ticks = 0
+    worst, ticks = 0.0, 0
     while True:
         started = time.perf_counter()
         await asyncio.sleep(TICK_SECONDS)
         late = max(time.perf_counter() - started - TICK_SECONDS, 0.0)
         EVENT_LOOP_DELAY.inc(late)
-        worst = max(worst, late)
-        ticks += 1
+        worst, ticks = max(worst, late), ticks + 1
         if ticks >= WINDOW_TICKS:
-            EVENT_LOOP_LAG.set(max(worst, 0.0))
+            EVENT_LOOP_LAG.set(worst)
             sample_process(process)
             if on_tick is not None:
                 on_tick()
             if exemplar_dir is not None:
                 exemplars.flush(exemplar_dir)
-            worst = 0.0
-            ticks = 0
+            worst, ticks = 0.0, 0
 
 
 def freeze_startup_heap() -> None:
     """Keep the start-up heap (modules, routes, models, pools) out of every collection.
 
-    Per-request garbage (and telemetry's: spans waiting for export)
-    triggers full collections, and each one walked the whole start-up heap: measured,
-    that was most of the instrumentation's cost on p95 and a third of it on CPU.
-    `gc.freeze()` moves what exists now to the permanent generation; every
-    configuration gets it (telemetry on or off), so overhead comparisons stay fair.
+    Per-request garbage (spans waiting for export too) triggers full collections, each
+    walking the whole start-up heap: measured, most of the instrumentation's p95 cost
+    and a third of its CPU. Every configuration gets it, so comparisons stay fair.
     """
     gc.collect()
     gc.freeze()
