@@ -95,7 +95,9 @@ def test_profile_under_load_writes_graph_speedscope_and_names_the_labs_code(
 
 def test_profile_a_flag_writes_both_variants_and_the_change_table(api: str, lab_root: Path) -> None:
     out = lab_root / "profile-flag"
-    args = ("--duration", "4", "--flag", "n_plus_one", "--users", "3", "--output", str(out))
+    # 10 users: at their own pace 3 kept the two workers busy for ~0.1 s of the 4 s, and
+    # py-spy (idle frames left out) took 8 samples, too few to find the naive function.
+    args = ("--duration", "5", "--flag", "n_plus_one", "--users", "10", "--output", str(out))
     done = _lab(api, lab_root / "profile-state", *args)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "changed most" in done.stdout
