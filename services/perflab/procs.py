@@ -8,6 +8,7 @@ file, and are stopped by PID only: the lab never kills what it did not start.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
 import signal
@@ -29,6 +30,7 @@ class StartError(RuntimeError):
 _handed_out: set[int] = set()
 
 
+@functools.cache
 def ephemeral_port_range() -> tuple[int, int]:
     try:
         low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()

@@ -352,13 +352,7 @@ def test_every_panel_has_data_for_every_service_after_driving_every_technique_bo
             _,
         ),
     ):
-        # Picked once the services listen: a port picked earlier and not yet bound could
-        # be handed to a service too (Django once answered on the Locust exporter's port,
-        # its series scraped without a service label).
-        ports: set[int] = set()
-        while len(ports) < 2:
-            ports.add(free_port())
-        prometheus_port, locust_port = sorted(ports)
+        prometheus_port, locust_port = free_port(), free_port()
         config = render_prometheus_config(
             api_targets=[api.removeprefix("http://")],
             service_targets={

@@ -91,6 +91,19 @@ class Scope:
         return {"service": self.service}
 
     @property
+    def timed(self) -> dict[str, str]:
+        """The service's series of the technique's own timer, for the arm's variant."""
+        return (
+            self.mine
+            | {"technique": self.technique}
+            | ({"variant": self.variant} if self.variant else {})
+        )
+
+    @property
+    def never_ran(self) -> str:
+        return f"the {self.technique} path ({self.variant or 'either variant'}) never ran"
+
+    @property
     def routed(self) -> dict[str, str]:
         """The service's series of the technique's route."""
         return {"service": self.service, "route": self.route}
@@ -179,17 +192,14 @@ def _cache_hits_per_request(d: Delta, s: Scope) -> Reading:
 
 
 def _technique_p95(d: Delta, s: Scope) -> Reading:
-    labels = s.mine | {"technique": s.technique} | ({"variant": s.variant} if s.variant else {})
-    value = d.quantile(0.95, "perflab_technique_duration_seconds", **labels)
-    return value, f"the {s.technique} path ({s.variant or 'either variant'}) never ran"
+    return d.quantile(0.95, "perflab_technique_duration_seconds", **s.timed), s.never_ran
 
 
 def _technique_mean(d: Delta, s: Scope) -> Reading:
-    labels = s.mine | {"technique": s.technique} | ({"variant": s.variant} if s.variant else {})
-    count = d.total("perflab_technique_duration_seconds_count", **labels)
+    count = d.total("perflab_technique_duration_seconds_count", **s.timed)
     if count == 0:
-        return None, f"the {s.technique} path ({s.variant or 'either variant'}) never ran"
-    return d.total("perflab_technique_duration_seconds_sum", **labels) / count, ""
+        return None, s.never_ran
+    return d.total("perflab_technique_duration_seconds_sum", **s.timed) / count, ""
 
 
 def _api_cpu_per_request(d: Delta, s: Scope) -> Reading:
