@@ -10,6 +10,7 @@ from loadgen import recipes
 from loadgen.recipes import Endpoint, build_call, fill_path, parse_techniques, validate
 
 from perflab.catalog import TECHNIQUES, Load
+from perflab.db.seed import SeedCounts
 
 
 def test_recipes_come_from_the_catalog():
@@ -43,14 +44,24 @@ def test_html_answers_are_checked_as_html():
         del recipes.RECIPES["page_for_test"]
 
 
+# What the smallest seed the lab supports creates: every id the load draws must exist.
+SEEDED = SeedCounts.for_scale(0.01)
+
+
 def test_path_parameters_get_ids_from_the_seeded_ranges():
     rng = random.Random(1)
+    books, users, orders = set(), set(), set()
     for _ in range(500):
         book = int(fill_path("/books/{book_id}", rng).rsplit("/", 1)[1])
-        assert 1 <= book <= recipes.ID_RANGES["book_id"]
+        assert 1 <= book <= SEEDED.books
         user, order = fill_path("/x/{user_id}/{order_id}", rng).split("/")[2:]
-        assert 1 <= int(user) <= recipes.ID_RANGES["user_id"]
-        assert 1 <= int(order) <= recipes.ID_RANGES["order_id"]
+        assert 1 <= int(user) <= SEEDED.users
+        assert 1 <= int(order) <= SEEDED.orders
+        books.add(book)
+        users.add(int(user))
+        orders.add(int(order))
+    # Spread over the range, not one id again and again.
+    assert len(books) > 100 and len(users) > 100 and len(orders) > 400
     hot = {fill_path("/books/{book_id}", rng, {"book_id": 3}) for _ in range(200)}
     assert hot == {"/books/1", "/books/2", "/books/3"}
     assert fill_path("/things/{unknown_id}", rng) == "/things/1"
@@ -69,8 +80,8 @@ def test_writes_carry_a_body_that_references_seeded_rows():
     call = build_call(Endpoint("batch_insert", "POST", "/orders/bulk"), random.Random(3))
     assert isinstance(call.json, list) and call.json
     for row in call.json:
-        assert 1 <= row["user_id"] <= recipes.ID_RANGES["user_id"]
-        assert 1 <= row["book_id"] <= recipes.ID_RANGES["book_id"]
+        assert 1 <= row["user_id"] <= SEEDED.users
+        assert 1 <= row["book_id"] <= SEEDED.books
     generic = build_call(Endpoint("added_later", "POST", "/x"), random.Random(3))
     assert generic.json == {}
 
