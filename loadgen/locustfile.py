@@ -12,6 +12,8 @@ the UI offers all of them and the four shapes (RampShape, StepShape, SpikeShape,
 SoakShape); otherwise `--shape` / `LOCUST_SHAPE` picks the shape, and none means a
 constant `--users`. Load-side metrics: http://127.0.0.1:9646/metrics
 (`PERFLAB_LOADGEN_METRICS_PORT`, 0 disables; the master only in distributed mode).
+`--think S` (`PERFLAB_THINK_SECONDS`) gives every user the same pace; 0 is a closed
+loop, as `lab experiment` and `lab profile --flag` use.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from locust import events
+from locust import constant, events
 from locust.runners import WorkerRunner
 
 # Locust imports this file by path; make the `loadgen` package importable from anywhere.
@@ -64,6 +66,14 @@ def _arguments(parser: Any) -> None:
         env_var="LOCUST_TECHNIQUE",
         help="EveryTechniqueUser: only these techniques (comma-separated names).",
     )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=None,
+        env_var="PERFLAB_THINK_SECONDS",
+        help="Every user's wait between requests, in s (0: closed loop); unset keeps each "
+        "class's own pace.",
+    )
 
 
 @events.init.add_listener
@@ -76,6 +86,10 @@ def _init(environment: Any, runner: Any = None, **_: Any) -> None:
     wanted = getattr(options, "shape", "") if options is not None else ""
     by_name = {shape.name: shape for shape in available.values()}
     environment.shape_class = by_name.get(wanted) if wanted else None
+    think = getattr(options, "think", None) if options is not None else None
+    if think is not None:
+        for user_class in environment.user_classes:
+            user_class.wait_time = constant(think)
     if not isinstance(runner, WorkerRunner):
         metrics.start_exporter(environment)
 

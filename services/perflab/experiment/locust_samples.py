@@ -14,22 +14,11 @@ import os
 import time
 from typing import Any
 
-from locust import constant, events
+from locust import events
 
 _PATH = os.environ.get("PERFLAB_SAMPLES_FILE")
 _STARTED = os.path.splitext(_PATH)[0] + ".started" if _PATH else None
-# Think time of every user, in seconds; unset keeps each class's own wait_time. The
-# experiment uses 0 (closed loop) so throughput differences show.
-_THINK = os.environ.get("PERFLAB_THINK_SECONDS")
 _rows: list[tuple[float, str, float, int, int, str]] = []
-
-
-@events.init.add_listener
-def _set_think_time(environment: Any, **_: Any) -> None:
-    if _THINK is None:
-        return
-    for user_class in environment.user_classes:
-        user_class.wait_time = constant(float(_THINK))
 
 
 @events.request.add_listener

@@ -16,6 +16,7 @@ is of the busy thread time: idle threads are not sampled.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,10 +131,27 @@ class Change:
     where: str
     before: float  # total share in the first recording (naive)
     after: float  # total share in the second (optimised)
+    before_samples: int = 0
+    after_samples: int = 0
 
     @property
     def delta(self) -> float:
         return self.after - self.before
+
+    @property
+    def noise(self) -> float:
+        """Two standard errors of `delta`, as if every sample were independent: a move
+        this small could be sampling luck. Samples of one slow request are not
+        independent, so the real noise is larger; this is a floor."""
+        if not self.before_samples or not self.after_samples:
+            return 1.0
+        variance = self.before * (1 - self.before) / self.before_samples
+        variance += self.after * (1 - self.after) / self.after_samples
+        return 2 * math.sqrt(variance)
+
+    @property
+    def beyond_noise(self) -> bool:
+        return abs(self.delta) > self.noise
 
 
 def changes(before: Samples, after: Samples, n: int, lab_only: bool = False) -> list[Change]:
@@ -143,10 +161,13 @@ def changes(before: Samples, after: Samples, n: int, lab_only: bool = False) -> 
     a, b = times(before), times(after)
     whole_a, whole_b = before.seconds or 1.0, after.seconds or 1.0
     found = [
-        Change(name, where, a.get(f, (0.0, 0.0))[1] / whole_a, b.get(f, (0.0, 0.0))[1] / whole_b)
+        Change(
+            name, where, a.get(f, (0.0, 0.0))[1] / whole_a, b.get(f, (0.0, 0.0))[1] / whole_b,
+            before.count, after.count,
+        )
         for f in set(a) | set(b)
         for name, where in [f]
-    ]
+    ]  # fmt: skip
     if lab_only:
         found = [c for c in found if is_lab_code(c.where)]
     return sorted(found, key=lambda c: (-abs(c.delta), c.name))[:n]

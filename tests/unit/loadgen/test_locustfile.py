@@ -1,14 +1,19 @@
-"""The locustfile as Locust itself loads it: every scenario's classes exist."""
+"""The locustfile as Locust itself loads it: every scenario's classes exist, and
+`--think` (`PERFLAB_THINK_SECONDS`) paces every user."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from loadgen.recipes import TECHNIQUES
 from loadgen.scenarios import SCENARIOS, class_name, locust_args
 
 from perflab.lab.load import LOCUSTFILE
+from perflab.procs import free_port
 from tests.support.servers import REPO
 
 
@@ -32,3 +37,50 @@ def test_a_scenario_names_the_classes_to_run():
     assert locust_args("all") == ["MixedBrowse", "ExportUser", "WriterUser"]
     assert locust_args("db_index") == ["DbIndexUser"]
     assert locust_args("added_later") == ["EveryTechniqueUser", "--technique", "added_later"]
+
+
+class _Healthz(BaseHTTPRequestHandler):
+    hits = 0
+
+    def do_GET(self) -> None:
+        type(self).hits += 1
+        body = b'{"status":"ok"}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def _requests_in_two_seconds(think: str | None) -> int:
+    """Requests one CapacityUser (no pause of its own) makes in 2 s, by a real Locust."""
+    _Healthz.hits = 0
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Healthz)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {k: v for k, v in os.environ.items() if k != "PERFLAB_THINK_SECONDS"}
+    env["PERFLAB_LOADGEN_METRICS_PORT"] = "0"
+    if think is not None:
+        env["PERFLAB_THINK_SECONDS"] = think
+    try:
+        subprocess.run(
+            [
+                sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+                "--users", "1", "--spawn-rate", "1", "--run-time", "2s", "--only-summary",
+                "--host", f"http://127.0.0.1:{server.server_port}", "CapacityUser",
+            ],
+            capture_output=True, timeout=60, cwd=REPO, env=env, check=True,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    return _Healthz.hits
+
+
+def test_think_time_sets_every_users_pace():
+    # The same user class, paced 0.5 s by the option, else flat out.
+    paced = _requests_in_two_seconds("0.5")
+    flat_out = _requests_in_two_seconds(None)
+    assert 1 <= paced <= 5
+    assert flat_out > 10 * paced

@@ -96,6 +96,30 @@ def test_changes_rank_the_functions_whose_share_moved_most(tmp_path: Path) -> No
     assert "run" not in by_name or by_name["run"].delta == 0  # 100% in both: no change
 
 
+def test_a_change_is_beyond_noise_only_with_enough_samples(tmp_path: Path) -> None:
+    def changes(repeat: int, folder: str) -> dict[str, speedscope.Change]:
+        (tmp_path / folder).mkdir()
+        before = speedscope.load(
+            _write(tmp_path / folder, FRAMES, [_profile("T", [[1, 2, 3], [1]] * repeat)])
+        )
+        (tmp_path / folder / "after").mkdir()
+        after = speedscope.load(
+            _write(tmp_path / folder / "after", FRAMES, [_profile("T", [[1], [1]] * repeat)])
+        )
+        return {c.name: c for c in speedscope.changes(before, after, 5)}
+
+    few, many = changes(2, "few"), changes(200, "many")
+    # The same shares either way (naive: 50% -> 0%) ...
+    assert few["naive"].delta == pytest.approx(-0.5)
+    assert many["naive"].delta == pytest.approx(-0.5)
+    # ... but 4 samples cannot tell it from luck, 400 can: 2 SE = 2 * sqrt(.25 / n).
+    assert few["naive"].noise == pytest.approx(2 * (0.25 / 4) ** 0.5)
+    assert not few["naive"].beyond_noise
+    assert many["naive"].noise == pytest.approx(2 * (0.25 / 400) ** 0.5)
+    assert many["naive"].beyond_noise
+    assert not many["run"].beyond_noise  # 100% in both: no move, no noise
+
+
 def test_changes_of_the_labs_own_code_only(tmp_path: Path) -> None:
     before = speedscope.load(_write(tmp_path, FRAMES, [_profile("T", [[1, 2, 3], [1]])]))
     after_path = tmp_path / "after"

@@ -29,6 +29,8 @@ from perflab.lab.profiling import compare, recorder, report, sampler, targets, w
 from perflab.profile import speedscope
 
 console = Console(width=None if sys.stdout.isatty() else 140)
+# Below this, a share's ± is several points wide: a variant says little on its own.
+FEW_SAMPLES = 200
 
 
 def _folder(output: Path | None, target: str, kind: str) -> Path:
@@ -89,6 +91,16 @@ def _flag(
     title = f"{flag}: functions whose share of samples changed most (total time)"
     console.print(report.changes_table(found.changes, title))
     console.print(report.changes_table(found.lab_changes, f"{flag}: the lab's own code"))
+    console.print(
+        "± is two standard errors of the change; dimmed rows moved less than that "
+        "(sampling luck is enough to explain them)"
+    )
+    fewest = min(found.naive.samples.count, found.optimised.samples.count)
+    if fewest < FEW_SAMPLES:
+        console.print(
+            f"[yellow]only {fewest} busy samples in one variant: more --duration or "
+            "--users narrows the ± of every change[/]"
+        )
     return {
         "flag": flag,
         "variants": variants,

@@ -39,10 +39,11 @@ def changes_table(changes: list[Change], title: str) -> Table:
     table.add_column("function")
     table.add_column("where")
     for change in changes:
-        style = "red" if change.delta > 0 else "green"
+        # A move within the sampling noise is shown, dimmed: it could be luck.
+        style = ("red" if change.delta > 0 else "green") if change.beyond_noise else "dim"
         table.add_row(
             _pct(change.before), _pct(change.after),
-            f"[{style}]{change.delta * 100:+.1f} pts[/]", change.name,
+            f"[{style}]{change.delta * 100:+.1f} ±{change.noise * 100:.1f} pts[/]", change.name,
             _where(change.where, change.where.startswith("perflab/")),
         )  # fmt: skip
     return table
@@ -85,6 +86,8 @@ def change_dicts(changes: list[Change]) -> list[dict[str, Any]]:
             "naive_share": round(c.before, 4),
             "optimised_share": round(c.after, 4),
             "change": round(c.delta, 4),
+            "noise": round(c.noise, 4),
+            "beyond_noise": c.beyond_noise,
         }
         for c in changes
     ]
