@@ -135,3 +135,45 @@ async def seed(conn: asyncpg.Connection, scale: float = 1.0, *, force: bool = Fa
         await conn.execute("INSERT INTO seed_info (scale) VALUES ($1)", scale)
     await conn.execute("ANALYZE")
     return True
+
+
+@dataclass(frozen=True)
+class Restored:
+    """Rows that load had added since the seed, removed by `restore`."""
+
+    orders: int
+    reviews: int
+    confirmations: int
+
+    @property
+    def total(self) -> int:
+        return self.orders + self.reviews + self.confirmations
+
+
+def _deleted(status: str) -> int:
+    return int(status.rsplit(" ", 1)[-1])  # asyncpg's command tag: "DELETE 123"
+
+
+async def restore(conn: asyncpg.Connection) -> Restored | None:
+    """Put the data back as the seed left it: every order and review past the seeded ids
+    (the writes' techniques add them, for the load's 200 users and books) and every
+    order confirmation (the seed makes none). Seeded rows are never updated, so what
+    remains is the seed. None when the database holds no seed.
+
+    Without it each run's reads meet a bigger dataset (users 1-200 reached ~300 orders
+    each after a few `--all` runs, against ~25 seeded), so runs drift apart."""
+    if await conn.fetchval("SELECT to_regclass('seed_info')") is None:
+        return None  # not even the schema
+    scale = await conn.fetchval("SELECT scale FROM seed_info")
+    if scale is None:
+        return None
+    counts = SeedCounts.for_scale(scale)
+    async with conn.transaction():
+        confirmations = _deleted(await conn.execute("DELETE FROM order_confirmations"))
+        orders = _deleted(await conn.execute("DELETE FROM orders WHERE id > $1", counts.orders))
+        reviews = _deleted(await conn.execute("DELETE FROM reviews WHERE id > $1", counts.reviews))
+    restored = Restored(orders, reviews, confirmations)
+    if restored.total:
+        # Dead rows would still be scanned, and the planner's counts be stale.
+        await conn.execute("VACUUM (ANALYZE) orders, reviews, order_confirmations")
+    return restored

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from perflab.db import seed
 from perflab.experiment import compare, compare_report, report, runner
 from perflab.experiment.stack import techniques
 from perflab.lab import services as lab_services
+from perflab.lab.components import LabContext
 from perflab.lab.config import REPO, LabSettings
 from perflab.lab.load import LoadError, seconds
 
@@ -112,6 +116,13 @@ def experiment_command(
     pin: Annotated[
         bool, typer.Option(help="API and Locust on different cores (two cores or more).")
     ] = True,
+    keep_data: Annotated[
+        bool,
+        typer.Option(
+            "--keep-data",
+            help="Keep the rows earlier load added (default: back to the seeded data first).",
+        ),
+    ] = False,
     output: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
     service: Annotated[
         str, typer.Option(help="The web service under test: fastapi, django, ...")
@@ -163,6 +174,8 @@ def experiment_command(
     except Exception as exc:  # noqa: BLE001 - any failure here means the service is not there
         console.print(f"[red]error:[/] cannot list techniques at {target}: {exc}")
         raise typer.Exit(1) from exc
+    data_note = "the data as earlier load left it (--keep-data)" if keep_data else restore_data()
+    console.print(f"data: {data_note}")
     results = []
     failed: dict[str, str] = {}
     started = time.monotonic()
@@ -198,6 +211,8 @@ def experiment_command(
             except KeyboardInterrupt:
                 console.print("[yellow]interrupted: flags restored[/]")
                 raise typer.Exit(130) from None
+            when = " (before the run's first technique)" if index else ""
+            result.notes.append(f"data: {data_note}{when}")
             report.write(result, folder)
             results.append(result)
             for note in result.notes:
@@ -210,6 +225,32 @@ def experiment_command(
     console.print(f"report: {out}")
     if failed:
         raise typer.Exit(1)
+
+
+def restore_data() -> str:
+    """Start from the seeded data, so that runs compare like with like: what earlier
+    load added (orders, reviews, confirmations) is removed first. Says what it did."""
+
+    async def restore(dsn: str) -> seed.Restored | None:
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            return await seed.restore(conn)
+        finally:
+            await conn.close()
+
+    try:
+        restored = asyncio.run(restore(LabContext.load().service_settings().db.dsn))
+    except Exception as exc:  # noqa: BLE001 - any failure: the run goes on and says why
+        reason = (str(exc) or type(exc).__name__).splitlines()[0]
+        return f"not restored to the seed ({reason}): earlier load's rows stay"
+    if restored is None:
+        return "no seed found in the lab's database: nothing restored"
+    if not restored.total:
+        return "as seeded"
+    return (
+        f"restored to the seed: removed {restored.orders:,} orders, {restored.reviews:,} "
+        f"reviews and {restored.confirmations:,} confirmations earlier load had added"
+    )
 
 
 def default_targets() -> dict[str, str]:
