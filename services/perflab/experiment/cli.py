@@ -174,7 +174,13 @@ def experiment_command(
     except Exception as exc:  # noqa: BLE001 - any failure here means the service is not there
         console.print(f"[red]error:[/] cannot list techniques at {target}: {exc}")
         raise typer.Exit(1) from exc
-    data_note = "the data as earlier load left it (--keep-data)" if keep_data else restore_data()
+    if keep_data:
+        data_note = "the data as earlier load left it (--keep-data)"
+    elif api != default_api:
+        # The database restored is the local lab's: never touch it for another stack.
+        data_note = f"not restored: {api} is not the local lab's API"
+    else:
+        data_note = restore_data()
     console.print(f"data: {data_note}")
     results = []
     failed: dict[str, str] = {}
