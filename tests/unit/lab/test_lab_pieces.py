@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,6 +50,11 @@ def test_a_port_moves_with_its_env_var(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 def test_a_pid_is_ours_only_while_its_command_line_matches(tmp_path: Path) -> None:
     proc = subprocess.Popen(["sleep", "30"])
+    # Popen returns once exec has closed its error pipe, which the kernel does before
+    # it writes the new argv: /proc/<pid>/cmdline can read empty for a moment.
+    deadline = time.monotonic() + 5
+    while not pidfiles.cmdline(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         pid_file = tmp_path / "sleeper.pid"
         pidfiles.write(pid_file, proc.pid)
