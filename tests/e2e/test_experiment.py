@@ -118,9 +118,16 @@ def test_an_eight_second_arm_has_exact_server_figures_in_both_arms(stack: Stack,
 def test_short_repeated_arms_of_a_cached_read(stack: Stack, lab_root: Path):
     """response_cache, 2 pairs of 3 s arms (~30 s): hits, 0 SQL per hit, every pair."""
     out = lab_root / "experiment-response_cache"
+    # An earlier run to hold this one against: the cache "bought" nothing there.
+    earlier = lab_root / "earlier-response_cache.json"
+    earlier.write_text(json.dumps({
+        "config": {"flag": "response_cache", "users": 3, "duration_seconds": 20},
+        "key_figure": "rps", "figures": {"rps": {"label": "requests/s", "improvement": 1.0}},
+    }))  # fmt: skip
     results = _run(
-        stack, "response_cache", out, "--duration", "3", "--warmup", "1", "--repeats", "2"
-    )
+        stack, "response_cache", out, "--duration", "3", "--warmup", "1", "--repeats", "2",
+        "--against", str(earlier),
+    )  # fmt: skip
     arms = results["arms"]
     assert [a["label"] for a in arms] == ["A", "B", "A", "B"]
     hits = results["figures"]["cache_hits_per_request"]
@@ -129,6 +136,14 @@ def test_short_repeated_arms_of_a_cached_read(stack: Stack, lab_root: Path):
     rps = results["figures"]["rps"]
     assert len(rps["pairs"]) == 2 and all(p > 1 for p in rps["pairs"])
     assert rps["spread"] is not None
+    against = (out / "report.md").read_text().split(f"## Against {earlier}")[1]
+    apart = rps["improvement"] - 1
+    assert (
+        f"| `response_cache` | requests/s (client) | {rps['improvement']:.2f}× | 1.00× "
+        f"| {apart:.1%} **>10%** |"
+    ) in against
+    assert "0 of 1 headline improvements within 10%" in against
+    assert "duration_seconds: 3.0 now, 20 earlier" in against
 
 
 def test_interrupted_experiment_restores_the_flag(stack: Stack, lab_root: Path):

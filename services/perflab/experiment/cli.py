@@ -16,7 +16,7 @@ from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from perflab.db import seed
-from perflab.experiment import compare, compare_report, report, runner
+from perflab.experiment import agreement, compare, compare_report, report, runner
 from perflab.experiment.stack import techniques
 from perflab.lab import services as lab_services
 from perflab.lab.components import LabContext
@@ -124,6 +124,13 @@ def experiment_command(
         ),
     ] = False,
     output: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            help="An earlier report's folder: each technique's headline improvement beside "
+            "it, and which are more than 10% apart (does the result repeat?).",
+        ),
+    ] = None,
     service: Annotated[
         str, typer.Option(help="The web service under test: fastapi, django, ...")
     ] = lab_services.DEFAULT,
@@ -159,6 +166,11 @@ def experiment_command(
             "fewer than three give no confidence interval)"
         )
         raise typer.Exit(2)
+    try:
+        earlier = agreement.load(against) if against else None
+    except agreement.AgreementError as exc:
+        console.print(f"[red]error:[/] --against {exc}")
+        raise typer.Exit(2) from exc
     default_api, default_prom, default_worker = _urls()
     api, prometheus = api or default_api, prometheus or default_prom
     try:
@@ -228,6 +240,16 @@ def experiment_command(
     if several:
         console.print(Markdown(report.write_summary(results, out, failed)))
         console.print(f"{len(names)} techniques in {(time.monotonic() - started) / 60:.1f} min")
+    if against is not None and earlier is not None and results:
+        now = [report.as_json(r) for r in results]
+        text = agreement.markdown(
+            agreement.compare(now, earlier), against,
+            differences=agreement.setting_differences(now, earlier),
+            missing=agreement.only_earlier(now, earlier) if all_techniques else (),
+        )  # fmt: skip
+        with (out / ("summary.md" if several else "report.md")).open("a") as md:
+            md.write("\n" + text)
+        console.print(Markdown(text))
     console.print(f"report: {out}")
     if failed:
         raise typer.Exit(1)

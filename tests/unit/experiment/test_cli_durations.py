@@ -30,3 +30,9 @@ def test_a_bad_duration_is_named(duration: str, why: str) -> None:
     done = runner.invoke(app, ["experiment", "n_plus_one", "--duration", duration])
     assert done.exit_code == 2
     assert why in done.output
+
+
+def test_an_against_folder_that_holds_no_report_is_refused_before_any_run(tmp_path) -> None:
+    done = runner.invoke(app, ["experiment", "n_plus_one", "--against", str(tmp_path)])
+    assert done.exit_code == 2
+    assert "no summary.json or results.json" in done.output
