@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perflab.experiment.verdict import AGREEMENT
+from perflab.experiment.verdict import AGREEMENT, spread
 
 # Settings that change what a figure measures: runs that differ in them are compared,
 # with the difference said.
@@ -35,13 +35,12 @@ class Row:
 
     @property
     def apart(self) -> float | None:
-        if self.now is None or self.earlier is None or min(self.now, self.earlier) <= 0:
-            return None
-        return max(self.now, self.earlier) / min(self.now, self.earlier) - 1
+        """The two runs as two repeats: largest / smallest − 1 (None without both)."""
+        return spread((self.now, self.earlier)).value
 
     @property
     def agree(self) -> bool:
-        return self.apart is not None and self.apart <= AGREEMENT
+        return self.apart is not None and not spread((self.now, self.earlier)).disagree
 
 
 def load(path: Path) -> list[dict[str, Any]]:
