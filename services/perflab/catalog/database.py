@@ -13,9 +13,12 @@ N_PLUS_ONE = TechniqueSpec(
     summary="List books with author and review count.",
     lesson="Load book lists with a JOIN plus one batched IN query instead of 1+N queries.",
     metric='perflab_db_queries_per_request{route="/books"}',
-    expected="queries per request 101 -> 2 for 50 books; p95 several times lower",
+    expected="queries per request 101 -> 2 for 50 books; p50 ~3x lower, p95 ~4x",
     key_figure="p50",
-    promise=5.0,
+    # On the key figure: the client median, whose ~1 ms outside the technique (HTTP,
+    # middleware, Locust) both arms pay; measured 2.6-3.3x on two cores (p95's 5x was
+    # the promise when p95 was the key figure).
+    promise=2.5,
     signals=("queries_per_request", "http_p95"),
     load=Load(
         query={"limit": (50, 50)}, shape="list", keys=("id", "title", "author", "review_count")
