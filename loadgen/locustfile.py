@@ -13,7 +13,9 @@ SoakShape); otherwise `--shape` / `LOCUST_SHAPE` picks the shape, and none means
 constant `--users`. Load-side metrics: http://127.0.0.1:9646/metrics
 (`PERFLAB_LOADGEN_METRICS_PORT`, 0 disables; the master only in distributed mode).
 `--think S` (`PERFLAB_THINK_SECONDS`) gives every user the same pace; 0 is a closed
-loop, as `lab experiment` and `lab profile --flag` use.
+loop, as `lab experiment` and `lab profile --flag` use. `--seed N`
+(`PERFLAB_LOAD_SEED`) makes every run ask for the same ids, pages and keys, user by
+user in start order, as `lab experiment` does.
 """
 
 from __future__ import annotations
@@ -73,6 +75,14 @@ def _arguments(parser: Any) -> None:
         env_var="PERFLAB_THINK_SECONDS",
         help="Every user's wait between requests, in s (0: closed loop); unset keeps each "
         "class's own pace.",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        env_var="PERFLAB_LOAD_SEED",
+        help="Seed of the users' ids, pages and keys: the same requests in every run "
+        "(unset: fresh draws).",
     )
 
 

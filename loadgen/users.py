@@ -39,6 +39,24 @@ ADMIN_TOKEN = os.environ.get("PERFLAB_ADMIN_TOKEN", "")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+class _Started:
+    """Users started in this process since the test began, in start order."""
+
+    serial = itertools.count()
+
+
+STARTED = _Started()
+
+
+def user_rng(seed: int | None, worker_index: int = 0) -> random.Random:
+    """A user's own random draws (ids, pages, keys). With a seed, the n-th user started
+    on a worker draws the same values in every run, so two runs ask for the same
+    requests; without one, fresh draws every time."""
+    if seed is None:
+        return random.Random()
+    return random.Random(f"{seed}:{worker_index}:{next(STARTED.serial)}")
+
+
 class _Catalog:
     """This process's copy of the API's technique listing; reset when a test starts."""
 
@@ -53,8 +71,10 @@ PAGINATION_WALK_PAGES = 40
 
 
 def reset_catalog() -> None:
-    # A long-lived Locust UI sees techniques added since its previous test.
+    # A long-lived Locust UI sees techniques added since its previous test, and its
+    # seeded users draw from the start again.
     CATALOG.endpoints = None
+    STARTED.serial = itertools.count()
 
 
 class PerflabUser(FastHttpUser):
@@ -62,7 +82,9 @@ class PerflabUser(FastHttpUser):
     wait_time = between(0.2, 1.0)
 
     def on_start(self) -> None:
-        self.rng = random.Random()
+        options = self.environment.parsed_options
+        worker_index = getattr(self.environment.runner, "worker_index", 0)
+        self.rng = user_rng(getattr(options, "seed", None), worker_index)
         # ETag per URL: the next request sends If-None-Match, so 304s are exercised.
         self.etags: dict[str, str] = {}
         # Pagination walks: after a jump to page N, follow `next_cursor` like a real

@@ -110,6 +110,9 @@ def test_an_eight_second_arm_has_exact_server_figures_in_both_arms(stack: Stack,
     report = (out / "report.md").read_text()
     assert "| SQL statements per request | server | 101.00 | 2.00 |" in report
     assert "**likely**" in report  # the three verdict states are defined in the report
+    # The load's ids and pages come from the default seed, said in the report.
+    assert results["config"]["seed"] == 1
+    assert "drawn from seed 1, the same in every run" in report
     # Pinned for the run (two cores here), and put back after it.
     assert any(n.startswith("pinned: API processes") for n in results["notes"])
     assert {pid: os.sched_getaffinity(pid) for pid in affinity} == affinity

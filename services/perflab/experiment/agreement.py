@@ -18,7 +18,9 @@ from perflab.experiment.verdict import AGREEMENT, spread
 
 # Settings that change what a figure measures: runs that differ in them are compared,
 # with the difference said.
-COMPARABLE_SETTINGS = ("service", "duration_seconds", "repeats", "users", "think_seconds")
+COMPARABLE_SETTINGS = (
+    "service", "duration_seconds", "repeats", "users", "think_seconds", "seed",
+)  # fmt: skip
 
 
 class AgreementError(Exception):

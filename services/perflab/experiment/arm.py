@@ -64,6 +64,7 @@ class LoadPlan:
     users: int
     think_seconds: float | None = 0.0  # None: each user class's own wait time
     load_cores: set[int] | None = None  # pin Locust here (None: anywhere)
+    seed: int | None = None  # the users' ids, pages and keys (None: fresh draws)
 
 
 class LoadRun:
@@ -94,6 +95,9 @@ class LoadRun:
         env = dict(os.environ, PERFLAB_SAMPLES_FILE=str(self.samples_file))
         if self.plan.think_seconds is not None:
             env["PERFLAB_THINK_SECONDS"] = str(self.plan.think_seconds)
+        env.pop("PERFLAB_LOAD_SEED", None)  # the plan's seed, not one left in the shell
+        if self.plan.seed is not None:
+            env["PERFLAB_LOAD_SEED"] = str(self.plan.seed)
         # The experiment reads raw samples; the lab's Locust UI may hold the exporter port.
         env["PERFLAB_LOADGEN_METRICS_PORT"] = "0"
         cores = self.plan.load_cores

@@ -113,6 +113,13 @@ def experiment_command(
     scenario: Annotated[
         str | None, typer.Option(help="Locust scenario (default: the technique's own user).")
     ] = None,
+    seed: Annotated[
+        str,
+        typer.Option(
+            help=f"Seed of the load's ids, pages and keys, so every run asks for the same "
+            f"requests (default {runner.DEFAULT_SEED}); `random`: fresh draws each run.",
+        ),
+    ] = str(runner.DEFAULT_SEED),
     pin: Annotated[
         bool, typer.Option(help="API and Locust on different cores (two cores or more).")
     ] = True,
@@ -158,6 +165,11 @@ def experiment_command(
         )
     except LoadError as exc:
         console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        load_seed = parse_seed(seed)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] --seed {exc}")
         raise typer.Exit(2) from exc
     if timing.duration < MIN_DURATION:
         console.print(
@@ -208,7 +220,7 @@ def experiment_command(
                 worker_metrics=worker_metrics or default_worker,
                 duration_seconds=timing.duration, warmup_seconds=timing.warmup,
                 repeats=timing.repeats, users=timing.users, think_seconds=think,
-                scenario=scenario, service=service,
+                scenario=scenario, service=service, seed=load_seed,
                 flags_api=api if target != api else None,
                 admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"), pin=pin,
             )  # fmt: skip
@@ -253,6 +265,16 @@ def experiment_command(
     console.print(f"report: {out}")
     if failed:
         raise typer.Exit(1)
+
+
+def parse_seed(text: str) -> int | None:
+    """`--seed`: an integer, or `random` for fresh draws (None)."""
+    if text.strip().lower() == "random":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{text!r}: expected an integer, or `random`") from None
 
 
 def restore_data() -> str:

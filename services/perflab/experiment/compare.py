@@ -84,6 +84,7 @@ def run(
         "repeats": base.repeats,
         "users": base.users,
         "think_seconds": base.think_seconds,
+        "seed": base.seed,
     }
     return Comparison(technique=spec, runs=runs, settings=settings)
 

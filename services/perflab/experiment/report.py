@@ -101,6 +101,12 @@ def _figure_rows(figures: list[FigureResult]) -> list[str]:
     return rows
 
 
+def _draws(seed: int | None) -> str:
+    if seed is None:
+        return "fresh random ids, pages and keys"
+    return f"ids, pages and keys drawn from seed {seed}, the same in every run"
+
+
 def write(result: Result, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     names = charts.write(result, out)
@@ -113,7 +119,8 @@ def write(result: Result, out: Path) -> None:
         f"- Technique: {t.get('summary', '')} (`{t.get('method')} {t.get('path')}`)",
         f"- A = flag off: {t.get('naive', '')}",
         f"- B = flag on: {t.get('optimised', '')}",
-        f"- Load: scenario `{cfg.scenario or cfg.flag}`, {cfg.users} users, one Locust run "
+        f"- Load: scenario `{cfg.scenario or cfg.flag}`, {cfg.users} users ({_draws(cfg.seed)}), "
+        "one Locust run "
         f"for the whole experiment; {cfg.repeats}× A/B interleaved; each arm measured for "
         f"{result.measured_seconds:g} s (at least {cfg.min_requests} answers of the route) "
         f"after a flip and {max(cfg.settle_seconds, cfg.warmup_seconds):g} s of warm-up",

@@ -33,8 +33,17 @@ from perflab.experiment.stack import (
 )
 from perflab.lab.services import UnknownService, by_name
 
-__all__ = ["Config", "ExperimentError", "FigureResult", "Result", "key_figure", "run"]
+__all__ = [
+    "DEFAULT_SEED",
+    "Config",
+    "ExperimentError",
+    "FigureResult",
+    "Result",
+    "key_figure",
+    "run",
+]
 SAMPLED = frozenset(f.name for f in SAMPLED_FIGURES)
+DEFAULT_SEED = 1
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,10 @@ class Config:
     think_seconds: float | None = None
     scenario: str | None = None  # None: the technique's own user class
     admin_token: str | None = None
+    # Every run asks for the same ids, pages and keys (None: fresh draws each run): a
+    # technique whose cost depends on them (pagination's page depth) then compares like
+    # with like across runs.
+    seed: int | None = DEFAULT_SEED
     pin: bool = True  # API and Locust on different cores (two cores or more)
     # Where flags are flipped when `api` serves no `/flags` (the Flask or Django service):
     # the FastAPI service; flags are shared through Redis, so every service hears it.
@@ -177,6 +190,7 @@ def _windows(
         users=config.users,
         think_seconds=_think_time(config),
         load_cores=split.load_cores if split else None,
+        seed=config.seed,
     )
     order = [("A", False), ("B", True)] * config.repeats
     per_arm = max(config.settle_seconds, config.warmup_seconds) + 4 * result.measured_seconds

@@ -49,10 +49,12 @@ def test_what_cannot_be_compared_says_why_and_is_not_counted() -> None:
 
 
 def test_settings_the_runs_did_not_share_are_named() -> None:
-    now, earlier = [_run("a", 2.0)], [_run("a", 2.0, users=20, duration_seconds=20)]
+    now = [_run("a", 2.0, seed=1)]
+    earlier = [_run("a", 2.0, users=20, duration_seconds=20, seed=None)]
     assert agreement.setting_differences(now, earlier) == [
         "duration_seconds: 4 now, 20 earlier",
         "users: 10 now, 20 earlier",
+        "seed: 1 now, None earlier",
     ]
     assert agreement.setting_differences(now, now) == []
 

@@ -1,11 +1,12 @@
 """`lab experiment --duration` takes `lab load -t`'s syntax (90, 8s, 2m) and refuses
-what the figures cannot work with, saying why."""
+what the figures cannot work with, saying why; `--seed` is an integer or `random`."""
 
 from __future__ import annotations
 
 import pytest
 from typer.testing import CliRunner
 
+from perflab.experiment.cli import parse_seed
 from perflab.lab.cli import app
 from perflab.procs import free_port
 
@@ -36,3 +37,11 @@ def test_an_against_folder_that_holds_no_report_is_refused_before_any_run(tmp_pa
     done = runner.invoke(app, ["experiment", "n_plus_one", "--against", str(tmp_path)])
     assert done.exit_code == 2
     assert "no summary.json or results.json" in done.output
+
+
+def test_a_seed_is_an_integer_or_random() -> None:
+    assert parse_seed("7") == 7
+    assert parse_seed("random") is None
+    done = runner.invoke(app, ["experiment", "n_plus_one", "--seed", "lucky"])
+    assert done.exit_code == 2
+    assert "'lucky': expected an integer, or `random`" in done.output

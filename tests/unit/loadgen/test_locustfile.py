@@ -1,12 +1,16 @@
-"""The locustfile as Locust itself loads it: every scenario's classes exist, and
-`--think` (`PERFLAB_THINK_SECONDS`) paces every user."""
+"""The locustfile as Locust itself loads it: every scenario's classes exist,
+`--think` (`PERFLAB_THINK_SECONDS`) paces every user, and `--seed`
+(`PERFLAB_LOAD_SEED`) makes every run ask for the same requests."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from loadgen.recipes import TECHNIQUES
@@ -84,3 +88,67 @@ def test_think_time_sets_every_users_pace():
     flat_out = _requests_in_two_seconds(None)
     assert 1 <= paced <= 5
     assert flat_out > 10 * paced
+
+
+class _Listing(BaseHTTPRequestHandler):
+    """Lists one technique with a random id in its path, and records each path asked for."""
+
+    paths: list[str] = []
+
+    def do_GET(self) -> None:
+        if self.path == "/techniques":
+            body = json.dumps({"techniques": [
+                {"name": "db_index", "method": "GET", "path": "/users/{user_id}/orders"},
+            ]}).encode()  # fmt: skip
+        else:
+            type(self).paths.append(self.path)
+            body = b"[]"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@contextmanager
+def _listing_server() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Listing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _first_paths(port: int, seed: str | None) -> list[str]:
+    """The first paths one DbIndexUser asks for in a real Locust run."""
+    _Listing.paths = []
+    env = {k: v for k, v in os.environ.items() if k != "PERFLAB_LOAD_SEED"}
+    env |= {"PERFLAB_LOADGEN_METRICS_PORT": "0", "PERFLAB_THINK_SECONDS": "0.05"}
+    if seed is not None:
+        env["PERFLAB_LOAD_SEED"] = seed
+    subprocess.run(
+        [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+            "--users", "1", "--spawn-rate", "1", "--run-time", "1s", "--only-summary",
+            "--host", f"http://127.0.0.1:{port}", "DbIndexUser",
+        ],
+        # Exit 1: the empty answers fail the recipe's checks, which is not the point here.
+        capture_output=True, timeout=60, cwd=REPO, env=env, check=False,
+    )  # fmt: skip
+    assert len(_Listing.paths) >= 5, _Listing.paths
+    return _Listing.paths[:5]
+
+
+def test_a_seed_makes_every_run_ask_for_the_same_requests():
+    with _listing_server() as port:
+        first, again = _first_paths(port, "7"), _first_paths(port, "7")
+        unseeded = _first_paths(port, None)
+    assert all(p.startswith("/users/") and p.endswith("/orders") for p in first)
+    assert first == again
+    assert len(set(first)) > 1  # still random draws, only repeatable
+    assert unseeded != first
