@@ -151,7 +151,8 @@ def write(comparison: Comparison, out: Path) -> str:
             for service, impl in spec.implementations.items()
         ),
         "",
-        f"Load: the technique's own Locust user, {s['users']} users, {s['repeats']}× A/B "
+        f"Load: the technique's own Locust user, {s['users']} users "
+        f"({report.load_draws(s.get('seed'))}), {s['repeats']}× A/B "
         f"interleaved per framework, {s['duration_seconds']} s measured per arm after "
         f"{s['warmup_seconds']} s warm-up; one framework after the other. Run: "
         f"{time.strftime('%Y-%m-%d %H:%M')}.",

@@ -101,7 +101,8 @@ def _figure_rows(figures: list[FigureResult]) -> list[str]:
     return rows
 
 
-def _draws(seed: int | None) -> str:
+def load_draws(seed: int | None) -> str:
+    """How the load drew its ids, pages and keys, for a report's Load line."""
     if seed is None:
         return "fresh random ids, pages and keys"
     return f"ids, pages and keys drawn from seed {seed}, the same in every run"
@@ -119,9 +120,9 @@ def write(result: Result, out: Path) -> None:
         f"- Technique: {t.get('summary', '')} (`{t.get('method')} {t.get('path')}`)",
         f"- A = flag off: {t.get('naive', '')}",
         f"- B = flag on: {t.get('optimised', '')}",
-        f"- Load: scenario `{cfg.scenario or cfg.flag}`, {cfg.users} users ({_draws(cfg.seed)}), "
-        "one Locust run "
-        f"for the whole experiment; {cfg.repeats}× A/B interleaved; each arm measured for "
+        f"- Load: scenario `{cfg.scenario or cfg.flag}`, {cfg.users} users "
+        f"({load_draws(cfg.seed)}), one Locust run for the whole experiment; "
+        f"{cfg.repeats}× A/B interleaved; each arm measured for "
         f"{result.measured_seconds:g} s (at least {cfg.min_requests} answers of the route) "
         f"after a flip and {max(cfg.settle_seconds, cfg.warmup_seconds):g} s of warm-up",
         f"- Run: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(result.started))}, "

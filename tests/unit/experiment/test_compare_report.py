@@ -62,7 +62,8 @@ def comparison() -> compare.Comparison:
         _service_run("flask", 2.0, 2),
     ]
     settings = {"duration_seconds": 5, "warmup_seconds": 1, "repeats": 2, "users": 4}
-    return compare.Comparison(TECHNIQUES["n_plus_one"], runs, settings | {"think_seconds": None})
+    settings |= {"think_seconds": None, "seed": 1}
+    return compare.Comparison(TECHNIQUES["n_plus_one"], runs, settings)
 
 
 def test_the_report_has_a_row_per_framework_and_figure_and_a_chart_per_figure(
@@ -72,6 +73,8 @@ def test_the_report_has_a_row_per_framework_and_figure_and_a_chart_per_figure(
     text = (tmp_path / "report.md").read_text()
     assert summary in text
     assert "# `n_plus_one` in every framework" in text
+    # Every framework was asked for the same requests.
+    assert "4 users (ids, pages and keys drawn from seed 1, the same in every run)" in text
     rows = summary.splitlines()[2:]
     assert [r.split("|")[1].strip() for r in rows] == ["fastapi"] * 6 + ["django"] + ["flask"] * 6
     assert "p50 latency (client) (key)" in rows[0]  # the technique's key figure first
