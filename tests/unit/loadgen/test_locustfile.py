@@ -131,16 +131,17 @@ def _first_paths(port: int, seed: str | None) -> list[str]:
     env |= {"PERFLAB_LOADGEN_METRICS_PORT": "0", "PERFLAB_THINK_SECONDS": "0.05"}
     if seed is not None:
         env["PERFLAB_LOAD_SEED"] = seed
-    subprocess.run(
+    done = subprocess.run(
         [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-            "--users", "1", "--spawn-rate", "1", "--run-time", "1s", "--only-summary",
+            "--users", "1", "--spawn-rate", "1", "--run-time", "4s", "--only-summary",
             "--host", f"http://127.0.0.1:{port}", "DbIndexUser",
         ],
         # Exit 1: the empty answers fail the recipe's checks, which is not the point here.
-        capture_output=True, timeout=60, cwd=REPO, env=env, check=False,
+        # Locust's --run-time clock starts before its users: 1 s left a fresh clone ~60 ms.
+        capture_output=True, text=True, timeout=60, cwd=REPO, env=env, check=False,
     )  # fmt: skip
-    assert len(_Listing.paths) >= 5, _Listing.paths
+    assert len(_Listing.paths) >= 5, (_Listing.paths, done.stderr[-2000:])
     return _Listing.paths[:5]
 
 
