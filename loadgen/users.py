@@ -39,13 +39,8 @@ ADMIN_TOKEN = os.environ.get("PERFLAB_ADMIN_TOKEN", "")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class _Started:
-    """Users started in this process since the test began, in start order."""
-
-    serial = itertools.count()
-
-
-STARTED = _Started()
+# Users started in this process since the test began, in start order.
+_user_serial = itertools.count()
 
 
 def user_rng(seed: int | None, worker_index: int = 0) -> random.Random:
@@ -54,7 +49,7 @@ def user_rng(seed: int | None, worker_index: int = 0) -> random.Random:
     requests; without one, fresh draws every time."""
     if seed is None:
         return random.Random()
-    return random.Random(f"{seed}:{worker_index}:{next(STARTED.serial)}")
+    return random.Random(f"{seed}:{worker_index}:{next(_user_serial)}")
 
 
 class _Catalog:
@@ -73,8 +68,9 @@ PAGINATION_WALK_PAGES = 40
 def reset_catalog() -> None:
     # A long-lived Locust UI sees techniques added since its previous test, and its
     # seeded users draw from the start again.
+    global _user_serial
     CATALOG.endpoints = None
-    STARTED.serial = itertools.count()
+    _user_serial = itertools.count()
 
 
 class PerflabUser(FastHttpUser):
