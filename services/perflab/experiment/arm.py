@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,24 +88,30 @@ class LoadRun:
             *loadgen("scenarios").locust_args(self.plan.scenario),
         ]  # fmt: skip
 
+    def environment(self, shell: Mapping[str, str]) -> dict[str, str]:
+        """Locust's environment: the plan's pace and seed, never ones left in the shell."""
+        planned = ("PERFLAB_THINK_SECONDS", "PERFLAB_LOAD_SEED")
+        env = {k: v for k, v in shell.items() if k not in planned}
+        env["PERFLAB_SAMPLES_FILE"] = str(self.samples_file)
+        if self.plan.think_seconds is not None:
+            env["PERFLAB_THINK_SECONDS"] = str(self.plan.think_seconds)
+        if self.plan.seed is not None:
+            env["PERFLAB_LOAD_SEED"] = str(self.plan.seed)
+        # The experiment reads raw samples; the lab's Locust UI may hold the exporter port.
+        env["PERFLAB_LOADGEN_METRICS_PORT"] = "0"
+        return env
+
     def start(self, run_time: int) -> None:
         """Start Locust (stopped by `stop` long before `run_time`, a safety bound)."""
         for path in (self.samples_file, self.log):
             path.parent.mkdir(parents=True, exist_ok=True)
         self.first_request.unlink(missing_ok=True)
-        env = dict(os.environ, PERFLAB_SAMPLES_FILE=str(self.samples_file))
-        if self.plan.think_seconds is not None:
-            env["PERFLAB_THINK_SECONDS"] = str(self.plan.think_seconds)
-        env.pop("PERFLAB_LOAD_SEED", None)  # the plan's seed, not one left in the shell
-        if self.plan.seed is not None:
-            env["PERFLAB_LOAD_SEED"] = str(self.plan.seed)
-        # The experiment reads raw samples; the lab's Locust UI may hold the exporter port.
-        env["PERFLAB_LOADGEN_METRICS_PORT"] = "0"
         cores = self.plan.load_cores
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 self.command(run_time), stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, cwd=REPO, env=env, start_new_session=True,
+                stdin=subprocess.DEVNULL, cwd=REPO, env=self.environment(os.environ),
+                start_new_session=True,
                 preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
             )  # fmt: skip
 
