@@ -39,3 +39,5 @@ def test_an_unknown_book_rejects_the_whole_batch(django: httpx.Client, set_flag)
     assert answer.status_code == 422 and "item 3: unknown book 999999" in answer.json()["error"]
     assert int(answer.headers["X-DB-Queries"]) == 2  # validated, nothing written
     assert django.post("/orders/bulk", json=[]).status_code == 400
+    priced = django.post("/orders/bulk", json=[{**_items(1)[0], "price": 5}])
+    assert priced.status_code == 422 and "unknown field(s) price" in priced.json()["error"]

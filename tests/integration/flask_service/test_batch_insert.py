@@ -70,6 +70,11 @@ async def test_a_bad_item_rejects_the_whole_batch(
         assert await conn.fetchval("SELECT count(*) FROM orders") == before
     finally:
         await conn.close()
-    for body, loc in (([], ["body"]), ([{"user_id": 1}], ["body", 0, "book_id"])):
+    unknown = [{**ITEMS[0], "price": 5}]
+    for body, loc in (
+        ([], ["body"]),
+        ([{"user_id": 1}], ["body", 0, "book_id"]),
+        (unknown, ["body", 0, "price"]),
+    ):
         answer = flask_client.post("/orders/bulk", json=body)
         assert answer.status_code == 422 and answer.json["detail"][0]["loc"] == loc

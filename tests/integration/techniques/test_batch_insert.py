@@ -110,8 +110,17 @@ async def test_an_invalid_item_inserts_nothing(
         [{"user_id": 0, "book_id": 1, "quantity": 1}],
         {"user_id": 1, "book_id": 1, "quantity": 1},
         [{"user_id": 1, "book_id": 1, "quantity": 1}] * (MAX_ITEMS + 1),
+        [{"user_id": 1, "book_id": 1, "quantity": 1, "price": 5}],
     ],
-    ids=["empty", "zero-quantity", "missing-field", "bad-user-id", "not-a-list", "too-many"],
+    ids=[
+        "empty",
+        "zero-quantity",
+        "missing-field",
+        "bad-user-id",
+        "not-a-list",
+        "too-many",
+        "unknown-field",
+    ],  # fmt: skip
 )
 async def test_rejects_malformed_batches(app_client: httpx.AsyncClient, db, body):
     before = await db.fetchval("SELECT count(*) FROM orders")

@@ -63,6 +63,15 @@ async def _use(http: httpx.AsyncClient, enabled: bool) -> str:
     return "optimised" if enabled else "naive"
 
 
+async def test_a_misspelt_fault_knob_is_refused_and_changes_nothing(client: httpx.AsyncClient):
+    knob = {"error_rate": 0.5, "spike_rate": 0.0, "spike_seconds": 2.0}
+    assert (await client.put("/upstream/fault", json=knob)).status_code == 200
+    typo = await client.put("/upstream/fault", json={"error_rat": 0.0})
+    assert typo.status_code == 422 and typo.json()["detail"][0]["loc"] == ["body", "error_rat"]
+    assert (await client.get("/upstream/fault")).json() == knob  # not reset to healthy
+    assert (await client.put("/upstream/fault", json={})).status_code == 200
+
+
 async def test_same_stock_both_ways_while_healthy(client: httpx.AsyncClient):
     assert (await client.put("/upstream/fault", json={})).status_code == 200
     answers = {}

@@ -20,7 +20,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Body, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from perflab.api.deps import Flags, Pool
 from perflab.api.responses import ADMIN, WRITE
@@ -36,6 +36,10 @@ _COLUMNS = ("id", "user_id", "book_id", "quantity", "total_cents", "status", "cr
 
 
 class OrderIn(BaseModel):
+    # An order carrying a key the import does not store (a price, say) is refused, not
+    # half-applied.
+    model_config = ConfigDict(extra="forbid")
+
     user_id: int = Field(ge=1, le=_MAX_ID)
     book_id: int = Field(ge=1, le=_MAX_ID)
     # Bounded so quantity x price stays inside total_cents' integer.

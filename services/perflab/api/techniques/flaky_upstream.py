@@ -15,7 +15,7 @@ import asyncio
 import random
 import time
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -27,6 +27,9 @@ WAREHOUSES = ("Leipzig", "Lyon", "Porto", "Turin", "Utrecht")
 
 
 class UpstreamFault(BaseModel):
+    # A misspelt knob must not quietly reset the upstream to healthy.
+    model_config = ConfigDict(extra="forbid")
+
     error_rate: float = Field(default=0.0, ge=0, le=1, description="Share of calls that fail.")
     spike_rate: float = Field(default=0.0, ge=0, le=1, description="Share of slow calls.")
     spike_seconds: float = Field(default=2.0, ge=0, le=10, description="A slow call's time.")

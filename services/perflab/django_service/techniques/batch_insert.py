@@ -31,6 +31,7 @@ from perflab.errors import BadRequest, PerflabError
 NAME = "batch_insert"
 MAX_ITEMS = 5000
 STATUS = "paid"
+FIELDS = {"user_id": MAX_INT, "book_id": MAX_INT, "quantity": 10_000}  # each one's maximum
 
 
 class Unprocessable(PerflabError):
@@ -49,8 +50,11 @@ def _items(request: HttpRequest) -> list[tuple[int, int, int]]:
     for index, item in enumerate(body):
         if not isinstance(item, dict):
             raise Unprocessable(f"item {index}: expected an object")
+        # A key the import does not store (a price, say) is refused, not half-applied.
+        if unknown := sorted(set(item) - set(FIELDS)):
+            raise Unprocessable(f"item {index}: unknown field(s) {', '.join(unknown)}")
         values = []
-        for field, high in (("user_id", MAX_INT), ("book_id", MAX_INT), ("quantity", 10_000)):
+        for field, high in FIELDS.items():
             value = item.get(field)
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
                 raise Unprocessable(f"item {index}: {field} must be an integer in 1..{high}")

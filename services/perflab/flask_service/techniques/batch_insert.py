@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,9 @@ STATUS = "paid"
 
 
 class OrderIn(BaseModel):
+    # A key the import does not store (a price, say) is refused, not half-applied.
+    model_config = ConfigDict(extra="forbid")
+
     user_id: int = Field(ge=1, le=validation.MAX_ID)
     book_id: int = Field(ge=1, le=validation.MAX_ID)
     # Bounded so quantity x price stays inside total_cents' integer.
