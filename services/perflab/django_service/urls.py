@@ -20,3 +20,5 @@ urlpatterns: list[URLPattern] = [
     path("flags", views.flags),
     *(pattern for technique in REGISTRY.values() for pattern in technique.urlpatterns),
 ]
+handler404 = views.not_found
+handler500 = views.server_error

@@ -80,3 +80,13 @@ def flags(request: HttpRequest) -> JsonResponse:
             "pid": os.getpid(),  # which worker process answered (flip propagation tests)
         }
     )
+
+
+# The answers Django would give as HTML pages are JSON like every other answer (the
+# URLconf names them as `handler404` / `handler500`).
+def not_found(request: HttpRequest, exception: Exception) -> JsonResponse:
+    return JsonResponse({"error": f"no route {request.method} {request.path}"}, status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"error": "internal error; see the service log"}, status=500)

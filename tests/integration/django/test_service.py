@@ -45,7 +45,11 @@ def test_a_dependency_down_is_a_503_naming_it(lab_root: Path, settings_env: dict
 def test_bad_input_is_a_4xx_naming_what_was_wrong(django: httpx.Client):
     assert django.get("/books/0").status_code == 400
     assert "'limit'" in django.get("/books?limit=x").json()["error"]
-    assert django.get("/no/such/path").status_code == 404
+    unknown = django.get("/no/such/path")
+    assert unknown.status_code == 404 and unknown.json() == {"error": "no route GET /no/such/path"}
+    wrong_method = django.delete("/healthz")
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "GET"
+    assert wrong_method.json()["error"].endswith("allowed: GET")
     assert django.post("/orders/bulk", content=b"{not json").status_code == 400
 
 

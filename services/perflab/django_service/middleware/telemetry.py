@@ -109,6 +109,13 @@ def error_answer(exc: Exception) -> JsonResponse | None:
     return None
 
 
+def _not_allowed(request: HttpRequest, empty: HttpResponseBase) -> JsonResponse:
+    # `require_GET` and friends answer 405 with an empty body; say what is allowed.
+    allowed = empty.get("Allow", "")
+    body = {"error": f"method {request.method} not allowed on {request.path}; allowed: {allowed}"}
+    return JsonResponse(body, status=405, headers={"Allow": allowed})
+
+
 class TelemetryMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -118,6 +125,8 @@ class TelemetryMiddleware:
         counter = StatementCounter()
         with counting(counter):
             response = self.get_response(request)
+        if response.status_code == 405 and not response.streaming and not response.content:
+            response = _not_allowed(request, response)
         response[QUERIES_HEADER] = str(counter.count)
         route = self._route(request)
         if response.streaming:
