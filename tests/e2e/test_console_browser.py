@@ -196,6 +196,10 @@ def test_the_page_loads_clean_and_a_switch_flips_the_flag_and_the_variant(
     assert wait_until(lambda: _flag(stack.api, "n_plus_one") is False, timeout=5)
     assert wait_until(lambda: _variant(stack.api) == "naive", timeout=5)
     page.locator("#history tbody").get_by_text("n_plus_one").first.wait_for(timeout=10_000)
+    # A flip's actor (anonymous@127.0.0.1) once pushed the page 13 px wider than the window.
+    widths = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    scroll_width, window_width = page.evaluate(widths)
+    assert scroll_width <= window_width
 
     card.locator(".switch").click()
     card.locator(".variant").get_by_text("optimised").wait_for(timeout=10_000)
