@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from perflab.catalog import TECHNIQUES
 from perflab.db import seed
 from perflab.experiment import agreement, compare, compare_report, report, runner
 from perflab.experiment.stack import techniques
@@ -190,6 +191,11 @@ def experiment_command(
     except lab_services.UnknownService as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
+    # Named flags are checked against the catalog before the data is restored or any
+    # technique runs: a typo in the third name must not cost the first two's minutes.
+    if why := unmeasurable(flags or [], service):
+        console.print(f"[red]error:[/] {why}")
+        raise typer.Exit(2)
     # The FastAPI service is the API itself: --api moves it too.
     target = target or (api if service == lab_services.DEFAULT else chosen.url(LabSettings().ports))
     out = output or REPO / "results" / f"experiment-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -303,6 +309,19 @@ def restore_data() -> str:
     )
 
 
+def unmeasurable(names: list[str], service: str) -> str | None:
+    """Why some of NAMES cannot be measured on SERVICE, by the catalog; None if all can."""
+    unknown = [name for name in names if name not in TECHNIQUES]
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown)
+        return f"unknown flag {listed}; known: {', '.join(TECHNIQUES)}"
+    for name in names:
+        if service not in TECHNIQUES[name].services:
+            where = ", ".join(TECHNIQUES[name].services)
+            return f"{name} is not implemented by {service} (it is by {where})"
+    return None
+
+
 def default_targets() -> dict[str, str]:
     """Every web service of the lab (lab/services.py) at its port (`PERFLAB_PORTS__*`)."""
     return lab_services.base_urls(LabSettings().ports)
@@ -331,7 +350,9 @@ def compare_command(
             "those not implementing the technique or not running are listed as skipped)."
         ),
     ] = None,
-    duration: Annotated[int, typer.Option(min=2, help="Measured seconds per arm.")] = 20,
+    duration: Annotated[
+        int, typer.Option(min=int(MIN_DURATION), help="Measured seconds per arm.")
+    ] = 20,
     warmup: Annotated[int, typer.Option(min=0, help="Unmeasured seconds at each arm start.")] = 3,
     repeats: Annotated[int, typer.Option(min=1, help="A/B pairs per framework.")] = 3,
     users: Annotated[int, typer.Option(min=1, help="Locust users.")] = 10,
@@ -341,6 +362,9 @@ def compare_command(
     prometheus: Annotated[str | None, typer.Option(help="Prometheus base URL.")] = None,
 ) -> None:
     """One technique, naive vs optimised, in every framework: one report side by side."""
+    if technique not in TECHNIQUES:
+        console.print(f"[red]error:[/] {unmeasurable([technique], lab_services.DEFAULT)}")
+        raise typer.Exit(2)
     default_api, default_prom, _ = _urls()
     targets = parse_targets(services) if services else default_targets()
     out = output or REPO / "results" / f"compare-{technique}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from perflab.bench.cli import bench_command
 from perflab.experiment.cli import compare_command, experiment_command
+from perflab.flags.catalog import FLAGS
 from perflab.lab import docker as compose_lab
 from perflab.lab.components import LabContext
 from perflab.lab.config import LabSettings
@@ -176,7 +177,7 @@ def logs(
     stack = _stack()
     names = [c.name for c in stack.components]
     if component is not None and component not in names:
-        fail(f"unknown component {component!r}; one of: {', '.join(names)}")
+        fail(f"unknown component {component!r}; one of: {', '.join(names)}", 2)
     chosen = [c for c in stack.components if component in (None, c.name)]
     paths = [c.log for c in chosen if c.log.exists()]
     if not paths:
@@ -217,6 +218,8 @@ def flag(
     state: Annotated[str | None, typer.Argument(help="on or off.")] = None,
 ) -> None:
     """Turn a flag on or off (`lab flag n_plus_one off`), or all of them (`lab flag all-on`)."""
+    if name not in FLAGS and name not in ("all-on", "all-off"):
+        fail(f"unknown flag {name!r}; `lab flags` lists them", 2)
     try:
         with _client() as client:
             if name in ("all-on", "all-off") and state is None:
@@ -225,7 +228,7 @@ def flag(
             elif state in ("on", "off"):
                 targets, enabled = [name], state == "on"
             else:
-                fail("usage: lab flag NAME on|off, lab flag all-on, lab flag all-off")
+                fail("usage: lab flag NAME on|off, lab flag all-on, lab flag all-off", 2)
             for target in targets:
                 client.set(target, enabled)
                 console.print(f"{target}: {'on' if enabled else 'off'}")

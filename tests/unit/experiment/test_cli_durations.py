@@ -1,5 +1,6 @@
 """`lab experiment --duration` takes `lab load -t`'s syntax (90, 8s, 2m) and refuses
-what the figures cannot work with, saying why; `--seed` is an integer or `random`."""
+what the figures cannot work with, saying why; `--seed` is an integer or `random`;
+a flag the service does not implement is refused before anything runs."""
 
 from __future__ import annotations
 
@@ -45,3 +46,23 @@ def test_a_seed_is_an_integer_or_random() -> None:
     done = runner.invoke(app, ["experiment", "n_plus_one", "--seed", "lucky"])
     assert done.exit_code == 2
     assert "'lucky': expected an integer, or `random`" in done.output
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (["experiment", "n_plus_one", "nope"], "unknown flag 'nope'; known: n_plus_one, "),
+        (["experiment", "db_index", "--service", "flask"], "db_index is not implemented by flask"),
+        (["experiment", "middleware_diet"], "middleware_diet is not implemented by fastapi"),
+        (["compare", "nope"], "unknown flag 'nope'; known: n_plus_one, "),
+    ],
+)
+def test_a_flag_the_service_lacks_is_refused_before_anything_runs(
+    args: list[str], why: str
+) -> None:
+    # No stack is needed to say so: the catalog knows every flag and who implements it.
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    done = runner.invoke(app, [*args, "--api", nowhere, "--prometheus", nowhere])
+    assert done.exit_code == 2, done.output
+    assert why in " ".join(done.output.split())
+    assert "data:" not in done.output  # nothing was restored

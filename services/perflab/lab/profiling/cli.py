@@ -155,9 +155,12 @@ def profile_command(
         raise _fail("--processes is all or busiest", 2)
     if flag and memory:
         raise _fail("--flag and --memory do not go together", 2)
-    ctx = LabContext.load()
     try:
         chosen = targets.get(target)
+    except targets.TargetError as exc:
+        raise _fail(str(exc), 2) from exc
+    ctx = LabContext.load()
+    try:
         kind = "memory" if memory else f"flag-{flag}" if flag else "cpu"
         out = _folder(output, target, kind)
         out.mkdir(parents=True, exist_ok=True)
