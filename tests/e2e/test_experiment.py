@@ -23,6 +23,7 @@ import pytest
 from perflab.experiment.figures import SAMPLED_FIGURES, SERVER_FIGURES
 from perflab.experiment.pinning import api_pids
 from perflab.lab.prom_config import render_prometheus_config
+from perflab.procs import free_port
 from tests.support.monitoring import prometheus
 from tests.support.servers import REPO, Server, service_env, uvicorn_server
 
@@ -147,6 +148,28 @@ def test_short_repeated_arms_of_a_cached_read(stack: Stack, lab_root: Path):
     ) in against
     assert "0 of 1 headline improvements within 10%" in against
     assert "duration_seconds: 3.0 now, 20 earlier" in against
+
+
+def test_without_prometheus_the_sampled_figures_say_so_and_the_rest_are_measured(
+    stack: Stack, lab_root: Path
+):
+    """One 3 s pair (~15 s) with Prometheus not answering: only RSS peak and loop lag,
+    the figures Prometheus samples, are missing, and each says why."""
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    out = lab_root / "experiment-no-prometheus"
+    results = _run(
+        stack, "response_cache", out, "--duration", "3", "--warmup", "1", "--repeats", "1",
+        "--prometheus", nowhere,  # the last --prometheus wins
+    )  # fmt: skip
+    assert (
+        f"Prometheus at {nowhere} is not ready: RSS peak and event-loop lag are left out"
+        in (results["notes"])
+    )
+    for arm in results["arms"]:
+        assert arm["server"]["api_rss_peak"] is None and arm["server"]["loop_lag_max"] is None
+        assert arm["why"]["loop_lag_max"] == f"Prometheus at {nowhere} was not ready"
+        assert arm["server"]["queries_per_request"] is not None  # scraped directly
+    assert results["figures"]["rps"]["improvement"] > 1
 
 
 def test_interrupted_experiment_restores_the_flag(stack: Stack, lab_root: Path):

@@ -165,6 +165,8 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
             _windows(config, result, scraper, guard, out, split, progress)
         if interval is not None:
             _sampled(result, prometheus, interval)
+        else:
+            _unsampled(result, f"Prometheus at {prometheus.url} was not ready")
     finally:
         guard.restore()
         guard.close()
@@ -273,6 +275,14 @@ def _read_server(result: Result, arm_id: str, delta: Delta, scope: Scope) -> Non
         note = f"{target} figures left out: {reason}"
         if note not in result.notes:
             result.notes.append(note)
+
+
+def _unsampled(result: Result, reason: str) -> None:
+    for arm in result.arms:
+        arm_id = f"{arm.label}{arm.repeat}"
+        for figure in SAMPLED_FIGURES:
+            result.server[arm_id][figure.name] = None
+            result.why[arm_id][figure.name] = reason
 
 
 def _sampled(result: Result, prometheus: PrometheusReader, interval: float) -> None:
