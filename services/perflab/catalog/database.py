@@ -121,8 +121,11 @@ SELECT_COLUMNS = TechniqueSpec(
     lesson="Select only the columns the page shows instead of SELECT *.",
     metric='perflab_technique_duration_seconds{technique="select_columns"}',
     expected="bytes from Postgres per 50-book page ~84 KB -> ~4 KB (22x fewer)",
-    key_figure="p50",
-    promise=None,
+    # What the technique changes, read from the kernel's per-connection byte count; at
+    # the lab's scale the latency hardly moves (p50 0.98-1.09x), which is a lesson too.
+    # Measured 22.4-22.8x in all three services.
+    key_figure="db_bytes_per_request",
+    promise=10.0,
     signals=("sql_p95", "http_p95"),
     load=Load(shape="list", keys=("id", "title", "genre", "price_cents")),
     implementations={

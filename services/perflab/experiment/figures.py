@@ -24,7 +24,7 @@ import numpy as np
 from perflab.catalog import TECHNIQUES
 from perflab.experiment import stats
 from perflab.experiment.arm import ArmRun
-from perflab.experiment.scrape import API_CPU, Delta
+from perflab.experiment.scrape import API_CPU, DB_BYTES, DB_CONNECTIONS, Delta
 
 Better = Literal["lower", "higher"]
 
@@ -213,6 +213,25 @@ def _api_cpu_per_request(d: Delta, s: Scope) -> Reading:
     return d.total(cpu_metric, **s.mine) / requests, ""
 
 
+def _db_bytes_per_request(d: Delta, s: Scope) -> Reading:
+    if d.at_end(DB_CONNECTIONS, **s.mine) is None:
+        return None, (
+            f"{s.service}'s sockets were not read (it does not run on this machine, "
+            "or iproute2's `ss` is missing)"
+        )
+    # A closed connection takes its count with it: no value rather than too low a one.
+    opened = d.total("perflab_db_connections_opened_total", **s.mine)
+    closed = sum(1 for name, _ in d.gone if name == DB_BYTES) + max(
+        0, opened - sum(1 for name, _ in d.born if name == DB_BYTES)
+    )
+    if closed:
+        return None, f"{closed:.0f} Postgres connection(s) closed inside the window, bytes and all"
+    requests = d.total(_REQUESTS, **s.mine)
+    if requests == 0:
+        return None, f"{s.service} answered no request in the window"
+    return d.total(DB_BYTES, **s.mine) / requests, ""
+
+
 _LOOP_DELAY = "perflab_event_loop_delay_seconds_total"
 
 
@@ -272,6 +291,11 @@ SERVER_FIGURES = (
     ServerFigure(
         "cache_hits_per_request", "cache hits per request", "ratio", "higher",
         _cache_hits_per_request,
+    ),
+    ServerFigure(
+        # From the kernel's count per connection: what SELECT * drags over the wire.
+        "db_bytes_per_request", "bytes from Postgres per request", "bytes", "lower",
+        _db_bytes_per_request,
     ),
     ServerFigure(
         "bytes_per_response", "bytes per response (wire)", "bytes", "lower",

@@ -78,7 +78,12 @@ def _tree(roots: list[int]) -> list[psutil.Process]:
 
 def api_pids(api: str) -> list[int]:
     """The API's processes (see `api_roots`) and all their children."""
-    return sorted(p.pid for p in _tree(api_roots(api)))
+    return tree_pids(api_roots(api))
+
+
+def tree_pids(roots: list[int]) -> list[int]:
+    """`roots` and all their children, as they are now."""
+    return sorted(p.pid for p in _tree(roots))
 
 
 def cpu_seconds(roots: list[int]) -> float | None:

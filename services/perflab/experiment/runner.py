@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perflab.experiment import pinning
+from perflab.experiment import pinning, sockets
 from perflab.experiment.arm import ArmRun, LoadPlan, LoadRun, Sample
 from perflab.experiment.effects import FigureResult, compare, key_figure
 from perflab.experiment.figures import KEY_FIGURES, SAMPLED_FIGURES, SERVER_FIGURES, Scope
@@ -157,7 +157,13 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
         targets.append(Target("worker", config.worker_metrics))
     # The service's processes, when it runs here: their CPU is read from the OS at each scrape.
     roots = pinning.api_roots(config.api)
-    scraper = Scraper(targets, api_cpu=(lambda: pinning.cpu_seconds(roots)) if roots else None)
+    if roots and sockets.read() is None:
+        result.notes.append("iproute2's `ss` is not installed: bytes from Postgres are left out")
+    scraper = Scraper(
+        targets,
+        api_cpu=(lambda: pinning.cpu_seconds(roots)) if roots else None,
+        db_bytes=(lambda: _postgres_bytes(roots)) if roots else None,
+    )
     guard = FlagGuard(config.flags_api or config.api, config.admin_token)
     try:
         with interrupts_raise(), pinning.pinned(config.api, config.pin) as split:
@@ -275,6 +281,13 @@ def _read_server(result: Result, arm_id: str, delta: Delta, scope: Scope) -> Non
         note = f"{target} figures left out: {reason}"
         if note not in result.notes:
             result.notes.append(note)
+
+
+def _postgres_bytes(roots: list[int]) -> dict[str, int] | None:
+    connections = sockets.read()
+    if connections is None:
+        return None
+    return sockets.received_from_postgres(connections, pinning.tree_pids(roots))
 
 
 def _unsampled(result: Result, reason: str) -> None:

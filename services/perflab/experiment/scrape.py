@@ -25,6 +25,10 @@ from prometheus_client.parser import text_string_to_metric_families
 Key = tuple[str, frozenset[tuple[str, str]]]
 # The service's processes' CPU seconds read from the OS at the scrape (when it runs here).
 API_CPU = "experiment_api_cpu_seconds"
+# Bytes the service's processes received from Postgres, one series per connection (its
+# local address), and how many such connections were open: read from the kernel.
+DB_BYTES = "experiment_db_bytes_received"
+DB_CONNECTIONS = "experiment_db_connections_open"
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,15 @@ class Scraper:
         self,
         targets: list[Target],
         api_cpu: Callable[[], float | None] | None = None,
+        db_bytes: Callable[[], dict[str, int] | None] | None = None,
         timeout: float = 10.0,
     ) -> None:
         """`api_cpu`: the CPU seconds of the first target's processes (the service under
-        test), read from the OS; the sample gets that target's job and labels."""
+        test), read from the OS; `db_bytes`: the bytes each of their Postgres connections
+        has received. Those samples get that target's job and labels."""
         self.targets = targets
         self.api_cpu = api_cpu
+        self.db_bytes = db_bytes
         self.client = httpx.Client(timeout=timeout)
 
     def snapshot(self) -> Snapshot:
@@ -74,11 +81,17 @@ class Scraper:
                 snap.missing[target.name] = f"{target.url} did not answer ({exc})"
                 continue
             snap.samples.update(parse(answer.text, target.name, target.labels))
+        service = self.targets[0]
+        labels = {**service.labels, "job": service.name}
         cpu = self.api_cpu() if self.api_cpu else None
         if cpu is not None:
-            service = self.targets[0]
-            labels = frozenset({**service.labels, "job": service.name}.items())
-            snap.samples[(API_CPU, labels)] = cpu
+            snap.samples[(API_CPU, frozenset(labels.items()))] = cpu
+        received = self.db_bytes() if self.db_bytes else None
+        if received is not None:
+            snap.samples[(DB_CONNECTIONS, frozenset(labels.items()))] = len(received)
+            for local, value in received.items():
+                key = (DB_BYTES, frozenset({**labels, "connection": local}.items()))
+                snap.samples[key] = value
         # The window is the moment between the two scrapes' ends: taken after reading.
         snap.at = time.time()
         return snap
@@ -94,6 +107,10 @@ class Delta:
         self.seconds = max(end.at - start.at, 1e-9)
         self.missing = {**start.missing, **end.missing}
         self.end = end.samples
+        # Series the start had and the end lacks (a closed connection's bytes, say), and
+        # series only the end has (a connection opened inside the window).
+        self.gone = {key for key in start.samples if key not in end.samples}
+        self.born = {key for key in end.samples if key not in start.samples}
         self.values: dict[Key, float] = {}
         for key, value in end.samples.items():
             # A series born inside the window started at 0; a restart (value fell) counts

@@ -8,7 +8,14 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from perflab.experiment.figures import SERVER_FIGURES, Scope
-from perflab.experiment.scrape import Delta, Snapshot, bucket_quantile, parse
+from perflab.experiment.scrape import (
+    DB_BYTES,
+    DB_CONNECTIONS,
+    Delta,
+    Snapshot,
+    bucket_quantile,
+    parse,
+)
 
 SCOPE = Scope(route="/books", technique="n_plus_one")
 FIGURES = {f.name: f for f in SERVER_FIGURES}
@@ -132,3 +139,42 @@ def test_figures_read_only_the_service_under_test_not_another_on_the_same_route(
     assert FIGURES["connections_opened"].read(d, on_flask) == (0.0, "")
     nobody = Scope(route="/books", technique="n_plus_one", service="django")
     assert FIGURES["server_p95"].read(d, nobody)[0] is None
+
+
+def _with_db_bytes(snap: Snapshot, received: dict[str, int]) -> Snapshot:
+    """The samples Scraper adds from the kernel's per-connection counts."""
+    labels = {"service": "fastapi", "job": "api"}
+    snap.samples[(DB_CONNECTIONS, frozenset(labels.items()))] = len(received)
+    for local, value in received.items():
+        snap.samples[(DB_BYTES, frozenset({**labels, "connection": local}.items()))] = value
+    return snap
+
+
+def test_bytes_from_postgres_per_request_count_every_open_connection():
+    api, read = FakeApi(), FIGURES["db_bytes_per_request"].read
+    start = _with_db_bytes(api.snapshot(at=0.0), {"a:1": 5_000, "a:2": 7_000})
+    api.serve(10, 0.004, 1)
+    # One pooled connection received 60,000 bytes, the other 20,000, and one the pool
+    # opened inside the window 1,000: 81,000 bytes over 10 requests.
+    end = _with_db_bytes(api.snapshot(at=4.0), {"a:1": 65_000, "a:2": 27_000, "a:3": 1_000})
+    assert read(Delta(start, end), SCOPE) == (8_100.0, "")
+
+
+def test_bytes_from_postgres_are_no_value_when_a_connection_closed_or_none_was_read():
+    api, read = FakeApi(), FIGURES["db_bytes_per_request"].read
+    start = _with_db_bytes(api.snapshot(at=0.0), {"a:1": 5_000, "a:2": 7_000})
+    api.serve(10, 0.004, 1)
+    end = _with_db_bytes(api.snapshot(at=4.0), {"a:1": 65_000})  # a:2's bytes left with it
+    value, why = read(Delta(start, end), SCOPE)
+    assert value is None
+    assert why == "1 Postgres connection(s) closed inside the window, bytes and all"
+    # Not on this machine (or no `ss`): no samples at all, and the reason says so.
+    value, why = read(Delta(api.snapshot(at=0.0), api.snapshot(at=4.0)), SCOPE)
+    assert value is None and "does not run on this machine" in why
+    # A connection opened and closed inside the window leaves only the service's counter.
+    opened = Counter("perflab_db_connections_opened", "", registry=api.registry)
+    start = _with_db_bytes(api.snapshot(at=0.0), {"a:1": 5_000})
+    opened.inc(3)
+    end = _with_db_bytes(api.snapshot(at=4.0), {"a:1": 6_000, "a:4": 100})  # one still open
+    value, why = read(Delta(start, end), SCOPE)
+    assert value is None and why.startswith("2 Postgres connection(s) closed")
