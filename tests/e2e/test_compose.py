@@ -31,6 +31,7 @@ import httpx
 import pytest
 import yaml
 
+from perflab.experiment import pinning
 from perflab.lab.docker import ComposeStack, DockerError, engine_answers
 from perflab.procs import free_port, stop_pid, wait_until
 from tests.support.servers import REPO, TEST_SEED_SCALE
@@ -239,6 +240,19 @@ def test_an_alert_reaches_the_api_webhook_through_alertmanager(stack: ComposeSta
 
     # Alertmanager's group_wait is 10 s.
     assert wait_until(received, timeout=60, interval=1), f"{name} never reached GET /alerts"
+
+
+def test_an_experiment_from_the_host_does_not_take_dockers_port_forwarder_for_the_api(
+    stack: ComposeStack,
+) -> None:
+    # With Docker's userland proxy the host's listener on the API port is docker-proxy:
+    # its CPU and sockets are not the API's, so the experiment treats the API as remote.
+    api = stack.urls()["api"]
+    holders = pinning.port_holders(int(api.rsplit(":", 1)[1]))
+    if not holders:
+        pytest.skip("this Docker publishes ports without a userland proxy (no host listener)")
+    assert {name for _, name in holders} <= pinning.FORWARDERS, holders
+    assert pinning.api_roots(api) == []
 
 
 def test_images_run_as_non_root(stack: ComposeStack) -> None:

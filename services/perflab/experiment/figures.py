@@ -226,6 +226,9 @@ def _db_bytes_per_request(d: Delta, s: Scope) -> Reading:
     )
     if closed:
         return None, f"{closed:.0f} Postgres connection(s) closed inside the window, bytes and all"
+    if not d.at_end(DB_CONNECTIONS, **s.mine):
+        # Read as 0 bytes it would be a false "nothing came": say what was not seen.
+        return None, f"no Postgres connection of {s.service}'s processes was seen from here"
     requests = d.total(_REQUESTS, **s.mine)
     if requests == 0:
         return None, f"{s.service} answered no request in the window"

@@ -49,6 +49,12 @@ def _listening_sockets(port: int) -> set[str]:
     return found
 
 
+# Processes that hold a published port only to pass its bytes on: Docker's userland
+# proxy in front of a compose service. Its CPU and sockets are not the service's, which
+# then counts as not local (its figures come from its own gauges).
+FORWARDERS = frozenset({"docker-proxy", "rootlesskit", "slirp4netns"})
+
+
 def api_roots(api: str) -> list[int]:
     """The processes serving `api` when it is local: every process holding its
     listening socket (a pre-fork server's master and workers all do). Not
@@ -56,14 +62,19 @@ def api_roots(api: str) -> list[int]:
     parts = urlsplit(api)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1") or parts.port is None:
         return []
-    sockets = _listening_sockets(parts.port)
-    holders = set()
+    return sorted(pid for pid, name in port_holders(parts.port) if name not in FORWARDERS)
+
+
+def port_holders(port: int) -> list[tuple[int, str]]:
+    """(pid, process name) of every process holding a socket listening on `port`."""
+    sockets = _listening_sockets(port)
+    holders = []
     for pid in psutil.pids() if sockets else []:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, psutil.Error):
             fds = f"/proc/{pid}/fd"
             if any(os.readlink(f"{fds}/{fd}") in sockets for fd in os.listdir(fds)):
-                holders.add(pid)
-    return sorted(holders)
+                holders.append((pid, psutil.Process(pid).name()))
+    return holders
 
 
 def _tree(roots: list[int]) -> list[psutil.Process]:

@@ -171,6 +171,13 @@ def test_bytes_from_postgres_are_no_value_when_a_connection_closed_or_none_was_r
     # Not on this machine (or no `ss`): no samples at all, and the reason says so.
     value, why = read(Delta(api.snapshot(at=0.0), api.snapshot(at=4.0)), SCOPE)
     assert value is None and "does not run on this machine" in why
+    # Processes seen, but none of their connections (a container's are in another network
+    # namespace): not "0 bytes".
+    value, why = read(Delta(_with_db_bytes(api.snapshot(at=0.0), {}),
+                            _with_db_bytes(api.snapshot(at=4.0), {})), SCOPE)  # fmt: skip
+    assert (
+        value is None and why == "no Postgres connection of fastapi's processes was seen from here"
+    )
     # A connection opened and closed inside the window leaves only the service's counter.
     opened = Counter("perflab_db_connections_opened", "", registry=api.registry)
     start = _with_db_bytes(api.snapshot(at=0.0), {"a:1": 5_000})
