@@ -11,6 +11,7 @@ interactive view of the same samples.
 from __future__ import annotations
 
 import html
+import re
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,15 @@ TOP = 56  # title and subtitle
 BOTTOM = 8
 MIN_PX = 0.4  # narrower frames are not drawn
 CHAR_PX = 6.6  # Verdana at 11 px, near enough to size labels
+# Characters XML 1.0 forbids even escaped. A sampler reading a live process's memory
+# can catch a frame name half-written and hand back such bytes; one would make the
+# whole SVG unreadable.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value: str) -> str:
+    """`value` as SVG text: escaped, and what XML cannot hold shown as U+FFFD."""
+    return html.escape(_NOT_XML.sub("\ufffd", value))
 
 
 @dataclass
@@ -48,7 +58,7 @@ def _depth(node: _Node) -> int:
 
 
 def _colour(name: str, own: bool) -> str:
-    shade = zlib.crc32(name.encode()) % 1000 / 1000
+    shade = zlib.crc32(name.encode(errors="surrogatepass")) % 1000 / 1000
     if own:
         return f"hsl({195 + shade * 30:.0f},65%,{58 + shade * 12:.0f}%)"
     return f"hsl({8 + shade * 42:.0f},{78 + shade * 10:.0f}%,{60 + shade * 8:.0f}%)"
@@ -71,10 +81,8 @@ def render(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" font-family="Verdana,sans-serif" font-size="11">',
         f'<rect width="{WIDTH}" height="{height}" fill="#fdfdf8"/>',
-        f'<text x="{WIDTH / 2}" y="22" font-size="16" text-anchor="middle">'
-        f"{html.escape(title)}</text>",
-        f'<text x="{WIDTH / 2}" y="42" fill="#555" text-anchor="middle">'
-        f"{html.escape(subtitle)}</text>",
+        f'<text x="{WIDTH / 2}" y="22" font-size="16" text-anchor="middle">{_text(title)}</text>',
+        f'<text x="{WIDTH / 2}" y="42" fill="#555" text-anchor="middle">{_text(subtitle)}</text>',
     ]
 
     def draw(node: _Node, x: float, level: int) -> None:
@@ -86,13 +94,13 @@ def render(
         tip = f"{node.name}\n{unit(node.value)} ({share:.1f}%)"
         fill = "#c8c8c8" if level == 0 else _colour(node.name, own(node.name))
         parts.append(
-            f'<g><title>{html.escape(tip)}</title><rect x="{x:.2f}" y="{y}" '
+            f'<g><title>{_text(tip)}</title><rect x="{x:.2f}" y="{y}" '
             f'width="{width:.2f}" height="{ROW - 1}" rx="2" fill="{fill}"/>'
         )
         fits = int((width - 6) / CHAR_PX)
         if fits >= 3:
             text = node.name if len(node.name) <= fits else node.name[: fits - 2] + ".."
-            parts.append(f'<text x="{x + 3:.2f}" y="{y + ROW - 5}">{html.escape(text)}</text>')
+            parts.append(f'<text x="{x + 3:.2f}" y="{y + ROW - 5}">{_text(text)}</text>')
         parts.append("</g>")
         offset = x
         for child in sorted(node.children.values(), key=lambda c: c.name):

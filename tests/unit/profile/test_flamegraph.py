@@ -46,6 +46,9 @@ def test_names_are_escaped_and_an_empty_profile_says_so() -> None:
     svg = flamegraph.render({("<module> (a&b.py)",): 1.0}, title="x < y")
     ET.fromstring(svg)  # well-formed despite the <, > and &
     assert "&lt;module&gt; (a&amp;b.py)" in svg
+    # A name py-spy read half-written from a live process (seen in CI: a NUL-like byte).
+    torn = flamegraph.render({("main", "ha\x00nd\x1bler\udc80 (x.py)"): 1.0}, title="t")
+    assert "ha\ufffdnd\ufffdler\ufffd (x.py)" in _frames(torn)
     empty = flamegraph.render({}, title="nothing")
     assert "no samples" in empty
     ET.fromstring(empty)
