@@ -70,4 +70,21 @@ def implemented_by(service: str) -> dict[str, TechniqueSpec]:
     return {name: spec for name, spec in TECHNIQUES.items() if service in spec.implementations}
 
 
-__all__ = ["SERVICES", "TECHNIQUES", "Implementation", "Load", "TechniqueSpec", "implemented_by"]
+def unmeasurable(names: list[str], service: str | None = None) -> str | None:
+    """Why some of `names` are not techniques (or not `service`'s); None if all are."""
+    if unknown := [name for name in names if name not in TECHNIQUES]:
+        listed = ", ".join(repr(name) for name in unknown)
+        return f"unknown flag {listed}; known: {', '.join(TECHNIQUES)}"
+    if service is not None:
+        mine = implemented_by(service)
+        for name in names:
+            if name not in mine:
+                where = ", ".join(TECHNIQUES[name].implementations)
+                return f"{name} is not implemented by {service} (it is by {where})"
+    return None
+
+
+__all__ = [
+    "SERVICES", "TECHNIQUES", "Implementation", "Load", "TechniqueSpec", "implemented_by",
+    "unmeasurable",
+]  # fmt: skip

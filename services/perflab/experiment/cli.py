@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from perflab.catalog import TECHNIQUES
+from perflab.catalog import unmeasurable
 from perflab.db import seed
 from perflab.experiment import agreement, compare, compare_report, report, runner
 from perflab.experiment.stack import techniques
@@ -309,19 +309,6 @@ def restore_data() -> str:
     )
 
 
-def unmeasurable(names: list[str], service: str) -> str | None:
-    """Why some of NAMES cannot be measured on SERVICE, by the catalog; None if all can."""
-    unknown = [name for name in names if name not in TECHNIQUES]
-    if unknown:
-        listed = ", ".join(repr(name) for name in unknown)
-        return f"unknown flag {listed}; known: {', '.join(TECHNIQUES)}"
-    for name in names:
-        if service not in TECHNIQUES[name].services:
-            where = ", ".join(TECHNIQUES[name].services)
-            return f"{name} is not implemented by {service} (it is by {where})"
-    return None
-
-
 def default_targets() -> dict[str, str]:
     """Every web service of the lab (lab/services.py) at its port (`PERFLAB_PORTS__*`)."""
     return lab_services.base_urls(LabSettings().ports)
@@ -362,8 +349,8 @@ def compare_command(
     prometheus: Annotated[str | None, typer.Option(help="Prometheus base URL.")] = None,
 ) -> None:
     """One technique, naive vs optimised, in every framework: one report side by side."""
-    if technique not in TECHNIQUES:
-        console.print(f"[red]error:[/] {unmeasurable([technique], lab_services.DEFAULT)}")
+    if why := unmeasurable([technique]):  # before the progress bar: exit 2, as a typo
+        console.print(f"[red]error:[/] {why}")
         raise typer.Exit(2)
     default_api, default_prom, _ = _urls()
     targets = parse_targets(services) if services else default_targets()

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from perflab.catalog import TECHNIQUES, TechniqueSpec
+from perflab.catalog import TECHNIQUES, TechniqueSpec, unmeasurable
 from perflab.experiment.runner import Config, ExperimentError, FigureResult, Result
 from perflab.experiment.runner import run as run_experiment
 
@@ -59,8 +59,8 @@ def run(
     `targets` maps service name -> base URL; `base` gives every setting of the
     experiment but its target (`api`) and flag, which are filled in per service.
     """
-    if technique not in TECHNIQUES:
-        raise ExperimentError(f"unknown technique {technique!r}; known: {', '.join(TECHNIQUES)}")
+    if why := unmeasurable([technique]):
+        raise ExperimentError(why)
     spec = TECHNIQUES[technique]
     runs: list[ServiceRun] = []
     for service, url in targets.items():

@@ -214,7 +214,8 @@ def _api_cpu_per_request(d: Delta, s: Scope) -> Reading:
 
 
 def _db_bytes_per_request(d: Delta, s: Scope) -> Reading:
-    if d.at_end(DB_CONNECTIONS, **s.mine) is None:
+    open_at_end = d.at_end(DB_CONNECTIONS, **s.mine)
+    if open_at_end is None:
         return None, (
             f"{s.service}'s sockets were not read (it does not run on this machine, "
             "or iproute2's `ss` is missing)"
@@ -226,7 +227,7 @@ def _db_bytes_per_request(d: Delta, s: Scope) -> Reading:
     )
     if closed:
         return None, f"{closed:.0f} Postgres connection(s) closed inside the window, bytes and all"
-    if not d.at_end(DB_CONNECTIONS, **s.mine):
+    if not open_at_end:
         # Read as 0 bytes it would be a false "nothing came": say what was not seen.
         return None, f"no Postgres connection of {s.service}'s processes was seen from here"
     requests = d.total(_REQUESTS, **s.mine)

@@ -157,7 +157,7 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
         targets.append(Target("worker", config.worker_metrics))
     # The service's processes, when it runs here: their CPU is read from the OS at each scrape.
     roots = pinning.api_roots(config.api)
-    if roots and sockets.read() is None:
+    if roots and not sockets.available():
         result.notes.append("iproute2's `ss` is not installed: bytes from Postgres are left out")
     scraper = Scraper(
         targets,
@@ -169,10 +169,7 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
         with interrupts_raise(), pinning.pinned(config.api, config.pin) as split:
             result.notes.append(f"pinned: {split.describe()}" if split else "not pinned")
             _windows(config, result, scraper, guard, out, split, progress)
-        if interval is not None:
-            _sampled(result, prometheus, interval)
-        else:
-            _unsampled(result, f"Prometheus at {prometheus.url} was not ready")
+        _sampled(result, prometheus, interval)
     finally:
         guard.restore()
         guard.close()
@@ -290,26 +287,22 @@ def _postgres_bytes(roots: list[int]) -> dict[str, int] | None:
     return sockets.received_from_postgres(connections, pinning.tree_pids(roots))
 
 
-def _unsampled(result: Result, reason: str) -> None:
-    for arm in result.arms:
-        arm_id = f"{arm.label}{arm.repeat}"
-        for figure in SAMPLED_FIGURES:
-            result.server[arm_id][figure.name] = None
-            result.why[arm_id][figure.name] = reason
-
-
-def _sampled(result: Result, prometheus: PrometheusReader, interval: float) -> None:
+def _sampled(result: Result, prometheus: PrometheusReader, interval: float | None) -> None:
+    """The figures Prometheus samples, per arm (`interval` None: it was not ready)."""
     # Prometheus ingests a scrape a moment after taking it (no wait when every window is
     # too short to be sampled: those figures are left out with the reason).
-    if any(arm.window_seconds >= MIN_SCRAPES * interval for arm in result.arms):
+    if interval and any(arm.window_seconds >= MIN_SCRAPES * interval for arm in result.arms):
         time.sleep(max(0.0, result.arms[-1].ended + 1 - time.time()))
     for arm in result.arms:
         arm_id = f"{arm.label}{arm.repeat}"
         for figure in SAMPLED_FIGURES:
-            value, reason = prometheus.sampled(
-                figure, ended=arm.ended, seconds=arm.window_seconds, interval=interval,
-                service=result.config.service,
-            )  # fmt: skip
+            if interval is None:
+                value, reason = None, f"Prometheus at {prometheus.url} was not ready"
+            else:
+                value, reason = prometheus.sampled(
+                    figure, ended=arm.ended, seconds=arm.window_seconds, interval=interval,
+                    service=result.config.service,
+                )  # fmt: skip
             result.server[arm_id][figure.name] = value
             if value is None:
                 result.why[arm_id][figure.name] = reason

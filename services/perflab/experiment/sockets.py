@@ -49,6 +49,10 @@ def parse(text: str) -> list[Connection]:
     return found
 
 
+def available() -> bool:
+    return shutil.which("ss") is not None
+
+
 def read() -> list[Connection] | None:
     """Every established TCP connection of this machine (None: no `ss` here)."""
     ss = shutil.which("ss")
