@@ -160,6 +160,9 @@ def test_up_twice_then_status_then_down(lab: Lab) -> None:
         interval=0.5,
     ), _targets_up(lab)
     assert httpx.get(f"{lab.url('alertmanager')}/-/ready", timeout=5).status_code == 200
+    # Alert links (generatorURL) lead to this Prometheus, not to the machine's host name.
+    flags = httpx.get(f"{lab.url('prometheus')}/api/v1/status/flags", timeout=5).json()["data"]
+    assert flags["web.external-url"] == lab.url("prometheus")
     assert httpx.get(lab.url("locust"), timeout=5).status_code == 200
     # The console reads the lab's own API: its page lists every technique.
     page = httpx.get(lab.url("console"), timeout=10)

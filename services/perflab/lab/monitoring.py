@@ -89,6 +89,8 @@ def prometheus(ctx: LabContext) -> Component:
             f"--config.file={config}",
             f"--storage.tsdb.path={home / 'data'}",
             f"--web.listen-address={_local(ports.prometheus)}",
+            # Alert links (generatorURL) point here, not at this machine's host name.
+            f"--web.external-url={ctx.url(ports.prometheus)}",
             "--web.enable-lifecycle",
         ],
     )
@@ -120,6 +122,7 @@ def alertmanager(ctx: LabContext) -> Component:
             f"--config.file={config}",
             f"--storage.path={home / 'data'}",
             f"--web.listen-address={_local(ctx.ports.alertmanager)}",
+            f"--web.external-url={ctx.url(ctx.ports.alertmanager)}",
             # An empty address turns clustering (and its port 9094) off.
             "--cluster.listen-address=",
         ],
