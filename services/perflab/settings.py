@@ -84,8 +84,10 @@ class CelerySettings(BaseModel):
 
 
 class WorkerSettings(BaseModel):
-    concurrency: int = Field(default=2, ge=1)
-    # The worker's own /metrics (all its pool processes aggregated).
+    """Where the Celery worker serves its own /metrics (its pool processes aggregated).
+    Its pool size is Celery's `--concurrency` (`PERFLAB_LAB__WORKER_CONCURRENCY` under
+    `lab up`)."""
+
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9808
 
@@ -93,7 +95,7 @@ class WorkerSettings(BaseModel):
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = Field(default=2, ge=1)
+    # Worker processes are uvicorn's `--workers` (`PERFLAB_LAB__API_WORKERS` under `lab up`).
     # Larger request bodies are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
 

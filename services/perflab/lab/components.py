@@ -120,13 +120,11 @@ class LabContext:
             PERFLAB_REDIS__URL=self.redis_url,
             PERFLAB_REDIS__PASSWORD_FILE=str(self.secrets.path(REDIS)),
             PERFLAB_API__PORT=str(self.ports.api),
-            PERFLAB_API__WORKERS=str(self.cfg.lab.api_workers),
             PERFLAB_DJANGO__PORT=str(self.ports.django),
             PERFLAB_DJANGO__WORKERS=str(self.cfg.lab.api_workers),
             PERFLAB_FLASK__PORT=str(self.ports.flask),
             PERFLAB_FLASK__WORKERS=str(self.cfg.lab.api_workers),
             PERFLAB_WORKER__METRICS_PORT=str(self.ports.worker_metrics),
-            PERFLAB_WORKER__CONCURRENCY=str(self.cfg.lab.worker_concurrency),
             PYTHONUNBUFFERED="1",
         )
         env.update(extra)

@@ -56,8 +56,8 @@ class Ports(BaseModel):
 class LabOptions(BaseModel):
     state_dir: Path = REPO / ".lab"
     # Worker processes of every web service (uvicorn's and gunicorn's --workers).
-    api_workers: int = Field(default=ApiSettings().workers, ge=1)
-    worker_concurrency: int = Field(default=WorkerSettings().concurrency, ge=1)
+    api_workers: int = Field(default=2, ge=1)
+    worker_concurrency: int = Field(default=2, ge=1)
     # 1.0 is sized so that the missing index on orders.user_id clearly shows.
     seed_scale: float = Field(default=1.0, gt=0)
     scrape_interval: str = "5s"
