@@ -60,6 +60,8 @@ def _http(exc: HTTPException) -> tuple[Response, int]:
     code = exc.code or 500
     if code == 404:
         message = f"no route {request.method} {request.path}"
+    elif code == 500:  # as the other services: the cause is in the log, not the answer
+        message = "internal error; see the service log"
     else:
         message = exc.description or exc.name
     return jsonify({"error": message}), code

@@ -87,3 +87,11 @@ def test_reviews_are_validated(flask_client: FlaskClient):
         "/books/1/reviews", json={"user_id": 99999999, "rating": 5, "body": "x"}
     )
     assert no_user.status_code == 404 and no_user.json == {"error": "user 99999999 not found"}
+
+
+def test_text_postgres_cannot_store_is_refused_by_name(flask_client: FlaskClient):
+    nul = flask_client.post("/books/1/reviews", json={"user_id": 1, "rating": 5, "body": "a\x00b"})
+    assert nul.status_code == 422 and nul.json["detail"][0]["loc"] == ["body", "body"], nul.text
+    assert "NUL" in nul.json["detail"][0]["msg"]
+    genre = flask_client.get("/books/catalog", query_string={"genre": "a\x00b"})
+    assert genre.status_code == 422 and genre.json["detail"][0]["loc"] == ["query", "genre"]

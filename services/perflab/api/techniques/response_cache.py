@@ -36,11 +36,11 @@ from perflab.api.resources import Resources
 from perflab.api.responses import ADMIN, NOT_FOUND, WRITE
 from perflab.api.techniques.base import Technique, run
 from perflab.api.techniques.render import answer
-from perflab.api.text import StorableText
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
 from perflab.telemetry.metrics import CACHE_REQUESTS
+from perflab.text import StorableText
 
 NAME = "response_cache"
 CACHE = "top_rated"

@@ -22,9 +22,9 @@ from pydantic import BaseModel
 from perflab.api.deps import Flags, Pool
 from perflab.api.techniques.base import Technique, run
 from perflab.api.techniques.render import answer, render
-from perflab.api.text import StorableText
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
+from perflab.text import StorableText
 
 NAME = "select_columns"
 _FILTER = "WHERE ($1::text IS NULL OR genre = $1) ORDER BY id LIMIT $2"

@@ -23,6 +23,7 @@ from perflab.catalog import TECHNIQUES
 from perflab.django_service.shop.models import Book
 from perflab.django_service.techniques.base import Technique, int_param, json_answer, run
 from perflab.errors import BadRequest
+from perflab.text import storable
 
 NAME = "select_columns"
 COLUMNS = ("id", "title", "author_id", "genre", "published_year", "price_cents")
@@ -46,6 +47,11 @@ def catalog(request: HttpRequest) -> JsonResponse:
     genre = request.GET.get("genre")
     if genre is not None and not 1 <= len(genre) <= 40:
         raise BadRequest("query parameter 'genre' must be 1 to 40 characters")
+    if genre is not None:
+        try:
+            storable(genre)
+        except ValueError as error:
+            raise BadRequest(f"query parameter 'genre' {error}") from None
     limit = int_param(request, "limit", 50, 1, 500)
     variant, page = run(NAME, naive, optimised, genre, limit)
     return json_answer(page, variant)

@@ -34,6 +34,7 @@ from perflab.flask_service.models import Review
 from perflab.flask_service.resources import session
 from perflab.flask_service.techniques.base import Technique, run
 from perflab.telemetry.metrics import CACHE_REQUESTS
+from perflab.text import StorableText
 
 NAME = "response_cache"
 CACHE = "top_rated"
@@ -118,7 +119,7 @@ class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: int = Field(ge=1, le=validation.MAX_ID)
     rating: int = Field(ge=1, le=5)
-    body: str = Field(min_length=1, max_length=5000)
+    body: StorableText = Field(min_length=1, max_length=5000)
 
 
 _REVIEW = TypeAdapter(ReviewIn)

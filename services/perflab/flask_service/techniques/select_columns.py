@@ -26,13 +26,14 @@ from perflab.flask_service import validation
 from perflab.flask_service.models import Book
 from perflab.flask_service.resources import session
 from perflab.flask_service.techniques.base import Technique, run
+from perflab.text import StorableText
 
 NAME = "select_columns"
 SHOWN = (Book.id, Book.title, Book.author_id, Book.genre, Book.published_year, Book.price_cents)
 
 
 class Page(BaseModel):
-    genre: str | None = Field(default=None, min_length=1, max_length=40)
+    genre: StorableText | None = Field(default=None, min_length=1, max_length=40)
     limit: int = Field(default=50, ge=1, le=500)
 
 

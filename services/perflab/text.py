@@ -1,8 +1,9 @@
 """Text the API passes to Postgres: no NUL character and nothing but real Unicode.
 
 Postgres text cannot hold NUL (0x00) and UTF-8 cannot encode a lone surrogate, so
-either would fail inside the database call as a 500; validated here, it is a 422
-naming the field (schemathesis found both in review bodies).
+either would fail inside the database call as a 500; validated here, it is a 4xx
+naming the field (schemathesis found both in review bodies). Used by all three services:
+pydantic models take `StorableText`, hand-written parsers call `storable`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 
-def _storable(value: str) -> str:
+def storable(value: str) -> str:
+    """`value` if Postgres can store it, else ValueError saying why."""
     if "\x00" in value:
         raise ValueError("must not contain NUL (0x00) characters")
     try:
@@ -22,4 +24,4 @@ def _storable(value: str) -> str:
     return value
 
 
-StorableText = Annotated[str, AfterValidator(_storable)]
+StorableText = Annotated[str, AfterValidator(storable)]
