@@ -1,7 +1,8 @@
 """Settings for every perflab process, read from `PERFLAB_*` environment variables.
 
 Nested fields use `__`: `PERFLAB_DB__POOL_MAX=20`. Flags are runtime state kept in
-Redis; settings only give their defaults (`PERFLAB_FLAGS__N_PLUS_ONE=false`).
+Redis; settings only give their defaults
+(`PERFLAB_FLAGS__OVERRIDES='{"n_plus_one": false}'`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from perflab.lab.docker import DockerError, compose_command
+from perflab.lab.profiling.targets import TARGETS
 from tests.support.servers import REPO
 
 # docker/requirements.py: what each image installs (not a package: loaded by path).
@@ -297,8 +298,8 @@ def test_compose_ps_rows_say_what_is_healthy() -> None:
 
 def test_app_services_may_be_sampled_by_py_spy() -> None:
     # `lab profile TARGET --docker` runs py-spy inside these containers.
-    for name in ("api", "worker"):
-        assert "SYS_PTRACE" in services()[name].get("cap_add", []), name
+    for target in TARGETS.values():
+        assert "SYS_PTRACE" in services()[target.compose_service].get("cap_add", []), target
     assert "SYS_PTRACE" not in services()["seed"].get("cap_add", [])
 
 
