@@ -330,8 +330,7 @@ def smoke_command(
         typer.Option("--console", help="Console URL (default: the lab's; '' skips)."),
     ] = None,
 ) -> None:
-    """Smoke-test a running stack: every service's health, every technique both ways,
-    flips, Prometheus targets, a Locust burst per service."""
+    """Smoke-test a running stack: health, each technique both ways, flips, targets, load."""
     from perflab.lab import services as lab_services
     from perflab.lab.components import LabContext
 
