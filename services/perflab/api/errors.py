@@ -78,7 +78,13 @@ class _AsciiJSON(JSONResponse):
 
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return _AsciiJSON({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+    # A body that is not UTF-8 comes back as its raw bytes: shown with U+FFFD, not decoded.
+    errors = jsonable_encoder(exc.errors(), custom_encoder={bytes: _readable})
+    return _AsciiJSON({"detail": errors}, status_code=422)
+
+
+def _readable(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
 
 
 def install(app: FastAPI) -> None:

@@ -67,7 +67,12 @@ def path_id(name: str, value: int) -> int:
 
 def body(adapter: TypeAdapter[T]) -> T:
     """The JSON body as `adapter`'s type; not JSON at all is a 422 too."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # json recurses per level: thousands of `[` exhaust the stack
+        raise InvalidRequest(
+            "body", [{"type": "json_invalid", "loc": (), "msg": "body is nested too deeply"}]
+        ) from None
     if data is None:
         raise InvalidRequest(
             "body", [{"type": "json_invalid", "loc": (), "msg": "expected a JSON body"}]

@@ -41,3 +41,5 @@ def test_an_unknown_book_rejects_the_whole_batch(django: httpx.Client, set_flag)
     assert django.post("/orders/bulk", json=[]).status_code == 400
     priced = django.post("/orders/bulk", json=[{**_items(1)[0], "price": 5}])
     assert priced.status_code == 422 and "unknown field(s) price" in priced.json()["error"]
+    deep = django.post("/orders/bulk", content=b"[" * 100_000)  # json's recursion, not a 500
+    assert deep.status_code == 400 and deep.json() == {"error": "body is nested too deeply"}

@@ -78,3 +78,7 @@ async def test_a_bad_item_rejects_the_whole_batch(
     ):
         answer = flask_client.post("/orders/bulk", json=body)
         assert answer.status_code == 422 and answer.json["detail"][0]["loc"] == loc
+    deep = flask_client.post(  # json's recursion, not a 500
+        "/orders/bulk", data=b"[" * 100_000, content_type="application/json"
+    )
+    assert deep.status_code == 422 and deep.json["detail"][0]["msg"] == "body is nested too deeply"

@@ -72,3 +72,21 @@ async def test_starlette_errors_use_the_lab_error_shape():
         answer = await client.get("/nowhere")
     assert answer.status_code == 404
     assert answer.json() == {"error": "Not Found"}
+
+
+async def test_a_body_that_is_not_utf8_is_a_422_not_a_500():
+    app = FastAPI()
+    errors.install(app)
+
+    @app.post("/items")
+    async def items(body: list[int]) -> int:
+        return len(body)
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answer = await client.post(
+            "/items", content=b"\xff\xfe", headers={"content-type": "text/plain"}
+        )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body"]
+    assert answer.json()["detail"][0]["input"] == "\ufffd\ufffd"

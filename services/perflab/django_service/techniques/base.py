@@ -9,6 +9,7 @@ answered; `answer`/`json_answer` put it in `X-Technique-Variant`.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -85,6 +86,16 @@ def json_answer(data: Any, variant: Variant | None = None, status: int = 200) ->
     if variant is not None:
         response[VARIANT_HEADER] = variant.value
     return response
+
+
+def json_body(request: HttpRequest) -> Any:
+    """The request body parsed as JSON (None when empty); 400 saying why it is not."""
+    try:
+        return json.loads(request.body or b"null")
+    except ValueError as exc:
+        raise BadRequest(f"body is not JSON: {exc}") from None
+    except RecursionError:  # json recurses per level: thousands of `[` exhaust the stack
+        raise BadRequest("body is nested too deeply") from None
 
 
 def int_param(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:

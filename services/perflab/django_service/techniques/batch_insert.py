@@ -13,7 +13,6 @@ Expect statements per request N+2 -> 3.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import transaction
@@ -25,7 +24,13 @@ from django.views.decorators.http import require_POST
 
 from perflab.catalog import TECHNIQUES
 from perflab.django_service.shop.models import Book, Customer, Order
-from perflab.django_service.techniques.base import MAX_INT, Technique, json_answer, run
+from perflab.django_service.techniques.base import (
+    MAX_INT,
+    Technique,
+    json_answer,
+    json_body,
+    run,
+)
 from perflab.errors import BadRequest, PerflabError
 
 NAME = "batch_insert"
@@ -40,10 +45,7 @@ class Unprocessable(PerflabError):
 
 def _items(request: HttpRequest) -> list[tuple[int, int, int]]:
     """(user_id, book_id, quantity) per item; 400/422 naming what is wrong."""
-    try:
-        body = json.loads(request.body or b"null")
-    except ValueError as exc:
-        raise BadRequest(f"body is not JSON: {exc}") from None
+    body = json_body(request)
     if not isinstance(body, list) or not 1 <= len(body) <= MAX_ITEMS:
         raise BadRequest(f"body must be a list of 1 to {MAX_ITEMS} orders")
     items = []

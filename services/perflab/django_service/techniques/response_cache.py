@@ -15,7 +15,6 @@ under steady reads, no SQL on a hit.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -36,6 +35,7 @@ from perflab.django_service.techniques.base import (
     Technique,
     check_id,
     json_answer,
+    json_body,
     run,
 )
 from perflab.errors import BadRequest, NotFound
@@ -122,10 +122,7 @@ def top_rated(request: HttpRequest) -> JsonResponse:
 
 
 def _review_in(request: HttpRequest) -> tuple[int, int, str]:
-    try:
-        body = json.loads(request.body or b"null")
-    except ValueError as exc:
-        raise BadRequest(f"body is not JSON: {exc}") from None
+    body = json_body(request)
     if not isinstance(body, dict) or set(body) - {"user_id", "rating", "body"}:
         raise BadRequest("body must be an object with user_id, rating and body only")
     user_id, rating, text = body.get("user_id"), body.get("rating"), body.get("body")
