@@ -34,6 +34,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from perflab import catalog
 from perflab.lab import load_report
 from perflab.lab.config import REPO
 from perflab.lab.load_progress import watch
@@ -299,6 +300,12 @@ def load_command(
     except services.UnknownService as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from exc
+    # A technique the chosen service lacks would only fail every request (with --host the
+    # target's own /techniques decides, in check_options).
+    if host is None and scenario in catalog.TECHNIQUES:
+        if why := catalog.unmeasurable([scenario], chosen.name):
+            console.print(f"[bold red]error:[/] {why}")
+            raise typer.Exit(2)
     opts = LoadOptions(
         scenario=scenario, shape=shape, users=users, spawn_rate=spawn_rate, duration=duration,
         host=host or chosen.url(ctx.ports), processes=processes, output=output,

@@ -19,6 +19,10 @@ runner = CliRunner()
         (["profile", "nope"], "unknown target 'nope'; one of: api, django, flask, worker"),
         (["logs", "nope"], "unknown component 'nope'; one of: postgres, redis, api,"),
         (["fault", "nope"], "unknown component 'nope'; one of: postgres, redis, worker,"),
+        (
+            ["load", "--service", "flask", "--scenario", "db_index", "-t", "3s"],
+            "db_index is not implemented by flask (it is by fastapi, django)",
+        ),
     ],
 )
 def test_a_mistyped_command_exits_2_naming_the_mistake(args: list[str], why: str) -> None:
