@@ -132,7 +132,7 @@ async def start_run(
     service = _service(request, req.service)
     runs = _runs(request)
     try:
-        run = runs.start(req, service.url, settings.console.prometheus_url)
+        run = runs.start(req, service, settings.flags_service.url, settings.console.prometheus_url)
     except RunRefused as exc:
         busy = "one at a time" in str(exc)
         raise HTTPException(409 if busy else 422, str(exc)) from exc

@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from perflab import catalog
+from perflab.console.config import ServiceRef
 from perflab.procs import pid_alive, stop_pid
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -115,6 +117,11 @@ class Runs:
 
     def check(self, req: RunRequest) -> None:
         lim = self.limits
+        if req.kind == "experiment" or req.target in catalog.TECHNIQUES:
+            # A service outside the catalog (a custom entry) is checked by its own run.
+            service = req.service if req.service in catalog.SERVICES else None
+            if why := catalog.unmeasurable([req.target], service):
+                raise RunRefused(why)
         if req.users > lim.max_users:
             raise RunRefused(f"users: at most {lim.max_users}")
         cap = lim.max_load_seconds if req.kind == "load" else lim.max_experiment_seconds
@@ -131,22 +138,28 @@ class Runs:
         if why:
             raise RunRefused(why)
 
-    def command(self, req: RunRequest, api: str, prometheus: str, out: Path) -> list[str]:
+    def command(
+        self, req: RunRequest, service: ServiceRef, flags_api: str, prometheus: str, out: Path
+    ) -> list[str]:
+        """The CLI line of the run: load or measure `service`; flags flip at `flags_api`
+        (Django's and Flask's /flags are read-only: the API flips for every service)."""
         base = [sys.executable, "-m", "perflab.lab.cli"]
         if req.kind == "load":
             return base + [
                 "load", "--scenario", req.target, "--users", str(req.users),
                 "--spawn-rate", str(req.users), "--duration", f"{req.seconds}s",
-                "--host", api, "--output", str(out),
+                "--host", service.url, "--output", str(out),
             ]  # fmt: skip
+        # Figures are kept to the service's own series by its catalog name.
+        named = ["--service", service.name] if service.name in catalog.SERVICES else []
         return base + [
             "experiment", req.target, "--duration", f"{req.seconds}s",
             "--warmup", str(EXPERIMENT_WARMUP_SECONDS), "--repeats", str(req.repeats),
-            "--users", str(req.users), "--api", api, "--prometheus", prometheus,
-            "--output", str(out),
+            "--users", str(req.users), *named, "--target", service.url, "--api", flags_api,
+            "--prometheus", prometheus, "--output", str(out),
         ]  # fmt: skip
 
-    def start(self, req: RunRequest, api: str, prometheus: str) -> Run:
+    def start(self, req: RunRequest, service: ServiceRef, flags_api: str, prometheus: str) -> Run:
         self.check(req)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_id, n = f"{req.kind}-{stamp}-console", 1
@@ -155,7 +168,7 @@ class Runs:
             run_id = f"{req.kind}-{stamp}-console-{n}"
         out = self.results / run_id
         out.mkdir(parents=True)
-        cmd = self.command(req, api, prometheus, out)
+        cmd = self.command(req, service, flags_api, prometheus, out)
         if req.kind == "load":
             planned = req.seconds + 5.0
         else:

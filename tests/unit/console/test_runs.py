@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from perflab.console.config import ConsoleOptions
+from perflab.console.config import ConsoleOptions, ServiceRef
 from perflab.console.runs import Run, RunRefused, RunRequest, Runs
 
 
@@ -38,13 +38,35 @@ def test_a_second_run_is_refused_while_one_goes(tmp_path: Path) -> None:
 
 def test_the_commands_are_lab_load_and_lab_experiment(tmp_path: Path) -> None:
     runs = Runs(tmp_path, ConsoleOptions())
+    api = ServiceRef(name="fastapi", url="http://a")
     load = runs.command(RunRequest(kind="load", target="n_plus_one", users=3, seconds=8),
-                        "http://a", "http://p", tmp_path)  # fmt: skip
+                        api, "http://a", "http://p", tmp_path)  # fmt: skip
     assert load[1:5] == ["-m", "perflab.lab.cli", "load", "--scenario"]
     assert "8s" in load and "http://a" in load
     exp = runs.command(RunRequest(kind="experiment", target="gzip", seconds=4, repeats=2),
-                       "http://a", "http://p", tmp_path)  # fmt: skip
+                       api, "http://a", "http://p", tmp_path)  # fmt: skip
     assert exp[3:5] == ["experiment", "gzip"]
     assert exp[exp.index("--duration") + 1] == "4s" and exp[exp.index("--repeats") + 1] == "2"
+
+
+def test_an_experiment_on_django_measures_django_and_flips_at_the_api(tmp_path: Path) -> None:
+    # Django's /flags is read-only: flipping there failed every console experiment on it.
+    runs = Runs(tmp_path, ConsoleOptions())
+    django = ServiceRef(name="django", url="http://d:8001")
+    exp = runs.command(RunRequest(kind="experiment", service="django", target="n_plus_one"),
+                       django, "http://a:8000", "http://p", tmp_path)  # fmt: skip
+    option = {exp[i]: exp[i + 1] for i in range(len(exp) - 1) if exp[i].startswith("--")}
+    assert option["--service"] == "django" and option["--target"] == "http://d:8001"
+    assert option["--api"] == "http://a:8000"
+
+
+def test_a_target_the_service_cannot_run_is_refused_before_it_starts(tmp_path: Path) -> None:
+    runs = Runs(tmp_path, ConsoleOptions())
+    for kind in ("load", "experiment"):
+        with pytest.raises(RunRefused, match=r"db_index is not implemented by flask"):
+            runs.check(RunRequest(kind=kind, service="flask", target="db_index", seconds=5))
+    with pytest.raises(RunRefused, match="unknown flag 'mixed'"):
+        runs.check(RunRequest(kind="experiment", target="mixed", seconds=5))
+    runs.check(RunRequest(kind="load", service="flask", target="mixed", seconds=5))
     with pytest.raises(ValueError):
         RunRequest(kind="load", target="gzip; rm -rf /")
