@@ -1,13 +1,13 @@
 """The fault suite: a real native lab (its own state folder and ports, an admin token
 set), under steady probe traffic, loses each component in turn through `lab fault`.
 
-Per fault it must hold: no 500 and no unnamed error (only 503s naming the dependency
-that is down; a killed uvicorn worker may also drop the connections it held), the
+Per fault it must hold: no 500, no timeout and no unnamed error (only 503s naming the
+dependency that is down; a killed worker process may also drop the connections it held), the
 errors stop within RECOVERY_SECONDS of the component being back, every task enqueued
 during the run ends SUCCESS with exactly one confirmation row (none lost), and the
 request and task counters never go back. The figures of each fault are printed
 (`pytest -s`). Then `lab smoke` right after `lab load` must pass (finding 10).
-Bounded: about 3 minutes.
+Bounded: about 4 minutes.
 """
 
 from __future__ import annotations
@@ -92,18 +92,30 @@ def lab() -> Iterator[Lab]:
         lab.cleanup()
 
 
-@pytest.mark.parametrize("component", list(ALLOWED))
-def test_a_fault_loses_nothing_and_answers_only_named_503s(lab: Lab, component: str):
-    report_file = lab.state / f"fault-{component}.json"
-    done = lab.run("fault", component, "--for", "4s", "--output", str(report_file))
+# Every fault under the API's traffic; Django and Flask under the faults that reach
+# them differently (psycopg's pool waits for a connection; gunicorn replaces workers).
+CASES = [(component, "fastapi") for component in ALLOWED] + [
+    ("postgres", "django"),
+    ("api-worker", "django"),
+    ("postgres", "flask"),
+]
+
+
+@pytest.mark.parametrize(("component", "service"), CASES)
+def test_a_fault_loses_nothing_and_answers_only_named_503s(lab: Lab, component: str, service: str):
+    report_file = lab.state / f"fault-{component}-{service}.json"
+    done = lab.run("fault", component, "--service", service, "--for", "4s",
+                   "--output", str(report_file))  # fmt: skip
     assert report_file.exists(), done.stdout + done.stderr
     report = json.loads(report_file.read_text())
-    print(f"\n{component}: {json.dumps(report)}")  # the figures of the suite
+    print(f"\n{component} ({service}): {json.dumps(report)}")  # the figures of the suite
+    assert report["service"] == service
     unexpected = set(report["errors_by_kind"]) - ALLOWED[component]
     assert not unexpected, report["errors_by_route"]
     assert report["requests"] > 50
     assert report["recovery_seconds"] <= RECOVERY_SECONDS, report
-    assert report["tasks_enqueued"] > 0
+    if service != "flask":  # Flask has no background_offload: no task to follow
+        assert report["tasks_enqueued"] > 0
     assert report["tasks_lost"] == 0, report
     assert report["tasks_completed"] == report["tasks_enqueued"]
     assert report["counters_went_back"] == []

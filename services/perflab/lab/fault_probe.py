@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -21,14 +22,32 @@ from dataclasses import dataclass, field
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from perflab.catalog import implemented_by
+
+Route = tuple[str, str, int]
 # (method, route template, id range): small ids exist at every seed scale.
-ROUTES = (
+ROUTES: tuple[Route, ...] = (
     ("GET", "/books/{id}", 20),
     ("GET", "/authors/{id}", 20),
     ("GET", "/genres/top-rated", 0),
     ("GET", "/flags", 0),
     ("POST", "/orders/{id}/confirm", 200),
 )
+# Longer than any service's own wait for a dependency (connect and pool timeouts, 5 s),
+# so the probe records the service's answer (a 503 after that wait), not its own timeout.
+PROBE_TIMEOUT_SECONDS = 10.0
+EVERY_SERVICE = {"/flags"}  # not a technique: each service reads the shared flags
+
+
+def routes_for(service: str) -> tuple[Route, ...]:
+    """The probe routes `service` serves (by its techniques in the catalog)."""
+    served = {
+        (spec.method, re.sub(r"\{[^}]+\}", "{id}", spec.path))
+        for spec in implemented_by(service).values()
+    }
+    return tuple(r for r in ROUTES if r[1] in EVERY_SERVICE or (r[0], r[1]) in served)
+
+
 COUNTERS = ("perflab_http_requests_total", "perflab_celery_tasks_total")
 
 
@@ -107,8 +126,10 @@ class Probe:
         rate: float = 20.0,
         threads: int = 3,
         token: str | None = None,
+        routes: tuple[Route, ...] = ROUTES,
     ) -> None:
         self.api = api
+        self.routes = routes
         self.metrics_urls = metrics_urls
         self.interval = threads / rate
         self.threads = threads
@@ -133,8 +154,10 @@ class Probe:
 
     def _traffic(self, seed: int) -> None:
         rng = random.Random(seed)
-        with httpx.Client(base_url=self.api, headers=self.headers, timeout=5) as http:
-            for method, route, ids in itertools.cycle(ROUTES):
+        with httpx.Client(
+            base_url=self.api, headers=self.headers, timeout=PROBE_TIMEOUT_SECONDS
+        ) as http:
+            for method, route, ids in itertools.cycle(self.routes):
                 if self._stop.is_set():
                     return
                 path = route.replace("{id}", str(rng.randint(1, ids))) if ids else route

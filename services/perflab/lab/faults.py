@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 import httpx
 import psutil
 
-from perflab.lab import pidfiles
+from perflab.lab import pidfiles, services
 from perflab.lab.components import Component, LabContext
+from perflab.lab.services import Service
 from perflab.procs import StartError, pid_alive, wait_until
 
 FAULTS = ("postgres", "redis", "worker", "worker-child", "api-worker")
@@ -52,6 +53,7 @@ class FaultReport:
     tasks_completed: int  # ended SUCCESS with exactly one confirmation row
     tasks_lost: int
     counters_went_back: list[str] = field(default_factory=list)
+    service: str = "fastapi"  # the web service the probe loaded
 
     def errors_by_kind(self) -> Counter[str]:
         kinds: Counter[str] = Counter()
@@ -62,6 +64,7 @@ class FaultReport:
     def as_dict(self) -> dict[str, object]:
         return {
             "component": self.component,
+            "service": self.service,
             "down_seconds": round(self.down_seconds, 2),
             "requests": self.requests,
             "errors_by_kind": dict(self.errors_by_kind()),
@@ -123,7 +126,11 @@ class Injection:
     up: Callable[[], None]
 
 
-def native_injection(ctx: LabContext, components: list[Component], fault: str) -> Injection:
+def native_injection(
+    ctx: LabContext, components: list[Component], fault: str, service: Service | None = None
+) -> Injection:
+    """`service`: whose worker process `api-worker` kills (default: the FastAPI API)."""
+    service = service or services.by_name(services.DEFAULT)
     if fault in ("postgres", "redis"):
         component = _component(components, fault)
         orphans: list[int] = []
@@ -158,18 +165,22 @@ def native_injection(ctx: LabContext, components: list[Component], fault: str) -
 
         return Injection(down_child, up_child)
     if fault == "api-worker":
-        api = _component(components, "api")
-        main = _running(api)
+        web = _component(components, service.job)
+        main = _running(web)
+        # uvicorn's workers are multiprocessing children (beside its resource tracker);
+        # gunicorn's master has only its workers as children.
+        mark = "spawn_main" if service.name == "fastapi" else ""
+        ready = f"{service.url(ctx.ports)}/readyz"
 
         def down_api() -> None:
-            os.kill(_children(main, "spawn_main")[0], signal.SIGKILL)
+            os.kill(_children(main, mark)[0], signal.SIGKILL)
 
         def up_api() -> None:
             want = ctx.cfg.lab.api_workers
             wait_until(
                 lambda: (
-                    len(_children(main, "spawn_main")) >= want
-                    and httpx.get(f"{ctx.api_url}/readyz", timeout=2).status_code == 200
+                    len(_children(main, mark)) >= want
+                    and httpx.get(ready, timeout=2).status_code == 200
                 ),
                 timeout=RESTART_TIMEOUT_SECONDS,
             )
@@ -191,6 +202,9 @@ def run_fault(
     seconds: float,
     *,
     api_url: str | None = None,
+    probe_url: str | None = None,
+    routes: tuple[tuple[str, str, int], ...] | None = None,
+    service: str = "fastapi",
     metrics_urls: list[str] | None = None,
     dsn: str | None = None,
     rate: float = 20.0,
@@ -198,14 +212,18 @@ def run_fault(
     say: Callable[[str], object] = print,
     on_phase: Callable[[str], object] = lambda _: None,
 ) -> FaultReport:
-    from perflab.lab.fault_probe import Probe
+    """`api_url`: the FastAPI API, where task states are read (default: the native lab's);
+    `probe_url`, `routes`: the service the probe sends traffic to and its routes (default:
+    the API, every probe route); `metrics_urls`: whose counters must never go back
+    (default: the probed service's and the worker's); `dsn`: the database to count
+    confirmation rows in (None: states only)."""
+    from perflab.lab.fault_probe import ROUTES, Probe
 
-    """`api_url`, `metrics_urls`: where the probe goes (default: the native lab's API and
-    worker); `dsn`: the database to count confirmation rows in (None: states only)."""
     api_url = api_url or ctx.api_url
+    probe_url = probe_url or api_url
     if metrics_urls is None:
-        metrics_urls = [f"{api_url}/metrics", f"{ctx.url(ctx.ports.worker_metrics)}/metrics"]
-    probe = Probe(api_url, metrics_urls, rate=rate, token=token).start()
+        metrics_urls = [f"{probe_url}/metrics", f"{ctx.url(ctx.ports.worker_metrics)}/metrics"]
+    probe = Probe(probe_url, metrics_urls, rate=rate, token=token, routes=routes or ROUTES).start()
     try:
         time.sleep(BASELINE_SECONDS)
         say(f"fault: {fault} down")
@@ -223,7 +241,7 @@ def run_fault(
     finally:
         tally = probe.stop()
     say(f"fault: waiting for the {len(tally.task_ids)} tasks enqueued during the run")
-    completed = completed_tasks(ctx.api_url, dsn, tally.task_ids, TASK_GRACE_SECONDS)
+    completed = completed_tasks(api_url, dsn, tally.task_ids, TASK_GRACE_SECONDS)
     last_error = max(tally.error_times, default=back)
     return FaultReport(
         component=fault,
@@ -235,6 +253,7 @@ def run_fault(
         tasks_completed=len(completed),
         tasks_lost=len(set(tally.task_ids) - completed),
         counters_went_back=tally.counters_went_back(),
+        service=service,
     )
 
 
