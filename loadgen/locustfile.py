@@ -13,7 +13,9 @@ SoakShape); otherwise `--shape` / `LOCUST_SHAPE` picks the shape, and none means
 constant `--users`. Load-side metrics: http://127.0.0.1:9646/metrics
 (`PERFLAB_LOADGEN_METRICS_PORT`, 0 disables; the master only in distributed mode).
 `--think S` (`PERFLAB_THINK_SECONDS`) gives every user the same pace; 0 is a closed
-loop, as `lab experiment` and `lab profile --flag` use. `--seed N`
+loop, as `lab experiment` and `lab profile --flag` use. `--rate R`
+(`PERFLAB_RATE_PER_USER`) caps every user at R tasks per second instead (Locust's
+`constant_throughput`): a fixed request rate while the service keeps up. `--seed N`
 (`PERFLAB_LOAD_SEED`) makes every run ask for the same ids, pages and keys, user by
 user in start order, as `lab experiment` does.
 """
@@ -24,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from locust import constant, events
+from locust import constant, constant_throughput, events
 from locust.runners import WorkerRunner
 
 # Locust imports this file by path; make the `loadgen` package importable from anywhere.
@@ -77,6 +79,14 @@ def _arguments(parser: Any) -> None:
         "class's own pace.",
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        env_var="PERFLAB_RATE_PER_USER",
+        help="Every user's requests per second (a fixed rate while the service keeps up); "
+        "wins over --think.",
+    )
+    parser.add_argument(
         "--seed",
         type=int,
         default=None,
@@ -97,7 +107,11 @@ def _init(environment: Any, runner: Any = None, **_: Any) -> None:
     by_name = {shape.name: shape for shape in available.values()}
     environment.shape_class = by_name.get(wanted) if wanted else None
     think = getattr(options, "think", None) if options is not None else None
-    if think is not None:
+    rate = getattr(options, "rate", None) if options is not None else None
+    if rate is not None:
+        for user_class in environment.user_classes:
+            user_class.wait_time = constant_throughput(rate)
+    elif think is not None:
         for user_class in environment.user_classes:
             user_class.wait_time = constant(think)
     if not isinstance(runner, WorkerRunner):

@@ -6,7 +6,12 @@ from pathlib import Path
 
 from perflab.experiment.arm import LoadPlan, LoadRun
 
-SHELL = {"PATH": "/usr/bin", "PERFLAB_THINK_SECONDS": "1.5", "PERFLAB_LOAD_SEED": "99"}
+SHELL = {
+    "PATH": "/usr/bin",
+    "PERFLAB_THINK_SECONDS": "1.5",
+    "PERFLAB_RATE_PER_USER": "7",
+    "PERFLAB_LOAD_SEED": "99",
+}
 
 
 def environment(tmp_path: Path, **plan: object) -> dict[str, str]:
@@ -26,5 +31,12 @@ def test_a_plan_without_pace_or_seed_drops_the_shells(tmp_path: Path) -> None:
     # None means each user class's own wait time and fresh draws, not whatever was exported.
     env = environment(tmp_path, think_seconds=None, seed=None)
     assert "PERFLAB_THINK_SECONDS" not in env
+    assert "PERFLAB_RATE_PER_USER" not in env
     assert "PERFLAB_LOAD_SEED" not in env
     assert SHELL["PERFLAB_THINK_SECONDS"] == "1.5"  # the caller's mapping is untouched
+
+
+def test_a_paced_plan_sends_its_rate_and_no_think_time(tmp_path: Path) -> None:
+    env = environment(tmp_path, think_seconds=0.0, rate_per_user=40.0, seed=1)
+    assert env["PERFLAB_RATE_PER_USER"] == "40.0"
+    assert "PERFLAB_THINK_SECONDS" not in env

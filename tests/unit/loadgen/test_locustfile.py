@@ -58,15 +58,18 @@ class _Healthz(BaseHTTPRequestHandler):
         pass
 
 
-def _requests_in_two_seconds(think: str | None) -> int:
+def _requests_in_two_seconds(think: str | None, rate: str | None = None) -> int:
     """Requests one CapacityUser (no pause of its own) makes in 2 s, by a real Locust."""
     _Healthz.hits = 0
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Healthz)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = {k: v for k, v in os.environ.items() if k != "PERFLAB_THINK_SECONDS"}
+    paces = ("PERFLAB_THINK_SECONDS", "PERFLAB_RATE_PER_USER")
+    env = {k: v for k, v in os.environ.items() if k not in paces}
     env["PERFLAB_LOADGEN_METRICS_PORT"] = "0"
     if think is not None:
         env["PERFLAB_THINK_SECONDS"] = think
+    if rate is not None:
+        env["PERFLAB_RATE_PER_USER"] = rate
     try:
         subprocess.run(
             [
@@ -88,6 +91,14 @@ def test_think_time_sets_every_users_pace():
     flat_out = _requests_in_two_seconds(None)
     assert 1 <= paced <= 5
     assert flat_out > 10 * paced
+
+
+def test_a_rate_caps_every_user_at_that_many_requests_per_second():
+    # 10/s for 2 s is about 20 whatever the think time says (the rate wins), far under
+    # what the same user does flat out.
+    rated = _requests_in_two_seconds("0.5", rate="10")
+    assert 12 <= rated <= 24
+    assert _requests_in_two_seconds(None) > 5 * rated
 
 
 class _Listing(BaseHTTPRequestHandler):
