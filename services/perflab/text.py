@@ -1,4 +1,4 @@
-"""Text the API passes to Postgres: no NUL character and nothing but real Unicode.
+"""Text the services pass to Postgres: no NUL character and nothing but real Unicode.
 
 Postgres text cannot hold NUL (0x00) and UTF-8 cannot encode a lone surrogate, so
 either would fail inside the database call as a 500; validated here, it is a 4xx

@@ -7,7 +7,7 @@ errors stop within RECOVERY_SECONDS of the component being back, every task enqu
 during the run ends SUCCESS with exactly one confirmation row (none lost), and the
 request and task counters never go back. The figures of each fault are printed
 (`pytest -s`). Then `lab smoke` right after `lab load` must pass (finding 10).
-Bounded: about 4 minutes.
+Bounded: about 3.5 minutes.
 """
 
 from __future__ import annotations

@@ -141,7 +141,9 @@ def test_every_recording_rule_has_an_expression_test():
 def test_thresholds_read_by_alerts_are_exactly_those_defined():
     # scalar() of a missing threshold is NaN, and the alert silently never fires.
     defined = [r["labels"]["threshold"] for r in _rules(RULES_DIR / "thresholds.rules.yml")]
-    read = set(re.findall(r'threshold="(\w+)"', (RULES_DIR / "perflab.alerts.yml").read_text()))
+    # In expressions (threshold="x") and in annotation templates (threshold='x').
+    text = (RULES_DIR / "perflab.alerts.yml").read_text()
+    read = set(re.findall(r"""threshold=["'](\w+)["']""", text))
     assert len(defined) == len(set(defined)), "a threshold is defined twice"
     assert read == set(defined)
 

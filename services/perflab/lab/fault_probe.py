@@ -148,8 +148,10 @@ class Probe:
 
     def stop(self) -> Tally:
         self._stop.set()
+        # No limit: each request is bounded by PROBE_TIMEOUT_SECONDS, and the tally must
+        # not be read while a thread may still add to it.
         for worker in self._workers:
-            worker.join(timeout=10)
+            worker.join()
         return self.tally
 
     def _traffic(self, seed: int) -> None:

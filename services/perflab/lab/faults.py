@@ -6,7 +6,8 @@ Faults (native lab; `lab fault --docker` does the same to the compose services):
     redis         SIGKILL of redis-server, restarted after --for seconds
     worker        SIGKILL of the Celery worker and its pool, restarted after --for seconds
     worker-child  SIGKILL of one Celery pool process; Celery replaces it by itself
-    api-worker    SIGKILL of one uvicorn worker process; uvicorn replaces it by itself
+    api-worker    SIGKILL of one worker process of the probed service (uvicorn's or
+                  gunicorn's); its master replaces it by itself
 
 While it lasts, a probe (`fault_probe`) sends steady traffic and sorts every answer.
 The report says what the service did: requests, errors by kind and route, how long
@@ -30,6 +31,7 @@ import psutil
 
 from perflab.lab import pidfiles, services
 from perflab.lab.components import Component, LabContext
+from perflab.lab.fault_probe import ROUTES, Probe, Route
 from perflab.lab.services import Service
 from perflab.procs import StartError, pid_alive, wait_until
 
@@ -203,7 +205,7 @@ def run_fault(
     *,
     api_url: str | None = None,
     probe_url: str | None = None,
-    routes: tuple[tuple[str, str, int], ...] | None = None,
+    routes: tuple[Route, ...] = ROUTES,
     service: str = "fastapi",
     metrics_urls: list[str] | None = None,
     dsn: str | None = None,
@@ -217,13 +219,11 @@ def run_fault(
     the API, every probe route); `metrics_urls`: whose counters must never go back
     (default: the probed service's and the worker's); `dsn`: the database to count
     confirmation rows in (None: states only)."""
-    from perflab.lab.fault_probe import ROUTES, Probe
-
     api_url = api_url or ctx.api_url
     probe_url = probe_url or api_url
     if metrics_urls is None:
         metrics_urls = [f"{probe_url}/metrics", f"{ctx.url(ctx.ports.worker_metrics)}/metrics"]
-    probe = Probe(probe_url, metrics_urls, rate=rate, token=token, routes=routes or ROUTES).start()
+    probe = Probe(probe_url, metrics_urls, rate=rate, token=token, routes=routes).start()
     try:
         time.sleep(BASELINE_SECONDS)
         say(f"fault: {fault} down")

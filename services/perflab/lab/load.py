@@ -124,6 +124,19 @@ def check_options(opts: LoadOptions) -> None:
         )
 
 
+def not_served(host: str, technique: str) -> str | None:
+    """Why `host` cannot take `technique`'s load (None: it lists it, or cannot be asked,
+    which the run itself then reports)."""
+    try:
+        answer = httpx.get(f"{host}/techniques", timeout=5).json()
+        listed = [t["name"] for t in answer["techniques"]]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
+    if technique in listed:
+        return None
+    return f"{host} does not serve {technique}; it lists: {', '.join(listed)}"
+
+
 def locust_command(opts: LoadOptions, out: Path) -> list[str]:
     prefix = out / "locust"
     cmd = [
@@ -300,10 +313,14 @@ def load_command(
     except services.UnknownService as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from exc
-    # A technique the chosen service lacks would only fail every request (with --host the
-    # target's own /techniques decides, in check_options).
-    if host is None and scenario in catalog.TECHNIQUES:
-        if why := catalog.unmeasurable([scenario], chosen.name):
+    # A technique the target does not serve would only fail every request.
+    if scenario in catalog.TECHNIQUES:
+        why = (
+            catalog.unmeasurable([scenario], chosen.name)
+            if host is None
+            else not_served(host, scenario)
+        )
+        if why:
             console.print(f"[bold red]error:[/] {why}")
             raise typer.Exit(2)
     opts = LoadOptions(

@@ -40,6 +40,7 @@ from perflab.django_service.techniques.base import (
 )
 from perflab.errors import BadRequest, NotFound
 from perflab.telemetry.metrics import CACHE_REQUESTS
+from perflab.text import storable
 
 NAME = "response_cache"
 CACHE = "top_rated"
@@ -132,18 +133,11 @@ def _review_in(request: HttpRequest) -> tuple[int, int, str]:
         raise BadRequest("rating must be an integer from 1 to 5")
     if not isinstance(text, str) or not 1 <= len(text) <= 5000:
         raise BadRequest("body must be a string of 1 to 5000 characters")
-    # Postgres text holds neither NUL nor a lone surrogate (not UTF-8): refused by name.
-    if "\x00" in text or _not_utf8(text):
-        raise BadRequest("body must be UTF-8 text without NUL characters")
-    return user_id, rating, text
-
-
-def _not_utf8(text: str) -> bool:
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+        storable(text)
+    except ValueError as error:
+        raise BadRequest(f"body {error}") from None
+    return user_id, rating, text
 
 
 @csrf_exempt

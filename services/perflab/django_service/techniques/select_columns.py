@@ -45,9 +45,9 @@ def optimised(genre: str | None, limit: int) -> list[dict[str, Any]]:
 @require_GET
 def catalog(request: HttpRequest) -> JsonResponse:
     genre = request.GET.get("genre")
-    if genre is not None and not 1 <= len(genre) <= 40:
-        raise BadRequest("query parameter 'genre' must be 1 to 40 characters")
     if genre is not None:
+        if not 1 <= len(genre) <= 40:
+            raise BadRequest("query parameter 'genre' must be 1 to 40 characters")
         try:
             storable(genre)
         except ValueError as error:
