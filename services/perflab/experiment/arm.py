@@ -64,7 +64,6 @@ class LoadPlan:
     scenario: str
     users: int
     think_seconds: float | None = 0.0  # None: each user class's own wait time
-    rate_per_user: float | None = None  # requests/s per user; wins over think_seconds
     load_cores: set[int] | None = None  # pin Locust here (None: anywhere)
     seed: int | None = None  # the users' ids, pages and keys (None: fresh draws)
 
@@ -91,12 +90,11 @@ class LoadRun:
 
     def environment(self, shell: Mapping[str, str]) -> dict[str, str]:
         """Locust's environment: the plan's pace and seed, never ones left in the shell."""
+        # A rate left in the shell would override the plan's pace too.
         planned = ("PERFLAB_THINK_SECONDS", "PERFLAB_RATE_PER_USER", "PERFLAB_LOAD_SEED")
         env = {k: v for k, v in shell.items() if k not in planned}
         env["PERFLAB_SAMPLES_FILE"] = str(self.samples_file)
-        if self.plan.rate_per_user is not None:
-            env["PERFLAB_RATE_PER_USER"] = str(self.plan.rate_per_user)
-        elif self.plan.think_seconds is not None:
+        if self.plan.think_seconds is not None:
             env["PERFLAB_THINK_SECONDS"] = str(self.plan.think_seconds)
         if self.plan.seed is not None:
             env["PERFLAB_LOAD_SEED"] = str(self.plan.seed)

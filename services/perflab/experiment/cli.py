@@ -107,8 +107,8 @@ def experiment_command(
         typer.Option(
             min=0,
             help="Think time per user in s. Default: 0 (closed loop) when the technique's "
-            "key figure is throughput or CPU per request, a fixed 40 requests/s per user "
-            "for memo entries, else "
+            "key figure grows with the request count (throughput, CPU per request, memo "
+            "entries), else "
             "each user class's own pace.",
         ),
     ] = None,

@@ -35,8 +35,3 @@ def test_a_plan_without_pace_or_seed_drops_the_shells(tmp_path: Path) -> None:
     assert "PERFLAB_LOAD_SEED" not in env
     assert SHELL["PERFLAB_THINK_SECONDS"] == "1.5"  # the caller's mapping is untouched
 
-
-def test_a_paced_plan_sends_its_rate_and_no_think_time(tmp_path: Path) -> None:
-    env = environment(tmp_path, think_seconds=0.0, rate_per_user=40.0, seed=1)
-    assert env["PERFLAB_RATE_PER_USER"] == "40.0"
-    assert "PERFLAB_THINK_SECONDS" not in env
