@@ -34,4 +34,3 @@ def test_a_plan_without_pace_or_seed_drops_the_shells(tmp_path: Path) -> None:
     assert "PERFLAB_RATE_PER_USER" not in env
     assert "PERFLAB_LOAD_SEED" not in env
     assert SHELL["PERFLAB_THINK_SECONDS"] == "1.5"  # the caller's mapping is untouched
-
