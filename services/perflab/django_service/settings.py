@@ -19,7 +19,6 @@ from urllib.parse import unquote, urlsplit
 
 from django.core.management.utils import get_random_secret_key
 
-from perflab.django_service.db.pool_check import sweeping_check
 from perflab.settings import get_settings
 
 _lab = get_settings()
@@ -78,25 +77,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = _lab.api.max_body_bytes
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
-
-def _default_pool() -> Any:
-    from django.db import connections  # settings load before django.db may be imported
-
-    return connections["default"].pool
-
-
 _POOL = {
     "min_size": 1,
     "max_size": _lab.django.threads,
     "timeout": _lab.db.connect_timeout_seconds,
-    # psycopg's check (an empty query) before a pooled connection is handed out, so after
-    # a Postgres restart the pool replaces its dead connections instead of failing
-    # requests with them, all at once (db/pool_check.py). It takes the place of
-    # CONN_HEALTH_CHECKS, which would pass psycopg's plain check.
-    "check": sweeping_check(_default_pool),
 }
 DATABASES = {
-    "default": _database(_lab.db.dsn, CONN_MAX_AGE=0),
+    # CONN_HEALTH_CHECKS with a pool: psycopg's check (an empty query) before a pooled
+    # connection is handed out, so after a Postgres restart the pool replaces its dead
+    # connections instead of failing requests with them (found by the fault suite).
+    "default": _database(_lab.db.dsn, CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=True),
     "persistent": _database(_lab.db.dsn, CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True),
     "direct": _database(_lab.db.dsn, CONN_MAX_AGE=0),
 }
