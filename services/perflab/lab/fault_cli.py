@@ -17,7 +17,6 @@ from rich.table import Table
 from perflab.lab import fault_compose, services
 from perflab.lab.components import LabContext
 from perflab.lab.fault_metrics import FaultExporter
-from perflab.lab.fault_probe import routes_for
 from perflab.lab.faults import FAULTS, FaultReport, Injection, native_injection, run_fault
 from perflab.lab.load import prometheus_target, seconds
 from perflab.lab.monitoring import LAB_SD
@@ -136,8 +135,7 @@ def _native_run(
     try:
         with prometheus_target(folder, port, run, prometheus):
             report = run_fault(ctx, component, injection, down, rate=rate, token=token,
-                               probe_url=service.url(ctx.ports),
-                               routes=routes_for(service.name), service=service.name,
+                               service=service,
                                dsn=ctx.service_settings().db.dsn, say=console.print,
                                on_phase=exporter.phase)  # fmt: skip
             exporter.report(report)

@@ -31,7 +31,7 @@ import psutil
 
 from perflab.lab import pidfiles, services
 from perflab.lab.components import Component, LabContext
-from perflab.lab.fault_probe import ROUTES, Probe, Route
+from perflab.lab.fault_probe import Probe, routes_for
 from perflab.lab.services import Service
 from perflab.procs import StartError, pid_alive, wait_until
 
@@ -167,12 +167,8 @@ def native_injection(
 
         return Injection(down_child, up_child)
     if fault == "api-worker":
-        web = _component(components, service.job)
-        main = _running(web)
-        # uvicorn's workers are multiprocessing children (beside its resource tracker);
-        # gunicorn's master has only its workers as children.
-        mark = "spawn_main" if service.name == "fastapi" else ""
-        ready = f"{service.url(ctx.ports)}/readyz"
+        main = _running(_component(components, service.job))
+        mark, ready = service.worker_mark, f"{service.url(ctx.ports)}/readyz"
 
         def down_api() -> None:
             os.kill(_children(main, mark)[0], signal.SIGKILL)
@@ -204,9 +200,7 @@ def run_fault(
     seconds: float,
     *,
     api_url: str | None = None,
-    probe_url: str | None = None,
-    routes: tuple[Route, ...] = ROUTES,
-    service: str = "fastapi",
+    service: Service | None = None,
     metrics_urls: list[str] | None = None,
     dsn: str | None = None,
     rate: float = 20.0,
@@ -215,15 +209,18 @@ def run_fault(
     on_phase: Callable[[str], object] = lambda _: None,
 ) -> FaultReport:
     """`api_url`: the FastAPI API, where task states are read (default: the native lab's);
-    `probe_url`, `routes`: the service the probe sends traffic to and its routes (default:
-    the API, every probe route); `metrics_urls`: whose counters must never go back
-    (default: the probed service's and the worker's); `dsn`: the database to count
-    confirmation rows in (None: states only)."""
+    `service`: the native lab's service the probe loads, on the routes it serves (default:
+    the API at `api_url`); `metrics_urls`: whose counters must never go back (default:
+    the probed service's and the worker's); `dsn`: the database to count confirmation
+    rows in (None: states only)."""
     api_url = api_url or ctx.api_url
-    probe_url = probe_url or api_url
+    probed = service or services.by_name(services.DEFAULT)
+    probe_url = service.url(ctx.ports) if service else api_url
     if metrics_urls is None:
         metrics_urls = [f"{probe_url}/metrics", f"{ctx.url(ctx.ports.worker_metrics)}/metrics"]
-    probe = Probe(probe_url, metrics_urls, rate=rate, token=token, routes=routes).start()
+    probe = Probe(
+        probe_url, metrics_urls, rate=rate, token=token, routes=routes_for(probed.name)
+    ).start()
     try:
         time.sleep(BASELINE_SECONDS)
         say(f"fault: {fault} down")
@@ -253,7 +250,7 @@ def run_fault(
         tasks_completed=len(completed),
         tasks_lost=len(set(tally.task_ids) - completed),
         counters_went_back=tally.counters_went_back(),
-        service=service,
+        service=probed.name,
     )
 
 

@@ -24,6 +24,9 @@ class Service:
     port_key: str  # its field of `Ports`
     build: Callable[[LabContext], Component]
     docs_path: str | None = None  # its interactive API docs, if any
+    # What marks a worker among its server's child processes: uvicorn's are
+    # multiprocessing children beside a resource tracker; gunicorn's master has only them.
+    worker_mark: str = ""
 
     def port(self, ports: Ports) -> int:
         port: int = getattr(ports, self.port_key)
@@ -34,7 +37,7 @@ class Service:
 
 
 SERVICES: tuple[Service, ...] = (
-    Service("fastapi", job="api", port_key="api", build=apps.api, docs_path="/docs"),
+    Service("fastapi", "api", "api", apps.api, docs_path="/docs", worker_mark="spawn_main"),
     Service("django", job="django", port_key="django", build=apps.django),
     Service("flask", job="flask", port_key="flask", build=apps.flask),
 )
