@@ -10,7 +10,7 @@ from typing import Any
 
 from perflab.experiment import charts
 from perflab.experiment.effects import FigureResult
-from perflab.experiment.runner import Result, pace_of
+from perflab.experiment.runner import Result, describe_pace, think_time
 from perflab.experiment.verdict import AGREEMENT, against, state
 
 VERDICTS = (
@@ -121,7 +121,7 @@ def write(result: Result, out: Path) -> None:
         f"- A = flag off: {t.get('naive', '')}",
         f"- B = flag on: {t.get('optimised', '')}",
         f"- Load: scenario `{cfg.scenario or cfg.flag}`, {cfg.users} users, "
-        f"{pace_of(cfg).describe()} "
+        f"{describe_pace(think_time(cfg))} "
         f"({load_draws(cfg.seed)}), one Locust run for the whole experiment; "
         f"{cfg.repeats}× A/B interleaved; each arm measured for "
         f"{result.measured_seconds:g} s (at least {cfg.min_requests} answers of the route) "

@@ -121,23 +121,20 @@ def measured_seconds(config: Config, interval: float | None) -> tuple[float, str
 CLOSED_LOOP_FIGURES = frozenset({"rps", "server_rps", "api_cpu_per_request", "memo_entries"})
 
 
-@dataclass(frozen=True)
-class Pace:
-    think_seconds: float | None = None  # None: each user class's own wait
-
-    def describe(self) -> str:
-        if self.think_seconds == 0:
-            return "closed loop (no think time)"
-        if self.think_seconds is not None:
-            return f"{self.think_seconds:g} s think time per user"
-        return "each user class's own pace"
-
-
-def pace_of(config: Config) -> Pace:
+def think_time(config: Config) -> float | None:
+    """Locust's think time per user for this experiment (None: each class's own pace)."""
     if config.think_seconds is not None:
-        return Pace(config.think_seconds)
+        return config.think_seconds
     key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
-    return Pace(0.0 if key in CLOSED_LOOP_FIGURES else None)
+    return 0.0 if key in CLOSED_LOOP_FIGURES else None
+
+
+def describe_pace(think_seconds: float | None) -> str:
+    if think_seconds == 0:
+        return "closed loop (no think time)"
+    if think_seconds is not None:
+        return f"{think_seconds:g} s think time per user"
+    return "each user class's own pace"
 
 
 def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
@@ -207,7 +204,7 @@ def _windows(
         host=config.api,
         scenario=config.scenario or config.flag,
         users=config.users,
-        think_seconds=pace_of(config).think_seconds,
+        think_seconds=think_time(config),
         load_cores=split.load_cores if split else None,
         seed=config.seed,
     )

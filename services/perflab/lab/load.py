@@ -112,9 +112,7 @@ def check_options(opts: LoadOptions) -> None:
     if opts.scenario in known:
         return
     try:  # A technique the API added since this lab was written still qualifies.
-        listed = [
-            t["name"] for t in httpx.get(f"{opts.host}/techniques", timeout=5).json()["techniques"]
-        ]
+        listed = listed_techniques(opts.host)
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         raise LoadError(f"cannot list techniques at {opts.host}/techniques: {exc}") from exc
     if opts.scenario not in listed:
@@ -124,12 +122,16 @@ def check_options(opts: LoadOptions) -> None:
         )
 
 
+def listed_techniques(host: str) -> list[str]:
+    """The technique names `host` lists at /techniques."""
+    return [t["name"] for t in httpx.get(f"{host}/techniques", timeout=5).json()["techniques"]]
+
+
 def not_served(host: str, technique: str) -> str | None:
     """Why `host` cannot take `technique`'s load (None: it lists it, or cannot be asked,
     which the run itself then reports)."""
     try:
-        answer = httpx.get(f"{host}/techniques", timeout=5).json()
-        listed = [t["name"] for t in answer["techniques"]]
+        listed = listed_techniques(host)
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
         return None
     if technique in listed:

@@ -24,6 +24,7 @@ from perflab.catalog import TechniqueSpec
 from perflab.django_service import runtime
 from perflab.errors import BadRequest
 from perflab.telemetry.metrics import TECHNIQUE_DURATION
+from perflab.text import storable
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -96,6 +97,14 @@ def json_body(request: HttpRequest) -> Any:
         raise BadRequest(f"body is not JSON: {exc}") from None
     except RecursionError:  # json recurses per level: thousands of `[` exhaust the stack
         raise BadRequest("body is nested too deeply") from None
+
+
+def storable_text(value: str, what: str) -> str:
+    """`value` if Postgres can store it; else 400 naming `what` (perflab.text)."""
+    try:
+        return storable(value)
+    except ValueError as error:
+        raise BadRequest(f"{what} {error}") from None
 
 
 def int_param(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:

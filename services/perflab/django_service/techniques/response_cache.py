@@ -37,10 +37,10 @@ from perflab.django_service.techniques.base import (
     json_answer,
     json_body,
     run,
+    storable_text,
 )
 from perflab.errors import BadRequest, NotFound
 from perflab.telemetry.metrics import CACHE_REQUESTS
-from perflab.text import storable
 
 NAME = "response_cache"
 CACHE = "top_rated"
@@ -133,11 +133,7 @@ def _review_in(request: HttpRequest) -> tuple[int, int, str]:
         raise BadRequest("rating must be an integer from 1 to 5")
     if not isinstance(text, str) or not 1 <= len(text) <= 5000:
         raise BadRequest("body must be a string of 1 to 5000 characters")
-    try:
-        storable(text)
-    except ValueError as error:
-        raise BadRequest(f"body {error}") from None
-    return user_id, rating, text
+    return user_id, rating, storable_text(text, "body")
 
 
 @csrf_exempt

@@ -21,9 +21,14 @@ from django.views.decorators.http import require_GET
 
 from perflab.catalog import TECHNIQUES
 from perflab.django_service.shop.models import Book
-from perflab.django_service.techniques.base import Technique, int_param, json_answer, run
+from perflab.django_service.techniques.base import (
+    Technique,
+    int_param,
+    json_answer,
+    run,
+    storable_text,
+)
 from perflab.errors import BadRequest
-from perflab.text import storable
 
 NAME = "select_columns"
 COLUMNS = ("id", "title", "author_id", "genre", "published_year", "price_cents")
@@ -48,10 +53,7 @@ def catalog(request: HttpRequest) -> JsonResponse:
     if genre is not None:
         if not 1 <= len(genre) <= 40:
             raise BadRequest("query parameter 'genre' must be 1 to 40 characters")
-        try:
-            storable(genre)
-        except ValueError as error:
-            raise BadRequest(f"query parameter 'genre' {error}") from None
+        storable_text(genre, "query parameter 'genre'")
     limit = int_param(request, "limit", 50, 1, 500)
     variant, page = run(NAME, naive, optimised, genre, limit)
     return json_answer(page, variant)
