@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from typer.testing import CliRunner
 
 from perflab.lab.cli import app
+from tests.support.http_stub import JsonStub, serving
 
 runner = CliRunner()
 
@@ -35,28 +34,15 @@ def test_a_mistyped_command_exits_2_naming_the_mistake(args: list[str], why: str
     assert why in " ".join(done.output.split())
 
 
-class _Lists(BaseHTTPRequestHandler):
+class _Lists(JsonStub):
     """A service that lists one technique."""
 
-    def do_GET(self) -> None:
-        body = json.dumps({"techniques": [{"name": "n_plus_one"}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: object) -> None:
-        pass
+    def answer(self, _path: str) -> bytes:
+        return json.dumps({"techniques": [{"name": "n_plus_one"}]}).encode()
 
 
 def test_load_against_a_host_refuses_a_technique_it_does_not_list() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Lists)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        host = f"http://127.0.0.1:{server.server_port}"
+    with serving(_Lists) as host:
         done = runner.invoke(app, ["load", "--host", host, "--scenario", "db_index"])
-    finally:
-        server.shutdown()
-        server.server_close()
     assert done.exit_code == 2, done.output
     assert f"{host} does not serve db_index; it lists: n_plus_one" in " ".join(done.output.split())

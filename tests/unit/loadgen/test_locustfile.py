@@ -8,16 +8,12 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from loadgen.recipes import TECHNIQUES
 from loadgen.scenarios import SCENARIOS, class_name, locust_args
 
 from perflab.lab.load import LOCUSTFILE
-from perflab.procs import free_port
+from tests.support.http_stub import JsonStub, serving
 from tests.support.servers import REPO
 
 
@@ -43,26 +39,17 @@ def test_a_scenario_names_the_classes_to_run():
     assert locust_args("added_later") == ["EveryTechniqueUser", "--technique", "added_later"]
 
 
-class _Healthz(BaseHTTPRequestHandler):
+class _Healthz(JsonStub):
     hits = 0
 
-    def do_GET(self) -> None:
+    def answer(self, _path: str) -> bytes:
         type(self).hits += 1
-        body = b'{"status":"ok"}'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: object) -> None:
-        pass
+        return b'{"status":"ok"}'
 
 
 def _requests_in(seconds: int, think: str | None, rate: str | None = None) -> int:
     """Requests one CapacityUser (no pause of its own) makes in `seconds`, by a real Locust."""
     _Healthz.hits = 0
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Healthz)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     paces = ("PERFLAB_THINK_SECONDS", "PERFLAB_RATE_PER_USER")
     env = {k: v for k, v in os.environ.items() if k not in paces}
     env["PERFLAB_LOADGEN_METRICS_PORT"] = "0"
@@ -70,18 +57,15 @@ def _requests_in(seconds: int, think: str | None, rate: str | None = None) -> in
         env["PERFLAB_THINK_SECONDS"] = think
     if rate is not None:
         env["PERFLAB_RATE_PER_USER"] = rate
-    try:
+    with serving(_Healthz) as host:
         subprocess.run(
             [
                 sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
                 "--users", "1", "--spawn-rate", "1", "--run-time", f"{seconds}s", "--only-summary",
-                "--host", f"http://127.0.0.1:{server.server_port}", "CapacityUser",
+                "--host", host, "CapacityUser",
             ],
             capture_output=True, timeout=60, cwd=REPO, env=env, check=True,
         )  # fmt: skip
-    finally:
-        server.shutdown()
-        server.server_close()
     return _Healthz.hits
 
 
@@ -102,41 +86,21 @@ def test_a_rate_caps_every_user_at_that_many_requests_per_second():
     assert _requests_in(3, None) > 5 * rated
 
 
-class _Listing(BaseHTTPRequestHandler):
+class _Listing(JsonStub):
     """Lists one technique with a random id in its path, and records each path asked for."""
 
     paths: list[str] = []
 
-    def do_GET(self) -> None:
-        if self.path == "/techniques":
-            body = json.dumps({"techniques": [
+    def answer(self, path: str) -> bytes:
+        if path == "/techniques":
+            return json.dumps({"techniques": [
                 {"name": "db_index", "method": "GET", "path": "/users/{user_id}/orders"},
             ]}).encode()  # fmt: skip
-        else:
-            type(self).paths.append(self.path)
-            body = b"[]"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: object) -> None:
-        pass
+        type(self).paths.append(path)
+        return b"[]"
 
 
-@contextmanager
-def _listing_server() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Listing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _first_paths(port: int, seed: str | None) -> list[str]:
+def _first_paths(host: str, seed: str | None) -> list[str]:
     """The first paths one DbIndexUser asks for in a real Locust run."""
     _Listing.paths = []
     env = {k: v for k, v in os.environ.items() if k != "PERFLAB_LOAD_SEED"}
@@ -147,7 +111,7 @@ def _first_paths(port: int, seed: str | None) -> list[str]:
         [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
             "--users", "1", "--spawn-rate", "1", "--run-time", "4s", "--only-summary",
-            "--host", f"http://127.0.0.1:{port}", "DbIndexUser",
+            "--host", host, "DbIndexUser",
         ],
         # Exit 1: the empty answers fail the recipe's checks, which is not the point here.
         # Locust's --run-time clock starts before its users: 1 s left a fresh clone ~60 ms.
@@ -158,9 +122,9 @@ def _first_paths(port: int, seed: str | None) -> list[str]:
 
 
 def test_a_seed_makes_every_run_ask_for_the_same_requests():
-    with _listing_server() as port:
-        first, again = _first_paths(port, "7"), _first_paths(port, "7")
-        unseeded = _first_paths(port, None)
+    with serving(_Listing) as host:
+        first, again = _first_paths(host, "7"), _first_paths(host, "7")
+        unseeded = _first_paths(host, None)
     assert all(p.startswith("/users/") and p.endswith("/orders") for p in first)
     assert first == again
     assert len(set(first)) > 1  # still random draws, only repeatable
