@@ -2,8 +2,8 @@
 
 Every connection is a `querylog.CountingConnection` (queries per request, query
 duration, statement spans) and is counted when opened; the pool's reset on release is
-`querylog.reset_connection` (not counted). The pool's size / idle / in-use figures are sampled by
-`sample_pool` on the runtime sampler's tick.
+`querylog.reset_connection` (rollback only). The pool's size / idle / in-use figures
+are sampled by `sample_pool` on the runtime sampler's tick.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         # error handler cannot tell an OSError's origin; here it can).
         raise DependencyUnavailable("postgres", db_errors.describe(exc)) from exc
     finally:
-        # Its reset query is housekeeping: neither counted nor traced (reset_connection).
+        # Rolls back an open transaction; no other statement (reset_connection).
         await pool.release(conn)
 
 

@@ -14,9 +14,9 @@ Inside a sampled trace each statement is also a CLIENT span with the stable data
 semantic conventions (`SELECT`, `COPY`...), made with the OpenTelemetry API; outside
 one the only cost is a context lookup.
 
-The pool's reset on release is housekeeping, not SQL the request asked for:
-`reset_connection` (asyncpg's public `create_pool(reset=...)` hook) runs the reset
-query through asyncpg's own `Connection.execute`, neither counted nor traced.
+The pool's reset on release (`reset_connection`, asyncpg's public
+`create_pool(reset=...)` hook) is the rollback of an open transaction only, as in
+the other two services' pools: no statement per release.
 """
 
 from __future__ import annotations
@@ -147,9 +147,13 @@ class CountingConnection(asyncpg.Connection):
             return await super().copy_records_to_table(table_name, **kwargs)
 
 
-async def reset_connection(conn: asyncpg.Connection) -> None:
-    """The pool's reset on release (`create_pool(reset=...)`): asyncpg's default reset
-    query, through asyncpg's own `execute` rather than the counting one."""
-    query = conn.get_reset_query()
-    if query:
-        await asyncpg.Connection.execute(conn, query)
+async def reset_connection(conn: asyncpg.Connection) -> None:  # noqa: ARG001 - asyncpg's hook
+    """The pool's reset on release (`create_pool(reset=...)`): nothing beyond the rollback
+    of an open transaction, which asyncpg does before calling it.
+
+    asyncpg's default reset runs `get_reset_query()` (unlock advisory locks, close
+    cursors, unlisten, reset settings): a second round trip on every request, for
+    session state that no pooled code here creates (the one advisory lock, db_index's,
+    is taken on a direct connection). Rollback-only is what SQLAlchemy's pool
+    (`reset_on_return="rollback"`) and psycopg_pool do for the Flask and Django services.
+    """

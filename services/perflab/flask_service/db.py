@@ -12,8 +12,7 @@ Accounting goes through SQLAlchemy's public events only: `before_cursor_execute`
 `perflab_db_query_duration_seconds`; the pool's `connect` event counts
 `perflab_db_connections_opened_total{kind="pool"|"direct"}`. Transaction control
 (psycopg's implicit BEGIN, COMMIT, the pool's rollback on checkin) goes through the
-DBAPI connection, not a cursor, and is not counted: the FastAPI service does not
-count its pool's reset either.
+DBAPI connection, not a cursor, and is not counted, as in the FastAPI service.
 """
 
 from __future__ import annotations

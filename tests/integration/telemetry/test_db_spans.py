@@ -1,6 +1,7 @@
 """Postgres statement spans come from CountingConnection, on the real test Postgres:
 one CLIENT span per statement inside a sampled trace, none outside one, and the
-statement is counted either way; the pool's reset on release is neither."""
+statement is counted either way; the pool's reset on release sends nothing but the
+rollback of a transaction left open."""
 
 from __future__ import annotations
 
@@ -107,8 +108,12 @@ async def test_statements_outside_a_sampled_trace_are_counted_but_not_traced(
     assert [s for s in exporter.get_finished_spans() if "db.system.name" in s.attributes] == []
 
 
-async def test_returning_a_connection_to_the_pool_is_neither_counted_nor_traced(
-    exporter: InMemorySpanExporter, settings: Settings
+async def _last_statement(dsn_conn: asyncpg.Connection, backend: int) -> str:
+    return await dsn_conn.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", backend)
+
+
+async def test_returning_a_connection_to_the_pool_sends_nothing_but_a_needed_rollback(
+    exporter: InMemorySpanExporter, settings: Settings, conn: asyncpg.Connection
 ):
     pool = await db_pool.create_pool(settings.db.model_copy(update={"pool_min": 1, "pool_max": 1}))
     try:
@@ -116,19 +121,23 @@ async def test_returning_a_connection_to_the_pool_is_neither_counted_nor_traced(
         stats = querylog.begin()
         parent = trace.set_span_in_context(_remote_parent(sampled=True))
         with trace.get_tracer("test").start_as_current_span("GET /y", context=parent) as server:
-            async with db_pool.acquire(pool) as conn:
-                await conn.fetchval("SELECT 1")
-        # The release ran the pool's reset query (RESET ALL ...) on the connection.
+            async with db_pool.acquire(pool) as pooled:
+                backend = pooled.get_server_pid()
+                await pooled.fetchval("SELECT 1 AS released")
         assert [s.name for s in _db_spans(exporter, server.get_span_context().trace_id)] == [
             "SELECT"
         ]
         assert stats.count == 1
-        # ...and it still resets the session: the next borrower (the same, only
-        # connection) does not inherit a setting.
-        async with db_pool.acquire(pool) as conn:
-            await conn.execute("SET application_name = 'left-over'")
-        async with db_pool.acquire(pool) as conn:
-            assert await conn.fetchval("SHOW application_name") != "left-over"
+        # Postgres' own record: the backend's last statement is still the request's,
+        # no reset query (RESET ALL ...) followed it on release.
+        assert await _last_statement(conn, backend) == "SELECT 1 AS released"
+
+        # A transaction left open is still rolled back (asyncpg does it before the hook).
+        async with db_pool.acquire(pool) as pooled:
+            await pooled.execute("BEGIN")
+        assert await _last_statement(conn, backend) == "ROLLBACK"
+        async with db_pool.acquire(pool) as pooled:
+            assert not pooled.is_in_transaction()
     finally:
         await pool.close()
 

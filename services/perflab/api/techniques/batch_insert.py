@@ -8,8 +8,8 @@ INSERT per row, each its own transaction (autocommit): N round trips and N commi
 takes N ids from `orders_id_seq` in one statement and COPYs every row inside one
 transaction: a constant handful of statements and one commit.
 Watch: `perflab_db_queries_per_request{route="/orders/bulk"}` and the route's latency
-(Database and Techniques dashboards). Expect statements per request N+3 -> 7 (both
-counting the pool's reset on release) and a bulk import an order of magnitude faster.
+(Database and Techniques dashboards). Expect statements per request N+3 -> 7 and a
+bulk import an order of magnitude faster.
 """
 
 from __future__ import annotations
