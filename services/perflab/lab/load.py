@@ -111,10 +111,7 @@ def check_options(opts: LoadOptions) -> None:
     known = [*scenarios.SCENARIOS, *loadgen("recipes").TECHNIQUES]
     if opts.scenario in known:
         return
-    try:  # A technique the API added since this lab was written still qualifies.
-        listed = listed_techniques(opts.host)
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-        raise LoadError(f"cannot list techniques at {opts.host}/techniques: {exc}") from exc
+    listed = listed_techniques(opts.host)  # one the API added since still qualifies
     if opts.scenario not in listed:
         raise LoadError(
             f"unknown scenario {opts.scenario!r}; scenarios: {', '.join(scenarios.SCENARIOS)}; "
@@ -123,8 +120,12 @@ def check_options(opts: LoadOptions) -> None:
 
 
 def listed_techniques(host: str) -> list[str]:
-    """The technique names `host` lists at /techniques."""
-    return [t["name"] for t in httpx.get(f"{host}/techniques", timeout=5).json()["techniques"]]
+    """The technique names `host` lists at /techniques (LoadError when it cannot say)."""
+    try:
+        answer = httpx.get(f"{host}/techniques", timeout=5).json()
+        return [t["name"] for t in answer["techniques"]]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        raise LoadError(f"cannot list techniques at {host}/techniques: {exc}") from exc
 
 
 def not_served(host: str, technique: str) -> str | None:
@@ -132,7 +133,7 @@ def not_served(host: str, technique: str) -> str | None:
     which the run itself then reports)."""
     try:
         listed = listed_techniques(host)
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+    except LoadError:
         return None
     if technique in listed:
         return None

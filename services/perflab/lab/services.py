@@ -37,7 +37,14 @@ class Service:
 
 
 SERVICES: tuple[Service, ...] = (
-    Service("fastapi", "api", "api", apps.api, docs_path="/docs", worker_mark="spawn_main"),
+    Service(
+        "fastapi",
+        job="api",
+        port_key="api",
+        build=apps.api,
+        docs_path="/docs",
+        worker_mark="spawn_main",
+    ),  # fmt: skip
     Service("django", job="django", port_key="django", build=apps.django),
     Service("flask", job="flask", port_key="flask", build=apps.flask),
 )
