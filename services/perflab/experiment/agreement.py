@@ -84,8 +84,22 @@ def compare(now: Sequence[dict[str, Any]], earlier: Sequence[dict[str, Any]]) ->
             why = f"the earlier run's key figure was {old_key}"
             rows.append(Row(flag, label, _improvement(figure), None, why))
             continue
+        gone = [_eliminated(f) for f in (figure, old_figure)]
+        if any(gone):
+            why = (
+                "taken to 0 in both runs (no ratio to compare)"
+                if all(gone)
+                else f"taken to 0 only in the {'current' if gone[0] else 'earlier'} run"
+            )
+            rows.append(Row(flag, label, _improvement(figure), _improvement(old_figure), why))
+            continue
         rows.append(Row(flag, label, _improvement(figure), _improvement(old_figure)))
     return rows
+
+
+def _eliminated(figure: dict[str, Any] | None) -> bool:
+    """The flag took the figure to 0 (reports before this field: False)."""
+    return bool((figure or {}).get("eliminated"))
 
 
 def only_earlier(now: Sequence[dict[str, Any]], earlier: Sequence[dict[str, Any]]) -> list[str]:

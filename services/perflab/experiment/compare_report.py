@@ -46,6 +46,8 @@ def _gain(f: FigureResult | None) -> tuple[str, str]:
     """('3.10×', '2.80–3.40×'): the improvement (flag on vs off) and its 95% CI."""
     if f is None or f.estimate is None:
         return "–", "–"
+    if f.eliminated:
+        return "none left", "–"
     e = f.estimate
     gain = improvement(e.ratio, f.better)
     ends = [improvement(x, f.better) for x in (e.low, e.high)]

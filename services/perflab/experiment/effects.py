@@ -41,6 +41,14 @@ class FigureResult:
     def spread(self) -> Spread:
         return spread(self.pairs)
 
+    @property
+    def eliminated(self) -> bool:
+        """Lower is better and the flag took the figure to 0 in every B window (e.g. asset
+        requests per page view 2 -> 0): no finite improvement exists, so it is reported
+        as A -> 0 instead of a ratio."""
+        e = self.estimate
+        return self.better == "lower" and e is not None and e.a > 0 and e.b == 0
+
     def effect(self) -> Effect | None:
         e = self.estimate
         gain = improvement(e.ratio, self.better) if e else None

@@ -59,6 +59,8 @@ def verdict(result: Result) -> str:
     failed = failing(result)
     if failed:
         return f"{flag}: no verdict — {failed} (see the service's log)."
+    if figure is not None and figure.eliminated:
+        return f"{flag} on: {_eliminated(figure, promise)}."
     effect = figure.effect() if figure else None
     if figure is None or effect is None:
         why = figure.note if figure else "it is not measured"
@@ -73,6 +75,26 @@ def verdict(result: Result) -> str:
     if len(figure.spread.factors) > 1:
         line += f"; repeats {figure.spread.describe()}"
     return line + "."
+
+
+def _eliminated(figure: FigureResult, promise: float | None) -> str:
+    """`asset requests per page view 2.02 -> 0 with the flag on: none left (no ratio)`;
+    any promise is met, as every B window was 0 and A's were not."""
+    assert figure.estimate is not None
+    line = (
+        f"{figure.label} {format_value(figure.estimate.a, figure.unit)} → 0 with the flag on: "
+        "none left (no finite ratio)"
+    )
+    return line if promise is None else f"{line}, promised ≥ {promise:g}×: met"
+
+
+def _key_state(figure: FigureResult | None, promise: float | None) -> str | None:
+    if figure is None or promise is None:
+        return None
+    if figure.eliminated:
+        return "met"
+    effect = figure.effect()
+    return None if effect is None else state(effect, promise)
 
 
 def _figure_rows(figures: list[FigureResult]) -> list[str]:
@@ -161,6 +183,7 @@ def _figure_json(f: FigureResult) -> dict[str, Any]:
         "only": f.only,
         "improvement": effect.factor if effect else None,
         "improvement_ci": [effect.low, effect.high] if effect else None,
+        "eliminated": f.eliminated,
         "pairs": f.pairs,
         "spread": f.spread.value,
         "repeats_disagree": f.spread.disagree,
@@ -169,7 +192,6 @@ def _figure_json(f: FigureResult) -> dict[str, Any]:
 
 def as_json(result: Result) -> dict[str, Any]:
     figure, promise = result.key()
-    effect = figure.effect() if figure else None
     return {
         "config": asdict(result.config) | {"admin_token": None},
         "technique": result.technique,
@@ -180,9 +202,7 @@ def as_json(result: Result) -> dict[str, Any]:
         "verdict": verdict(result),
         "key_figure": figure.name if figure else None,
         "promise": promise,
-        "promise_state": (
-            None if effect is None or promise is None or failing(result) else state(effect, promise)
-        ),
+        "promise_state": None if failing(result) else _key_state(figure, promise),
         "arms": [
             {
                 "label": arm.label,
@@ -208,6 +228,14 @@ def _summary_row(result: Result) -> str:
     flag = f"`{result.config.flag}`"
     effect = figure.effect() if figure else None
     failed = failing(result)
+    if figure is not None and figure.eliminated and not failed:
+        assert figure.estimate is not None
+        before = format_value(figure.estimate.a, figure.unit)
+        promised = "–" if promise is None else f"≥ {promise:g}×: met"
+        return (
+            f"| {flag} | {figure.label} | {before} | 0 | none left (no finite ratio) | – "
+            f"| {promised} | 0 in every B window |"
+        )
     if figure is None or figure.estimate is None or effect is None or failed:
         note = failed or (figure.note if figure else "not measured")
         return (

@@ -81,3 +81,20 @@ def test_a_folder_that_is_no_report_is_refused_with_the_reason(
         (tmp_path / "results.json").write_text(content)
     with pytest.raises(agreement.AgreementError, match=why):
         agreement.load(tmp_path)
+
+
+def test_a_figure_taken_to_zero_has_no_ratio_and_says_so() -> None:
+    def gone(flag: str) -> dict:
+        run = _run(flag, None, key="asset_requests_per_page")
+        run["figures"]["asset_requests_per_page"]["eliminated"] = True
+        return run
+
+    now = [gone("both"), gone("now_only"), _run("earlier_only", 2.0, key="asset_requests_per_page")]
+    earlier = [gone("both"), _run("now_only", 2.0, key="asset_requests_per_page"),
+               gone("earlier_only")]  # fmt: skip
+    rows = agreement.compare(now, earlier)
+    assert [(r.apart, r.why) for r in rows] == [
+        (None, "taken to 0 in both runs (no ratio to compare)"),
+        (None, "taken to 0 only in the current run"),
+        (None, "taken to 0 only in the earlier run"),
+    ]

@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 
 from perflab.experiment.effects import FigureResult
-from perflab.experiment.report import failing
+from perflab.experiment.report import _summary_row, failing, verdict
 from perflab.experiment.runner import Result
 from perflab.experiment.stats import RatioEstimate
 from perflab.experiment.verdict import Effect, against, spread, state
@@ -73,3 +73,40 @@ def test_an_arm_that_mostly_failed_gets_no_verdict():
     assert failing(cast(Result, SimpleNamespace(figures=[_errors(0.0, 0.2)]))) is not None
     assert failing(cast(Result, SimpleNamespace(figures=[_errors(0.01, 0.05)]))) is None
     assert failing(cast(Result, SimpleNamespace(figures=[]))) is None
+
+
+def _assets(a: float, b: float) -> FigureResult:
+    ratio = b / a if a else None
+    estimate = RatioEstimate(a=a, b=b, ratio=ratio, low=ratio, high=ratio, n_a=2, n_b=2)
+    return FigureResult(
+        "asset_requests_per_page", "asset requests per page view", "count", "lower", "server",
+        estimate, pairs=[None, None],
+    )  # fmt: skip
+
+
+def _result(figure: FigureResult, promise: float | None) -> Result:
+    config = SimpleNamespace(flag="static_files")
+    return cast(
+        Result,
+        SimpleNamespace(config=config, figures=[figure], key=lambda: (figure, promise)),
+    )
+
+
+def test_a_figure_the_flag_takes_to_zero_is_reported_as_gone_not_as_missing():
+    # static_files: every optimised page view made no asset request at all.
+    gone = _assets(2.02, 0.0)
+    assert gone.eliminated and gone.effect() is None
+    assert verdict(_result(gone, None)) == (
+        "static_files on: asset requests per page view 2.02 → 0 with the flag on: "
+        "none left (no finite ratio)."
+    )
+    assert verdict(_result(gone, 2.0)).endswith("promised ≥ 2×: met.")
+    row = _summary_row(_result(gone, None))
+    assert "| 2.02 | 0 | none left (no finite ratio) |" in row and "no data" not in row
+    # Only lower-is-better figures, and only from something to nothing.
+    assert not _assets(0.0, 0.0).eliminated
+    assert not _assets(2.0, 0.5).eliminated
+    halved = _assets(2.0, 1.0)
+    assert verdict(_result(halved, None)).startswith(
+        "static_files on: asset requests per page view improvement 2.00×"
+    )
