@@ -29,7 +29,7 @@ RATE_WINDOW = f"{RATE_WINDOW_SECONDS}s"
 @dataclass(frozen=True)
 class Signal:
     query: str
-    label: str  # what the number is: "p95", "mean", "per second", "max"
+    label: str  # what the number is: "p95", "mean", "max", or what a rate counts
     unit: str  # "s", "bytes", "queries", "/s" or ""
     metric: str
 
@@ -78,7 +78,9 @@ def signal_for(technique: dict[str, Any], job: str, kind: str | None) -> Signal 
         )
         return Signal(query, "mean", _unit(name), name)
     if kind == "counter":
-        return Signal(f"sum(rate({name}{sel}[{RATE_WINDOW}]))", "per second", "/s", name)
+        # The value already reads "/s": the label says what is counted ("cache requests").
+        counted = name.removeprefix("perflab_").removesuffix("_total").replace("_", " ")
+        return Signal(f"sum(rate({name}{sel}[{RATE_WINDOW}]))", counted, "/s", name)
     return Signal(f"max({name}{sel})", "max", _unit(name), name)
 
 

@@ -28,6 +28,7 @@ def test_the_metric_type_picks_the_figure_and_the_job_limits_it() -> None:
     assert 'job="django"' in seconds.query
     counter = signal_for({"metric": "perflab_db_connections_opened_total"}, "api", "counter")
     assert counter is not None and counter.query.startswith("sum(rate(") and counter.unit == "/s"
+    assert counter.label == "db connections opened"  # shown as "0.50/s db connections opened"
     gauge = signal_for({"metric": "perflab_event_loop_lag_seconds"}, "api", "gauge")
     assert gauge is not None and gauge.query == 'max(perflab_event_loop_lag_seconds{job="api"})'
     given = signal_for({"metric": "x", "key_query": "sum(up)"}, "api", None)

@@ -193,7 +193,11 @@ async function refreshHistory() {
     const to = row.insertCell();
     to.textContent = f.new ? "on" : "off";
     to.className = f.new ? "optimised" : "naive";
-    row.insertCell().textContent = f.actor;
+    // token@address: a line may break before the "@", not inside a word.
+    const [who, ...where] = f.actor.split("@");
+    const by = row.insertCell();
+    by.append(who);
+    if (where.length) by.append(document.createElement("wbr"), "@" + where.join("@"));
   }
 }
 
