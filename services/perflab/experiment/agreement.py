@@ -98,8 +98,11 @@ def compare(now: Sequence[dict[str, Any]], earlier: Sequence[dict[str, Any]]) ->
 
 
 def _eliminated(figure: dict[str, Any] | None) -> bool:
-    """The flag took the figure to 0 (reports before this field: False)."""
-    return bool((figure or {}).get("eliminated"))
+    """The flag took a lower-is-better figure from some to 0 (read from the values, so
+    reports written before the `eliminated` field count too)."""
+    f = figure or {}
+    a, b = f.get("a"), f.get("b")
+    return f.get("better") == "lower" and isinstance(a, int | float) and a > 0 and b == 0
 
 
 def only_earlier(now: Sequence[dict[str, Any]], earlier: Sequence[dict[str, Any]]) -> list[str]:
