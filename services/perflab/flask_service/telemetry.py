@@ -27,11 +27,11 @@ from perflab.telemetry.metrics import (
     HTTP_IN_PROGRESS,
     HTTP_REQUESTS,
     HTTP_RESPONSE_SIZE,
+    PROBE_PATHS,
     UNMATCHED_ROUTE,
 )
 
 QUERY_COUNT_HEADER = "X-DB-Queries"
-PROBE_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
 _CONVERTER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
 Environ = dict[str, Any]

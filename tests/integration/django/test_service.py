@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from perflab.catalog import implemented_by
 from perflab.procs import free_port
@@ -73,3 +74,21 @@ def test_writes_need_the_admin_token_when_one_is_set_and_bodies_have_a_limit(
         assert httpx.get(f"{url}/books", params={"limit": 1}, timeout=30).status_code == 200
         big = httpx.post(f"{url}/orders/bulk", json=order * 200, headers=auth, timeout=30)
         assert big.status_code == 413 and "2048" in big.json()["error"]
+
+
+def test_scrapes_and_probes_stay_out_of_the_red_figures(django: httpx.Client):
+    # A scrape once counted itself in flight: an idle Django looked busy to the throughput
+    # alert, and its request rate was Prometheus' scrape rate.
+    for path in ("/healthz", "/readyz", "/metrics"):
+        answer = django.get(path)
+        assert answer.status_code == 200 and "x-db-queries" not in answer.headers
+    assert django.get("/techniques").headers["x-db-queries"] == "0"
+    families = text_string_to_metric_families(django.get("/metrics").text)
+    routes = {
+        s.labels.get("route")
+        for f in families
+        for s in f.samples
+        if f.name.startswith("perflab_http_")
+    }
+    assert "/techniques" in routes
+    assert not routes & {"/metrics", "/healthz", "/readyz"}, routes

@@ -19,7 +19,7 @@ from typing import Any
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from perflab.api.middleware.querycount import PROBE_PATHS, add_query_count
+from perflab.api.middleware.querycount import add_query_count
 from perflab.db import querylog
 from perflab.telemetry import exemplars, multiproc
 from perflab.telemetry.metrics import (
@@ -28,6 +28,7 @@ from perflab.telemetry.metrics import (
     HTTP_IN_PROGRESS,
     HTTP_REQUESTS,
     HTTP_RESPONSE_SIZE,
+    PROBE_PATHS,
     UNMATCHED_ROUTE,
 )
 from perflab.telemetry.tracing import sampled_trace_id

@@ -10,10 +10,9 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from perflab.db import querylog
+from perflab.telemetry.metrics import PROBE_PATHS
 
 QUERY_COUNT_HEADER = b"x-db-queries"
-# Scrapes and probes: no header, and kept out of the RED figures.
-PROBE_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
 
 
 def add_query_count(message: Message, count: int) -> None:

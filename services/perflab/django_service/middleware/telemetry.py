@@ -3,6 +3,7 @@
 The outermost of the service's middleware (only the tracing instrumentation's server
 span wraps it). For every request it:
 
+- leaves scrapes and probes (`PROBE_PATHS`) out, as the API and Flask do;
 - counts and times each SQL statement through Django's public
   `connection.execute_wrapper`, on every database alias, and sends the count as
   `X-DB-Queries` (and to `perflab_db_queries_per_request`);
@@ -40,6 +41,7 @@ from perflab.telemetry.metrics import (
     HTTP_IN_PROGRESS,
     HTTP_REQUESTS,
     HTTP_RESPONSE_SIZE,
+    PROBE_PATHS,
     UNMATCHED_ROUTE,
 )
 
@@ -109,8 +111,14 @@ def error_answer(exc: Exception) -> JsonResponse | None:
     return None
 
 
-def _not_allowed(request: HttpRequest, empty: HttpResponseBase) -> JsonResponse:
+def _explained(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
     # `require_GET` and friends answer 405 with an empty body; say what is allowed.
+    if response.status_code == 405 and not response.streaming and not response.content:
+        return _not_allowed(request, response)
+    return response
+
+
+def _not_allowed(request: HttpRequest, empty: HttpResponseBase) -> JsonResponse:
     allowed = empty.get("Allow", "")
     body = {"error": f"method {request.method} not allowed on {request.path}; allowed: {allowed}"}
     return JsonResponse(body, status=405, headers={"Allow": allowed})
@@ -121,12 +129,12 @@ class TelemetryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path_info in PROBE_PATHS:
+            return _explained(request, self.get_response(request))
         started = time.perf_counter()
         counter = StatementCounter()
         with counting(counter):
-            response = self.get_response(request)
-        if response.status_code == 405 and not response.streaming and not response.content:
-            response = _not_allowed(request, response)
+            response = _explained(request, self.get_response(request))
         response[QUERIES_HEADER] = str(counter.count)
         route = self._route(request)
         if response.streaming:
@@ -140,6 +148,8 @@ class TelemetryMiddleware:
         return response
 
     def process_view(self, request: HttpRequest, *_: Any) -> None:
+        if request.path_info in PROBE_PATHS:
+            return
         # The route is known from here on: count the request as in flight.
         route = self._route(request)
         HTTP_IN_PROGRESS.labels(route=route, method=request.method).inc()
