@@ -23,6 +23,10 @@ threads = _django.threads
 timeout = 60
 graceful_timeout = 10
 accesslog = None  # the RED metrics and the server spans describe every request
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl):
+# the Django and Flask masters (and every test server) would take it from each other,
+# and the lab stops its servers by PID, so none is opened.
+control_socket_disable = True
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,

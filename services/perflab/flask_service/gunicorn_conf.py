@@ -32,6 +32,10 @@ threads = _flask.threads
 wsgi_app = "perflab.flask_service.app:app_factory()"
 preload_app = False
 accesslog = None
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl):
+# the Django and Flask masters (and every test server) would take it from each other,
+# and the lab stops its servers by PID, so none is opened.
+control_socket_disable = True
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
