@@ -78,7 +78,7 @@ def verdict(result: Result) -> str:
 
 
 def _eliminated(figure: FigureResult, promise: float | None) -> str:
-    """`asset requests per page view 2.02 -> 0 with the flag on: none left (no ratio)`;
+    """`asset requests per page view 2.02 -> 0 with the flag on: none left (no finite ratio)`;
     any promise is met, as every B window was 0 and A's were not."""
     assert figure.estimate is not None
     line = (
