@@ -40,6 +40,9 @@ BARE_FASTAPI = "bare FastAPI endpoint"
 # The flags the measured reads need; every other flag is off. telemetry_sampling on:
 # "telemetry on" traces at the default ratio (off, it would trace every request).
 FLAGS_ON = frozenset({"response_cache", "connection_pool", "telemetry_sampling"})
+# The lab's reads against the framework's own ceiling (issue 17): the least share of the
+# bare FastAPI endpoint's req/s each should reach, with telemetry off.
+SHARE_TARGETS = {"cached read, telemetry off": 0.50, "DB read, telemetry off": 0.35}
 # Case -> the ASGI app uvicorn serves (same uvicorn settings as the lab's API).
 CEILINGS = {
     BARE_ASGI: "perflab.bench.bare:app",
@@ -135,12 +138,17 @@ def render(report: dict[str, Any]) -> str:
         f"{report['rounds']} interleaved rounds, pinned={report['pinned']} (medians); "
         f"flags on: {', '.join(report['flags_on'])}",
         f"{'case':<34}{'req/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'CPU ms/req':>11}"
-        f"{'share of bare FastAPI: req/s':>30}{'CPU':>7}",
+        f"{'share of bare FastAPI: req/s':>30}{'CPU':>7}  target",
     ]
     for case, f in report["cases"].items():
+        goal = SHARE_TARGETS.get(case)
+        target = ""
+        if goal is not None:
+            target = f">= {goal:.0%} {'met' if share[case]['rps'] >= goal else 'MISSED'}"
         lines.append(
             f"{case:<34}{f['rps']:>9.0f}{f['p50_ms']:>8.2f}{f['p95_ms']:>8.2f}"
             f"{f['cpu_ms_per_request']:>11.3f}{share[case]['rps']:>30.1%}{share[case]['cpu']:>7.1%}"
+            f"  {target}".rstrip()
         )
     lines.append("")
     lines += [f"{name:<44}{value:>8.3f}" for name, value in ratios(report)]

@@ -42,3 +42,13 @@ def test_the_report_prints_the_shares_and_the_flags_it_ran_with():
     row = next(line for line in text.splitlines() if line.startswith("cached read, telemetry off"))
     assert "50.0%" in row
     assert "flags on: connection_pool, response_cache" in text
+
+
+def test_the_reads_are_held_to_their_targets_in_the_same_table():
+    lines = lab.render(REPORT).splitlines()
+    row = {line.split("  ")[0]: line for line in lines}
+    assert row["cached read, telemetry off"].endswith(">= 50% met")  # exactly 50 %
+    assert row["DB read, telemetry off"].endswith(">= 35% met")
+    slower = REPORT | {"cases": REPORT["cases"] | {"DB read, telemetry off": _case(3_400, 0.25)}}
+    assert ">= 35% MISSED" in lab.render(slower)
+    assert not row["cached read, telemetry on"].endswith(("met", "MISSED"))  # no target
