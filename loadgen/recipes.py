@@ -300,7 +300,9 @@ class BrowserCache:
             return
         match = _MAX_AGE.search(control)
         fresh = int(match.group(1)) if match and "no-cache" not in control.lower() else 0
-        old = self._stored.get(url)
+        # A 304 freshens the stored copy and may omit its validators; a 200 replaces the
+        # copy, validators and all (RFC 9111 §3.2, §4.3.4).
+        old = self._stored.get(url) if status == 304 else None
         self._stored[url] = _Stored(
             fresh_until=now + fresh,
             etag=headers.get("etag") or (old.etag if old else None),

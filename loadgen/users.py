@@ -137,8 +137,13 @@ class PerflabUser(FastHttpUser):
                     self._follow(resp.json().get("next_cursor"))
                 if recipe_for(technique).assets:
                     self._assets(resp.content or b"")
-                if new_etag := (resp.headers.get("etag") if resp.headers else None):
+                # A 200 replaces what the client held: without an ETag (the naive
+                # card) there is nothing left to revalidate with. A 304 keeps it.
+                new_etag = resp.headers.get("etag") if resp.headers else None
+                if new_etag:
                     self.etags[call.url] = new_etag
+                elif resp.status_code == 200:
+                    self.etags.pop(call.url, None)
         return True
 
     def hit_first(self, *techniques: str) -> bool:

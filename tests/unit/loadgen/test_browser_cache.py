@@ -27,6 +27,15 @@ def test_assets_without_cache_control_are_revalidated_every_time() -> None:
     assert cache.request_headers("/assets/app.css", 0.5) == {}
 
 
+def test_a_200_without_validators_replaces_the_copy_and_its_old_validators() -> None:
+    # WhiteNoise gave an ETag; after a flip Django's static view answers a plain 200.
+    cache = BrowserCache()
+    cache.store("/static/app.css", 200, {"etag": '"w"'}, 0)
+    assert cache.request_headers("/static/app.css", 0.1) == {"If-None-Match": '"w"'}
+    cache.store("/static/app.css", 200, {}, 0.2)
+    assert cache.request_headers("/static/app.css", 0.3) == {}
+
+
 def test_links_and_names() -> None:
     html = (
         b'<link rel="stylesheet" href="/static/a.1.css"><link rel="icon" href="/x.ico">'
