@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perflab.experiment.verdict import AGREEMENT, spread
+from perflab.experiment.verdict import AGREEMENT, spread, taken_to_zero
 
 # Settings that change what a figure measures: runs that differ in them are compared,
 # with the difference said.
@@ -101,8 +101,7 @@ def _eliminated(figure: dict[str, Any] | None) -> bool:
     """The flag took a lower-is-better figure from some to 0 (read from the values, so
     reports written before the `eliminated` field count too)."""
     f = figure or {}
-    a, b = f.get("a"), f.get("b")
-    return f.get("better") == "lower" and isinstance(a, int | float) and a > 0 and b == 0
+    return taken_to_zero(f.get("better"), f.get("a"), f.get("b"))
 
 
 def only_earlier(now: Sequence[dict[str, Any]], earlier: Sequence[dict[str, Any]]) -> list[str]:

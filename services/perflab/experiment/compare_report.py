@@ -47,7 +47,7 @@ def _gain(f: FigureResult | None) -> tuple[str, str]:
     if f is None or f.estimate is None:
         return "–", "–"
     if f.eliminated:
-        return "none left", "–"
+        return report.NONE_LEFT, "–"
     e = f.estimate
     gain = improvement(e.ratio, f.better)
     ends = [improvement(x, f.better) for x in (e.low, e.high)]

@@ -20,7 +20,7 @@ from perflab.experiment.figures import (
     Better,
     improvement,
 )
-from perflab.experiment.verdict import Effect, Spread, spread
+from perflab.experiment.verdict import Effect, Spread, spread, taken_to_zero
 
 
 @dataclass
@@ -47,7 +47,7 @@ class FigureResult:
         requests per page view 2 -> 0): no finite improvement exists, so it is reported
         as A -> 0 instead of a ratio."""
         e = self.estimate
-        return self.better == "lower" and e is not None and e.a > 0 and e.b == 0
+        return e is not None and taken_to_zero(self.better, e.a, e.b)
 
     def effect(self) -> Effect | None:
         e = self.estimate

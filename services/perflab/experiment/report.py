@@ -77,15 +77,20 @@ def verdict(result: Result) -> str:
     return line + "."
 
 
+NONE_LEFT = "none left (no finite ratio)"
+
+
 def _eliminated(figure: FigureResult, promise: float | None) -> str:
     """`asset requests per page view 2.02 -> 0 with the flag on: none left (no finite ratio)`;
     any promise is met, as every B window was 0 and A's were not."""
     assert figure.estimate is not None
-    line = (
-        f"{figure.label} {format_value(figure.estimate.a, figure.unit)} → 0 with the flag on: "
-        "none left (no finite ratio)"
+    line = f"{figure.label} {format_value(figure.estimate.a, figure.unit)} → 0 with the flag on: "
+    line += NONE_LEFT
+    return (
+        line
+        if promise is None
+        else f"{line}, promised ≥ {promise:g}×: {_key_state(figure, promise)}"
     )
-    return line if promise is None else f"{line}, promised ≥ {promise:g}×: met"
 
 
 def _key_state(figure: FigureResult | None, promise: float | None) -> str | None:
@@ -231,9 +236,9 @@ def _summary_row(result: Result) -> str:
     if figure is not None and figure.eliminated and not failed:
         assert figure.estimate is not None
         before = format_value(figure.estimate.a, figure.unit)
-        promised = "–" if promise is None else f"≥ {promise:g}×: met"
+        promised = "–" if promise is None else f"≥ {promise:g}×: {_key_state(figure, promise)}"
         return (
-            f"| {flag} | {figure.label} | {before} | 0 | none left (no finite ratio) | – "
+            f"| {flag} | {figure.label} | {before} | 0 | {NONE_LEFT} | – "
             f"| {promised} | 0 in every B window |"
         )
     if figure is None or figure.estimate is None or effect is None or failed:

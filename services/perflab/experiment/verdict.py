@@ -40,6 +40,12 @@ class Effect:
         return f"{self.factor:.2f}×{worse}{ci}"
 
 
+def taken_to_zero(better: str | None, a: object, b: object) -> bool:
+    """Lower is better and the flag took the figure from some (A) to none (B): there is
+    no finite improvement, and any promise is met."""
+    return better == "lower" and isinstance(a, int | float) and a > 0 and b == 0
+
+
 def state(effect: Effect, promise: float) -> State:
     if effect.low is not None and effect.low >= promise:
         return "met"
