@@ -21,13 +21,13 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from perflab.flask_service.db import QueryStats, begin_request
+from perflab.telemetry import PROBE_PATHS
 from perflab.telemetry.metrics import (
     DB_QUERIES_PER_REQUEST,
     HTTP_DURATION,
     HTTP_IN_PROGRESS,
     HTTP_REQUESTS,
     HTTP_RESPONSE_SIZE,
-    PROBE_PATHS,
     UNMATCHED_ROUTE,
 )
 

@@ -60,10 +60,6 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 SIZE_BUCKETS = (100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
 QUERY_COUNT_BUCKETS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
 UNMATCHED_ROUTE = "<unmatched>"
-# Scrapes and probes stay out of the RED figures of every service: a scrape would count
-# itself in flight (an idle service would look busy, and stuck to the throughput alert)
-# and make an idle service's request rate the scrape rate.
-PROBE_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
 
 # --- HTTP (RED) ---------------------------------------------------------------
 HTTP_REQUESTS = declare(

@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.trace import SpanKind
 
 from perflab.settings import Settings
+from perflab.telemetry import PROBE_PATHS
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -42,9 +43,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRACES_PATH = "/v1/traces"
-# Scrapes and probes would fill the trace store with noise: never traced (every service;
-# the contrib instrumentations' `excluded_urls` format).
-EXCLUDED_URLS = "/metrics,/healthz,/readyz"
+# Scrapes and probes are never traced (every service; the contrib instrumentations'
+# `excluded_urls` format).
+EXCLUDED_URLS = ",".join(sorted(PROBE_PATHS))
 _ALWAYS = TraceIdRatioBased(1.0)
 _provider: TracerProvider | None = None
 

@@ -21,14 +21,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from perflab.api.middleware.querycount import add_query_count
 from perflab.db import querylog
-from perflab.telemetry import exemplars, multiproc
+from perflab.telemetry import PROBE_PATHS, exemplars, multiproc
 from perflab.telemetry.metrics import (
     DB_QUERIES_PER_REQUEST,
     HTTP_DURATION,
     HTTP_IN_PROGRESS,
     HTTP_REQUESTS,
     HTTP_RESPONSE_SIZE,
-    PROBE_PATHS,
     UNMATCHED_ROUTE,
 )
 from perflab.telemetry.tracing import sampled_trace_id

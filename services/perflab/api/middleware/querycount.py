@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from perflab.db import querylog
-from perflab.telemetry.metrics import PROBE_PATHS
+from perflab.telemetry import PROBE_PATHS
 
 QUERY_COUNT_HEADER = b"x-db-queries"
 

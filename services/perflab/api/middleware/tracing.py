@@ -18,9 +18,8 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from perflab.telemetry.tracing import EXCLUDED_URLS
+from perflab.telemetry import PROBE_PATHS
 
-EXCLUDED_PATHS = frozenset(EXCLUDED_URLS.split(","))
 _TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
 
 
@@ -28,7 +27,7 @@ class TracingMiddleware:
     def __init__(
         self,
         app: ASGIApp,
-        excluded: frozenset[str] = EXCLUDED_PATHS,
+        excluded: frozenset[str] = PROBE_PATHS,
         tracer_provider: trace.TracerProvider | None = None,  # None: the global one
         before_span: Callable[[Scope], None] | None = None,
     ) -> None:

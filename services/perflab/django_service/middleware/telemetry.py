@@ -34,6 +34,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from perflab.errors import DependencyUnavailable, PerflabError
+from perflab.telemetry import PROBE_PATHS
 from perflab.telemetry.metrics import (
     DB_QUERIES_PER_REQUEST,
     DB_QUERY_DURATION,
@@ -41,7 +42,6 @@ from perflab.telemetry.metrics import (
     HTTP_IN_PROGRESS,
     HTTP_REQUESTS,
     HTTP_RESPONSE_SIZE,
-    PROBE_PATHS,
     UNMATCHED_ROUTE,
 )
 
