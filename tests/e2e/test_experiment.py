@@ -121,6 +121,11 @@ def test_an_eight_second_arm_has_exact_server_figures_in_both_arms(stack: Stack,
     # Pinned for the run (two cores here), and put back after it.
     assert any(n.startswith("pinned: API processes") for n in results["notes"])
     assert {pid: os.sched_getaffinity(pid) for pid in affinity} == affinity
+    # The machine's speed around the arms, for comparing this run with another.
+    speed = results["machine"]
+    assert speed["probe_before_ms"] > 0 and speed["probe_after_ms"] > 0
+    assert 0 <= speed["steal_share"] < 1
+    assert f"- Machine speed: a fixed CPU probe took {speed['probe_before_ms']:.2f} ms" in report
 
 
 def test_short_repeated_arms_of_a_cached_read(stack: Stack, lab_root: Path):
@@ -152,6 +157,9 @@ def test_short_repeated_arms_of_a_cached_read(stack: Stack, lab_root: Path):
     ) in against
     assert "0 of 1 headline improvements within 10%" in against
     assert "duration_seconds: 3.0 now, 20 earlier" in against
+    # The earlier report has no CPU probe: the column says so rather than guessing.
+    assert f"| {apart:.1%} **>10%** | – |" in against
+    assert "CPU probe –: a run without one" in against
 
 
 def test_without_prometheus_the_sampled_figures_say_so_and_the_rest_are_measured(

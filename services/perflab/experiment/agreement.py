@@ -3,7 +3,9 @@
 Repeats inside one run share the machine's state of that minute; a second run, minutes
 or days later, is the honest test of whether a figure repeats. Two improvements agree
 when they are within `AGREEMENT` of each other: largest / smallest − 1, the measure the
-repeats inside a run use too.
+repeats inside a run use too. Each row also sets the two runs' CPU probes side by side
+(experiment/machine.py): where the machine itself ran at another speed, a ratio between
+a CPU-bound arm and one of fixed waits is expected to move with it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Row:
     now: float | None
     earlier: float | None
     why: str = ""  # when there is nothing to compare
+    probe_now: float | None = None  # the CPU probe's ms around the technique, each run
+    probe_earlier: float | None = None
 
     @property
     def apart(self) -> float | None:
@@ -43,6 +47,11 @@ class Row:
     @property
     def agree(self) -> bool:
         return self.apart is not None and not spread((self.now, self.earlier)).disagree
+
+    @property
+    def speed_moved(self) -> bool:
+        """The machine ran the same CPU probe more than `AGREEMENT` apart in the two runs."""
+        return spread((self.probe_now, self.probe_earlier)).disagree
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -62,6 +71,15 @@ def load(path: Path) -> list[dict[str, Any]]:
     return runs
 
 
+def _probe_ms(run: dict[str, Any] | None) -> float | None:
+    """The run's CPU probe (mean of before and after); None for reports without one."""
+    probes = ((run or {}).get("machine") or {}).get
+    before, after = probes("probe_before_ms"), probes("probe_after_ms")
+    if isinstance(before, int | float) and isinstance(after, int | float):
+        return (before + after) / 2
+    return None
+
+
 def _headline(run: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
     key = run.get("key_figure")
     return key, run["figures"].get(key) if key else None
@@ -70,31 +88,29 @@ def _headline(run: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
 def compare(now: Sequence[dict[str, Any]], earlier: Sequence[dict[str, Any]]) -> list[Row]:
     """One row per technique of this run, in its order."""
     before = {run["config"]["flag"]: run for run in earlier}
-    rows = []
-    for run in now:
-        flag = run["config"]["flag"]
-        key, figure = _headline(run)
-        label = (figure or {}).get("label") or key or "–"
-        old = before.pop(flag, None)
-        if old is None:
-            rows.append(Row(flag, label, _improvement(figure), None, "not in the earlier run"))
-            continue
-        old_key, old_figure = _headline(old)
-        if old_key != key:
-            why = f"the earlier run's key figure was {old_key}"
-            rows.append(Row(flag, label, _improvement(figure), None, why))
-            continue
-        gone = [_eliminated(f) for f in (figure, old_figure)]
-        if any(gone):
-            why = (
-                "taken to 0 in both runs (no ratio to compare)"
-                if all(gone)
-                else f"taken to 0 only in the {'current' if gone[0] else 'earlier'} run"
-            )
-            rows.append(Row(flag, label, _improvement(figure), _improvement(old_figure), why))
-            continue
-        rows.append(Row(flag, label, _improvement(figure), _improvement(old_figure)))
-    return rows
+    return [_row(run, before.pop(run["config"]["flag"], None)) for run in now]
+
+
+def _row(run: dict[str, Any], old: dict[str, Any] | None) -> Row:
+    flag = run["config"]["flag"]
+    key, figure = _headline(run)
+    label = (figure or {}).get("label") or key or "–"
+    probes = {"probe_now": _probe_ms(run), "probe_earlier": _probe_ms(old)}
+    if old is None:
+        return Row(flag, label, _improvement(figure), None, "not in the earlier run", **probes)
+    old_key, old_figure = _headline(old)
+    if old_key != key:
+        why = f"the earlier run's key figure was {old_key}"
+        return Row(flag, label, _improvement(figure), None, why, **probes)
+    gone = [_eliminated(f) for f in (figure, old_figure)]
+    why = ""
+    if any(gone):
+        why = (
+            "taken to 0 in both runs (no ratio to compare)"
+            if all(gone)
+            else f"taken to 0 only in the {'current' if gone[0] else 'earlier'} run"
+        )
+    return Row(flag, label, _improvement(figure), _improvement(old_figure), why, **probes)
 
 
 def _eliminated(figure: dict[str, Any] | None) -> bool:
@@ -133,6 +149,13 @@ def _factor(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
 
 
+def _probes(row: Row) -> str:
+    if row.probe_now is None or row.probe_earlier is None:
+        return "–"
+    moved = f" **>{AGREEMENT:.0%}**" if row.speed_moved else ""
+    return f"{row.probe_now:.2f} / {row.probe_earlier:.2f} ms{moved}"
+
+
 def markdown(
     rows: Sequence[Row],
     earlier: Path,
@@ -142,8 +165,8 @@ def markdown(
     lines = [
         f"## Against {earlier}",
         "",
-        "| technique | key figure | improvement now | earlier | apart |",
-        "|---|---|---|---|---|",
+        "| technique | key figure | improvement now | earlier | apart | CPU probe now / earlier |",
+        "|---|---|---|---|---|---|",
     ]
     for row in rows:
         if row.apart is None:
@@ -152,7 +175,7 @@ def markdown(
             apart = f"{row.apart:.1%}" + ("" if row.agree else f" **>{AGREEMENT:.0%}**")
         lines.append(
             f"| `{row.technique}` | {row.label} | {_factor(row.now)} | {_factor(row.earlier)} "
-            f"| {apart} |"
+            f"| {apart} | {_probes(row)} |"
         )
     compared = [r for r in rows if r.apart is not None]
     lines += [
@@ -160,6 +183,19 @@ def markdown(
         f"{sum(r.agree for r in compared)} of {len(compared)} headline improvements within "
         f"{AGREEMENT:.0%} of the earlier run's (apart = largest / smallest − 1).",
     ]
+    moved = [r for r in rows if r.speed_moved]
+    if moved:
+        lines += [
+            "",
+            f"The machine's speed moved by more than {AGREEMENT:.0%} for "
+            + ", ".join(f"`{r.technique}`" for r in moved)
+            + ": the same fixed CPU work (the probe, timed before and after each technique) "
+            "took that much longer or shorter in one run. A ratio between a CPU-bound arm "
+            "and one of fixed waits moves with the machine's speed; compare those rows in "
+            "runs whose probes agree.",
+        ]
+    if any(r.probe_now is None or r.probe_earlier is None for r in rows):
+        lines += ["", "CPU probe –: a run without one (reports from before the probe)."]
     if missing:
         lines += ["", "Only in the earlier run: " + ", ".join(f"`{m}`" for m in missing) + "."]
     if differences:

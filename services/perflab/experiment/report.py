@@ -155,6 +155,7 @@ def write(result: Result, out: Path) -> None:
         f"after a flip and {max(cfg.settle_seconds, cfg.warmup_seconds):g} s of warm-up",
         f"- Run: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(result.started))}, "
         f"{result.ended - result.started:.0f} s",
+        *([f"- Machine speed: {result.machine.describe()}"] if result.machine else []),
         *(f"- Note: {note}" for note in result.notes),
         "",
         VERDICTS,
@@ -203,6 +204,7 @@ def as_json(result: Result) -> dict[str, Any]:
         "started": result.started,
         "ended": result.ended,
         "measured_seconds": result.measured_seconds,
+        "machine": asdict(result.machine) if result.machine else None,
         "notes": result.notes,
         "verdict": verdict(result),
         "key_figure": figure.name if figure else None,

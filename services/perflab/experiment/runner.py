@@ -22,6 +22,7 @@ from perflab.experiment import pinning, sockets
 from perflab.experiment.arm import ArmRun, LoadPlan, LoadRun, Sample
 from perflab.experiment.effects import FigureResult, compare, key_figure
 from perflab.experiment.figures import KEY_FIGURES, SAMPLED_FIGURES, SERVER_FIGURES, Scope
+from perflab.experiment.machine import Machine, Watch
 from perflab.experiment.prometheus import MIN_SCRAPES, PrometheusReader
 from perflab.experiment.scrape import Delta, Scraper, Snapshot, Target
 from perflab.experiment.stack import (
@@ -89,6 +90,7 @@ class Result:
     samples: list[Sample] = field(default_factory=list)  # every request, for the charts
     started: float = 0.0
     ended: float = 0.0
+    machine: Machine | None = None  # its speed just before and after the arms
 
     def key(self) -> tuple[FigureResult | None, float | None]:
         return key_figure(self.config.flag, self.figures)
@@ -177,9 +179,11 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
     )
     guard = FlagGuard(config.flags_api or config.api, config.admin_token)
     try:
+        watch = Watch()
         with interrupts_raise(), pinning.pinned(config.api, config.pin) as split:
             result.notes.append(f"pinned: {split.describe()}" if split else "not pinned")
             _windows(config, result, scraper, guard, out, split, progress)
+        result.machine = watch.stop()
         _sampled(result, prometheus, interval)
     finally:
         guard.restore()

@@ -99,3 +99,23 @@ def test_a_figure_taken_to_zero_has_no_ratio_and_says_so() -> None:
         (None, "taken to 0 only in the current run"),
         (None, "taken to 0 only in the earlier run"),
     ]
+
+
+def _probed(run: dict, before: float, after: float) -> dict:
+    return run | {"machine": {"probe_before_ms": before, "probe_after_ms": after}}
+
+
+def test_each_row_sets_the_runs_cpu_probes_side_by_side_and_names_a_moved_machine() -> None:
+    # cpu_offload's ratio doubled on a machine that ran the same work 1.6x slower.
+    now = [_probed(_run("cpu_offload", 11.2), 7.8, 8.2), _probed(_run("gzip", 6.77), 5.0, 5.2)]
+    earlier = [_probed(_run("cpu_offload", 5.9), 5.0, 5.0), _run("gzip", 6.77)]
+    rows = agreement.compare(now, earlier)
+    assert [(r.probe_now, r.probe_earlier) for r in rows] == [(8.0, 5.0), (5.1, None)]
+    assert [r.speed_moved for r in rows] == [True, False]
+    text = agreement.markdown(rows, Path("e"))
+    assert "| 89.8% **>10%** | 8.00 / 5.00 ms **>10%** |" in text
+    assert "| 0.0% | – |" in text  # the earlier gzip run had no probe
+    assert "The machine's speed moved by more than 10% for `cpu_offload`:" in text
+    assert "CPU probe –: a run without one" in text
+    same = agreement.markdown(agreement.compare(now, now), Path("e"))
+    assert "speed moved" not in same and "without one" not in same
