@@ -274,17 +274,21 @@ class BrowserCache:
     it was given (`If-None-Match`, `If-Modified-Since`) and a 304 keeps the copy. Heuristic
     freshness (a share of Last-Modified's age) is left out on purpose: every browser
     computes it differently, and the lab shows the explicit policies.
+
+    `revalidate=True` asks every time, fresh or not (what a reload does): the API's
+    answers are `max-age=60`, and the load is there to exercise their 304s.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, revalidate: bool = False) -> None:
         self._stored: dict[str, _Stored] = {}
+        self.revalidate = revalidate
 
     def request_headers(self, url: str, now: float) -> dict[str, str] | None:
         """None when the stored copy is fresh (no request); else the headers to send."""
         stored = self._stored.get(url)
         if stored is None:
             return {}
-        if now < stored.fresh_until:
+        if now < stored.fresh_until and not self.revalidate:
             return None
         headers = {}
         if stored.etag:
@@ -294,8 +298,11 @@ class BrowserCache:
         return headers
 
     def store(self, url: str, status: int, headers: Mapping[str, str], now: float) -> None:
+        """Keep what a response says (`headers` with lower-case names)."""
+        if status not in (200, 304):
+            return  # an error does not replace the stored copy
         control = headers.get("cache-control", "")
-        if "no-store" in control.lower() or status not in (200, 304):
+        if "no-store" in control.lower():
             self._stored.pop(url, None)
             return
         match = _MAX_AGE.search(control)

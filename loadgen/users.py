@@ -12,6 +12,7 @@ import itertools
 import os
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import ClassVar
 
@@ -81,8 +82,9 @@ class PerflabUser(FastHttpUser):
         options = self.environment.parsed_options
         worker_index = getattr(self.environment.runner, "worker_index", 0)
         self.rng = user_rng(getattr(options, "seed", None), worker_index)
-        # ETag per URL: the next request sends If-None-Match, so 304s are exercised.
-        self.etags: dict[str, str] = {}
+        # The API's answers: validators kept per URL and always sent back, so 304s are
+        # exercised.
+        self.validators = BrowserCache(revalidate=True)
         # Pagination walks: after a jump to page N, follow `next_cursor` like a real
         # client scrolling; keyset pays off on exactly these follow-up pages.
         self.walk: tuple[str, int] | None = None
@@ -113,8 +115,10 @@ class PerflabUser(FastHttpUser):
         call = build_call(endpoint, self.rng)
         if technique == "pagination":
             call = self._pagination_call(call)
-        etag = self.etags.get(call.url)
-        headers = {"If-None-Match": etag} if etag else {}
+        cacheable = call.method == "GET"
+        held = self.validators.request_headers(call.url, 0) if cacheable else None
+        headers = dict(held or {})
+        conditional = bool(headers)
         if ADMIN_TOKEN and call.method in WRITE_METHODS:
             headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
         with self.client.request(
@@ -127,7 +131,7 @@ class PerflabUser(FastHttpUser):
             content_type = resp.headers.get("content-type", "") if resp.headers else ""
             problem = validate(
                 technique, resp.status_code, content_type, resp.content or b"",
-                conditional=bool(etag),
+                conditional=conditional,
             )  # fmt: skip
             if problem:
                 resp.failure(f"{technique}: {problem}")
@@ -137,13 +141,9 @@ class PerflabUser(FastHttpUser):
                     self._follow(resp.json().get("next_cursor"))
                 if recipe_for(technique).assets:
                     self._assets(resp.content or b"")
-                # A 200 replaces what the client held: without an ETag (the naive
-                # card) there is nothing left to revalidate with. A 304 keeps it.
-                new_etag = resp.headers.get("etag") if resp.headers else None
-                if new_etag:
-                    self.etags[call.url] = new_etag
-                elif resp.status_code == 200:
-                    self.etags.pop(call.url, None)
+                if cacheable:  # a 200 replaces the validators held (the naive card has
+                    # none), a 304 keeps them
+                    self.validators.store(call.url, resp.status_code, _lower(resp.headers), 0)
         return True
 
     def hit_first(self, *techniques: str) -> bool:
@@ -166,8 +166,7 @@ class PerflabUser(FastHttpUser):
                     resp.failure(f"asset {url}: {_why(resp)}")
                     continue
                 resp.success()
-                got = {k.lower(): v for k, v in (resp.headers or {}).items()}
-                self.browser.store(url, resp.status_code, got, time.monotonic())
+                self.browser.store(url, resp.status_code, _lower(resp.headers), time.monotonic())
 
     def _pagination_call(self, call: Call) -> Call:
         """Continue the walk, or start one at a deep page (the deeper, the more OFFSET pays)."""
@@ -362,6 +361,10 @@ class CapacityUser(FastHttpUser):
         with self.client.get("/healthz", catch_response=True) as resp:
             if resp.content != b'{"status":"ok"}':
                 resp.failure(f"unexpected /healthz body: {resp.content[:80]!r}")
+
+
+def _lower(headers: Mapping[str, str] | None) -> dict[str, str]:
+    return {name.lower(): value for name, value in (headers or {}).items()}
 
 
 def _why(resp: object) -> str:

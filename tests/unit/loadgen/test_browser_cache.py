@@ -43,3 +43,13 @@ def test_links_and_names() -> None:
     )
     assert asset_links(html) == ["/static/a.1.css", "/assets/b.js"]
     assert asset_name("/static/shop/a.1.css") == "/static/{path}"
+
+
+def test_a_revalidating_client_asks_every_time_and_keeps_its_copy_through_errors() -> None:
+    # The load's API client: the card is `max-age=60`, but the point is its 304s.
+    cache = BrowserCache(revalidate=True)
+    cache.store("/books/1/card", 200, {"etag": '"c1"', "cache-control": "private, max-age=60"}, 0)
+    assert cache.request_headers("/books/1/card", 1) == {"If-None-Match": '"c1"'}
+    cache.store("/books/1/card", 503, {}, 2)  # an error replaces nothing
+    assert cache.request_headers("/books/1/card", 3) == {"If-None-Match": '"c1"'}
+    assert BrowserCache().request_headers("/books/1/card", 0) == {}  # nothing held yet
