@@ -52,7 +52,8 @@ def histogram_buckets(response_times_ms: dict[int, int]) -> list[tuple[str, floa
             if seconds <= bound:
                 counts[i] += count
                 break
-    cumulative, running = [], 0
+    cumulative: list[tuple[str, float]] = []
+    running = 0
     for bound, count in zip(bounds, counts, strict=True):
         running += count
         cumulative.append(("+Inf" if bound == float("inf") else repr(bound), running))
