@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import asdict
 from typing import Any
 
 import httpx
 
 from perflab.bench.overhead import DEFAULT_RATIO, Bench, median_runs
+from perflab.experiment.machine import Machine, Watch
 from perflab.procs import free_port, start_process, wait_until
 
 TELEMETRY = {
@@ -75,6 +77,7 @@ def set_flags(base: str, on: frozenset[str]) -> None:
 
 
 def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[str, Any]:
+    watch = Watch()  # the machine's speed, to compare this run with another
     with LabBench.running(connections, "perflab-labbench-") as bench:
         books = bench.script("books", "/books/{id}")
         cached = bench.script("cached", "/genres/top-rated")
@@ -101,6 +104,7 @@ def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[
         "connections": connections,
         "pinned": bench.split is not None,
         "flags_on": sorted(FLAGS_ON),
+        "machine": asdict(watch.stop()),
         "cases": medians,
         "runs": runs,
     }
@@ -152,4 +156,6 @@ def render(report: dict[str, Any]) -> str:
         )
     lines.append("")
     lines += [f"{name:<44}{value:>8.3f}" for name, value in ratios(report)]
+    if "machine" in report:
+        lines.append(f"machine speed: {Machine.from_json(report['machine']).describe()}")
     return "\n".join(lines) + "\n"

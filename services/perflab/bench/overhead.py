@@ -47,6 +47,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Self
 
@@ -55,6 +56,7 @@ import httpx
 import psutil
 
 from perflab.db.seed import seed
+from perflab.experiment.machine import Machine, Watch
 from perflab.lab import postgres as pg
 from perflab.lab import redis as redis_proc
 from perflab.lab import secrets
@@ -270,6 +272,7 @@ def run(
     ratio: float = DEFAULT_RATIO,
 ) -> dict[str, Any]:
     measured = configs(ratio)
+    watch = Watch()  # the machine's speed, to compare this run with another
     with Bench.running(connections, "perflab-bench-") as bench:
         script = bench.script("endpoint", path)
         apis: list[tuple[str, tuple[str, int]]] = []
@@ -298,6 +301,7 @@ def run(
         "connections": connections,
         "pinned": bench.split is not None,
         "default_ratio": ratio,
+        "machine": asdict(watch.stop()),
     }
     return _summarise(per_round, exported, setup, targets(ratio))
 
@@ -359,6 +363,8 @@ def render(report: dict[str, Any]) -> str:
         )
     sink = report["otlp_sink"]
     lines.append(f"OTLP sink received {sink['requests']} exports, {sink['bytes']} bytes")
+    if "machine" in report:
+        lines.append(f"machine speed: {Machine.from_json(report['machine']).describe()}")
     return "\n".join(lines) + "\n"
 
 

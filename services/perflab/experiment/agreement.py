@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perflab.experiment.machine import Machine
 from perflab.experiment.verdict import AGREEMENT, spread, taken_to_zero
 
 # Settings that change what a figure measures: runs that differ in them are compared,
@@ -36,7 +37,7 @@ class Row:
     now: float | None
     earlier: float | None
     why: str = ""  # when there is nothing to compare
-    probe_now: float | None = None  # the CPU probe's ms around the technique, each run
+    probe_now: float | None = None  # the machine's speed (CPU probe ms), each run
     probe_earlier: float | None = None
 
     @property
@@ -72,12 +73,9 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 
 def _probe_ms(run: dict[str, Any] | None) -> float | None:
-    """The run's CPU probe (mean of before and after); None for reports without one."""
-    probes = ((run or {}).get("machine") or {}).get
-    before, after = probes("probe_before_ms"), probes("probe_after_ms")
-    if isinstance(before, int | float) and isinstance(after, int | float):
-        return (before + after) / 2
-    return None
+    """The run's machine speed (Machine.probe_ms); None for reports without a probe."""
+    speed = (run or {}).get("machine")
+    return Machine.from_json(speed).probe_ms if speed else None
 
 
 def _headline(run: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
@@ -191,8 +189,9 @@ def markdown(
             + ", ".join(f"`{r.technique}`" for r in moved)
             + ": the same fixed CPU work (the probe, timed before and after each technique) "
             "took that much longer or shorter in one run. A ratio between a CPU-bound arm "
-            "and one of fixed waits moves with the machine's speed; compare those rows in "
-            "runs whose probes agree.",
+            "and one of fixed waits moves with the machine's speed. (Probes that agree do "
+            "not prove the machine under load was the same: the probe runs on an idle "
+            "machine.)",
         ]
     if any(r.probe_now is None or r.probe_earlier is None for r in rows):
         lines += ["", "CPU probe –: a run without one (reports from before the probe)."]

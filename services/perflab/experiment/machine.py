@@ -5,8 +5,14 @@ a computation against one that is not, 101 cheap round trips against 2) moves wh
 the CPU's speed does, and on a shared VM it does: the same work has cost 1.55× more
 CPU ten minutes later. Interleaved arms cancel that within a run; across runs it
 shows as disagreement. The probe, timed just before and just after each technique,
-tells a slower machine apart from a noisy figure; steal is the share of CPU time
-the hypervisor gave to other guests (Linux's /proc/stat), the usual cause.
+tells a slower machine apart from a noisy figure. Steal is the share of CPU time the
+hypervisor gave to other guests (Linux's /proc/stat): one cause; a busy neighbour on
+the same physical core is another, and shows only in the probe.
+
+The probe measures the idle machine: it waits (a few seconds at most) for the lab's
+own leftover work to end, the worker finishing queued tasks after the load stopped,
+and says how busy the machine still was. The same work runs faster on a machine kept
+busy (its cores do not drop to idle states), so a probe is only compared with probes.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROC_STAT = Path("/proc/stat")
 # Recursion and JSON encoding: the interpreter work and C-extension calls the
 # services' CPU-bound paths are made of, about 5 ms on the reference VM.
 _FIB_N = 22
 _DOC = [{"id": i, "title": f"Book {i}", "price": i * 1.25, "tags": ["a", "b"]} for i in range(500)]
+QUIET = 0.25  # busy share of all cores under which the machine counts as idle
+SETTLE_SECONDS = 5.0  # the longest wait for it
 
 
 def _fib(n: int) -> int:
@@ -34,8 +43,8 @@ def _work() -> None:
 
 
 def cpu_probe_ms(rounds: int = 5) -> float:
-    """The fixed work's fastest time out of `rounds`, in ms: the machine's speed when
-    nothing of ours competes (the fastest round is the one least disturbed)."""
+    """The fixed work's fastest time out of `rounds`, in ms (the fastest round is the
+    one least disturbed)."""
     best = float("inf")
     for _ in range(rounds):
         started = time.perf_counter()
@@ -44,8 +53,24 @@ def cpu_probe_ms(rounds: int = 5) -> float:
     return best * 1000
 
 
-def cpu_ticks(stat: Path = PROC_STAT) -> tuple[int, int] | None:
-    """(steal, total) CPU ticks of all cores since boot; None where /proc/stat is absent."""
+@dataclass(frozen=True)
+class Ticks:
+    """CPU ticks of all cores since boot (Linux's /proc/stat `cpu` line)."""
+
+    steal: int
+    idle: int  # idle and iowait
+    total: int
+
+    def share(self, later: Ticks) -> tuple[float, float] | None:
+        """(steal, busy) shares of the time from this reading to `later`."""
+        total = later.total - self.total
+        if total <= 0:
+            return None
+        return (later.steal - self.steal) / total, 1 - (later.idle - self.idle) / total
+
+
+def cpu_ticks(stat: Path = PROC_STAT) -> Ticks | None:
+    """The ticks now; None where /proc/stat is absent."""
     try:
         first = stat.read_text().splitlines()[0].split()
     except (OSError, IndexError):
@@ -55,7 +80,37 @@ def cpu_ticks(stat: Path = PROC_STAT) -> tuple[int, int] | None:
     # user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is
     # already counted in user and nice.
     ticks = [int(value) for value in first[1:9]]
-    return ticks[7], sum(ticks)
+    return Ticks(steal=ticks[7], idle=ticks[3] + ticks[4], total=sum(ticks))
+
+
+def settle(stat: Path = PROC_STAT, seconds: float = SETTLE_SECONDS) -> float | None:
+    """Wait until the machine is idle (busy under QUIET over a quarter second), at most
+    `seconds`; the busy share last seen (None: not known)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        before = cpu_ticks(stat)
+        time.sleep(0.25)
+        after = cpu_ticks(stat)
+        shares = before.share(after) if before and after else None
+        if shares is None:
+            return None
+        busy = shares[1]
+        if busy < QUIET or time.monotonic() >= deadline:
+            return busy
+
+
+@dataclass(frozen=True)
+class Probe:
+    ms: float
+    busy: float | None  # the machine's busy share just before it
+
+    def describe(self) -> str:
+        return f"{self.ms:.2f} ms" + ("" if self.busy is None else f" ({self.busy:.0%} busy)")
+
+
+def probe(stat: Path = PROC_STAT, settle_seconds: float = SETTLE_SECONDS) -> Probe:
+    busy = settle(stat, settle_seconds)
+    return Probe(cpu_probe_ms(), busy)
 
 
 @dataclass(frozen=True)
@@ -63,34 +118,50 @@ class Machine:
     probe_before_ms: float
     probe_after_ms: float
     steal_share: float | None  # of all CPU time between the two probes
+    busy_before: float | None = None  # the machine's busy share before each probe
+    busy_after: float | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Machine:
+        return cls(
+            data["probe_before_ms"], data["probe_after_ms"], data.get("steal_share"),
+            data.get("busy_before"), data.get("busy_after"),
+        )  # fmt: skip
 
     @property
     def probe_ms(self) -> float:
-        return (self.probe_before_ms + self.probe_after_ms) / 2
+        """The machine's speed: the faster probe (a slower one may still have had work
+        of ours beside it)."""
+        return min(self.probe_before_ms, self.probe_after_ms)
 
     def describe(self) -> str:
+        before = Probe(self.probe_before_ms, self.busy_before).describe()
+        after = Probe(self.probe_after_ms, self.busy_after).describe()
         steal = (
             "steal not known (no /proc/stat)"
             if self.steal_share is None
             else f"steal {self.steal_share:.1%} (CPU time the hypervisor gave other guests)"
         )
         return (
-            f"a fixed CPU probe took {self.probe_before_ms:.2f} ms before the arms and "
-            f"{self.probe_after_ms:.2f} ms after (fastest of 5 rounds); {steal}"
+            f"a fixed CPU probe took {before} at the start and {after} at the end "
+            f"(fastest of 5 rounds, once the machine was idle or after {SETTLE_SECONDS:g} s); "
+            f"{steal}"
         )
 
 
 class Watch:
     """Probe and steal counters at the start; `stop()` takes them again."""
 
-    def __init__(self, stat: Path = PROC_STAT) -> None:
-        self.stat = stat
-        self.probe_before_ms = cpu_probe_ms()
+    def __init__(self, stat: Path = PROC_STAT, settle_seconds: float = SETTLE_SECONDS) -> None:
+        self.stat, self.settle_seconds = stat, settle_seconds
+        self.before = probe(stat, settle_seconds)
         self.ticks = cpu_ticks(stat)
 
     def stop(self) -> Machine:
         ticks = cpu_ticks(self.stat)
-        steal = None
-        if self.ticks is not None and ticks is not None and ticks[1] > self.ticks[1]:
-            steal = (ticks[0] - self.ticks[0]) / (ticks[1] - self.ticks[1])
-        return Machine(self.probe_before_ms, cpu_probe_ms(), steal)
+        shares = self.ticks.share(ticks) if self.ticks and ticks else None
+        after = probe(self.stat, self.settle_seconds)
+        return Machine(
+            self.before.ms, after.ms, shares[0] if shares else None,
+            self.before.busy, after.busy,
+        )  # fmt: skip

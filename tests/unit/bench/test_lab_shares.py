@@ -52,3 +52,15 @@ def test_the_reads_are_held_to_their_targets_in_the_same_table():
     slower = REPORT | {"cases": REPORT["cases"] | {"DB read, telemetry off": _case(3_400, 0.25)}}
     assert ">= 35% MISSED" in lab.render(slower)
     assert not row["cached read, telemetry on"].endswith(("met", "MISSED"))  # no target
+
+
+def test_the_machine_speed_of_the_run_is_printed_when_measured():
+    assert "machine speed" not in lab.render(REPORT)  # a report from before the probe
+    timed = REPORT | {
+        "machine": {"probe_before_ms": 5.05, "probe_after_ms": 7.9, "steal_share": 0.021}
+    }
+    assert lab.render(timed).splitlines()[-1] == (
+        "machine speed: a fixed CPU probe took 5.05 ms at the start and 7.90 ms at the end "
+        "(fastest of 5 rounds, once the machine was idle or after 5 s); "
+        "steal 2.1% (CPU time the hypervisor gave other guests)"
+    )

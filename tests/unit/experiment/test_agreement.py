@@ -106,9 +106,10 @@ def _probed(run: dict, before: float, after: float) -> dict:
 
 
 def test_each_row_sets_the_runs_cpu_probes_side_by_side_and_names_a_moved_machine() -> None:
-    # cpu_offload's ratio doubled on a machine that ran the same work 1.6x slower.
-    now = [_probed(_run("cpu_offload", 11.2), 7.8, 8.2), _probed(_run("gzip", 6.77), 5.0, 5.2)]
-    earlier = [_probed(_run("cpu_offload", 5.9), 5.0, 5.0), _run("gzip", 6.77)]
+    # cpu_offload's ratio doubled on a machine that ran the same work 1.6x slower. The
+    # faster probe of each run is its speed (gzip's 9.2 ms ran beside lingering work).
+    now = [_probed(_run("cpu_offload", 11.2), 8.2, 8.0), _probed(_run("gzip", 6.77), 5.1, 9.2)]
+    earlier = [_probed(_run("cpu_offload", 5.9), 5.0, 5.3), _run("gzip", 6.77)]
     rows = agreement.compare(now, earlier)
     assert [(r.probe_now, r.probe_earlier) for r in rows] == [(8.0, 5.0), (5.1, None)]
     assert [r.speed_moved for r in rows] == [True, False]
