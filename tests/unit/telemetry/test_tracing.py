@@ -154,4 +154,6 @@ async def test_an_exception_is_recorded_on_the_span():
         pass
     (span,) = exporter.get_finished_spans()
     assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "RuntimeError: boom"
     assert [e.name for e in span.events] == ["exception"]
+    assert span.attributes["http.response.status_code"] == 500
