@@ -75,7 +75,10 @@ def load(path: Path) -> list[dict[str, Any]]:
 def _probe_ms(run: dict[str, Any] | None) -> float | None:
     """The run's machine speed (Machine.probe_ms); None for reports without a probe."""
     speed = (run or {}).get("machine")
-    return Machine.from_json(speed).probe_ms if speed else None
+    try:
+        return Machine.from_json(speed).probe_ms if speed else None
+    except (KeyError, TypeError):  # a report edited by hand: no probe to compare
+        return None
 
 
 def _headline(run: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:

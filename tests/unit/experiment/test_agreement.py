@@ -118,5 +118,7 @@ def test_each_row_sets_the_runs_cpu_probes_side_by_side_and_names_a_moved_machin
     assert "| 0.0% | – |" in text  # the earlier gzip run had no probe
     assert "The machine's speed moved by more than 10% for `cpu_offload`:" in text
     assert "CPU probe –: a run without one" in text
+    odd = [_run("gzip", 6.77) | {"machine": {"probe_before_ms": 5.0}}]  # no "after"
+    assert agreement.compare(odd, odd)[0].probe_now is None
     same = agreement.markdown(agreement.compare(now, now), Path("e"))
     assert "speed moved" not in same and "without one" not in same
