@@ -192,9 +192,10 @@ def markdown(
             + ", ".join(f"`{r.technique}`" for r in moved)
             + ": the same fixed CPU work (the probe, timed before and after each technique) "
             "took that much longer or shorter in one run. A ratio between a CPU-bound arm "
-            "and one of fixed waits moves with the machine's speed. (Probes that agree do "
-            "not prove the machine under load was the same: the probe runs on an idle "
-            "machine.)",
+            "and one of fixed waits moves with the machine's speed. The probe is a "
+            "snapshot of an idle machine, seconds long: a VM's speed can change from one "
+            "second to the next, and probes that agree do not prove the arms ran at the "
+            "same speed.",
         ]
     if any(r.probe_now is None or r.probe_earlier is None for r in rows):
         lines += ["", "CPU probe –: a run without one (reports from before the probe)."]

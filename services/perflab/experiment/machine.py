@@ -13,6 +13,9 @@ The probe measures the idle machine: it waits (a few seconds at most) for the la
 own leftover work to end, the worker finishing queued tasks after the load stopped,
 and says how busy the machine still was. The same work runs faster on a machine kept
 busy (its cores do not drop to idle states), so a probe is only compared with probes.
+It is a snapshot: on the lab's VM the idle probe's median was 5.1 ms, but one probe
+in ten over a minute took 7.5-9 ms, so a single slow reading says little and two runs'
+probes are compared as a trend, not row by row.
 """
 
 from __future__ import annotations
