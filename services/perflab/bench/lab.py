@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from perflab.bench.overhead import DEFAULT_RATIO, Bench, median_runs
-from perflab.experiment.machine import Machine, Watch
+from perflab.experiment import machine
 from perflab.procs import free_port, start_process, wait_until
 
 TELEMETRY = {
@@ -77,7 +77,7 @@ def set_flags(base: str, on: frozenset[str]) -> None:
 
 
 def run(duration: float = 10.0, rounds: int = 2, connections: int = 16) -> dict[str, Any]:
-    watch = Watch()  # the machine's speed, to compare this run with another
+    watch = machine.Watch()  # the machine's speed, to compare this run with another
     with LabBench.running(connections, "perflab-labbench-") as bench:
         books = bench.script("books", "/books/{id}")
         cached = bench.script("cached", "/genres/top-rated")
@@ -156,6 +156,5 @@ def render(report: dict[str, Any]) -> str:
         )
     lines.append("")
     lines += [f"{name:<44}{value:>8.3f}" for name, value in ratios(report)]
-    if "machine" in report:
-        lines.append(f"machine speed: {Machine.from_json(report['machine']).describe()}")
+    lines += machine.report_lines(report)
     return "\n".join(lines) + "\n"

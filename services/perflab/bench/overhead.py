@@ -56,7 +56,7 @@ import httpx
 import psutil
 
 from perflab.db.seed import seed
-from perflab.experiment.machine import Machine, Watch
+from perflab.experiment import machine
 from perflab.lab import postgres as pg
 from perflab.lab import redis as redis_proc
 from perflab.lab import secrets
@@ -272,7 +272,7 @@ def run(
     ratio: float = DEFAULT_RATIO,
 ) -> dict[str, Any]:
     measured = configs(ratio)
-    watch = Watch()  # the machine's speed, to compare this run with another
+    watch = machine.Watch()  # the machine's speed, to compare this run with another
     with Bench.running(connections, "perflab-bench-") as bench:
         script = bench.script("endpoint", path)
         apis: list[tuple[str, tuple[str, int]]] = []
@@ -363,8 +363,7 @@ def render(report: dict[str, Any]) -> str:
         )
     sink = report["otlp_sink"]
     lines.append(f"OTLP sink received {sink['requests']} exports, {sink['bytes']} bytes")
-    if "machine" in report:
-        lines.append(f"machine speed: {Machine.from_json(report['machine']).describe()}")
+    lines += machine.report_lines(report)
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,7 @@ the CPU's speed does, and on a shared VM it does: the same work has cost 1.55× 
 CPU ten minutes later. Interleaved arms cancel that within a run; across runs it
 shows as disagreement. The probe, timed just before and just after each technique,
 tells a slower machine apart from a noisy figure. Steal is the share of CPU time the
-hypervisor gave to other guests (Linux's /proc/stat): one cause; a busy neighbour on
+hypervisor gave to other guests (psutil's CPU times): one cause; a busy neighbour on
 the same physical core is another, and shows only in the probe.
 
 The probe measures the idle machine: it waits (a few seconds at most) for the lab's
@@ -23,10 +23,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-PROC_STAT = Path("/proc/stat")
+import psutil
+
 # Recursion and JSON encoding: the interpreter work and C-extension calls the
 # services' CPU-bound paths are made of, about 5 ms on the reference VM.
 _FIB_N = 22
@@ -56,48 +56,26 @@ def cpu_probe_ms(rounds: int = 5) -> float:
     return best * 1000
 
 
-@dataclass(frozen=True)
-class Ticks:
-    """CPU ticks of all cores since boot (Linux's /proc/stat `cpu` line)."""
-
-    steal: int
-    idle: int  # idle and iowait
-    total: int
-
-    def share(self, later: Ticks) -> tuple[float, float] | None:
-        """(steal, busy) shares of the time from this reading to `later`."""
-        total = later.total - self.total
-        if total <= 0:
-            return None
-        return (later.steal - self.steal) / total, 1 - (later.idle - self.idle) / total
+def _total(times: Any) -> float:
+    # psutil's cpu_times: guest time is already counted in user and nice.
+    return sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
 
 
-def cpu_ticks(stat: Path = PROC_STAT) -> Ticks | None:
-    """The ticks now; None where /proc/stat is absent."""
-    try:
-        first = stat.read_text().splitlines()[0].split()
-    except (OSError, IndexError):
+def steal_share(before: Any, after: Any) -> float | None:
+    """The share of CPU time the hypervisor gave other guests between two
+    `psutil.cpu_times()` readings; None where the platform reports no steal."""
+    total = _total(after) - _total(before)
+    if total <= 0 or not hasattr(after, "steal"):
         return None
-    if first[0] != "cpu" or len(first) < 9:
-        return None
-    # user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is
-    # already counted in user and nice.
-    ticks = [int(value) for value in first[1:9]]
-    return Ticks(steal=ticks[7], idle=ticks[3] + ticks[4], total=sum(ticks))
+    return float((after.steal - before.steal) / total)
 
 
-def settle(stat: Path = PROC_STAT, seconds: float = SETTLE_SECONDS) -> float | None:
+def settle(seconds: float = SETTLE_SECONDS) -> float:
     """Wait until the machine is idle (busy under QUIET over a quarter second), at most
-    `seconds`; the busy share last seen (None: not known)."""
+    `seconds`; the busy share last seen."""
     deadline = time.monotonic() + seconds
     while True:
-        before = cpu_ticks(stat)
-        time.sleep(0.25)
-        after = cpu_ticks(stat)
-        shares = before.share(after) if before and after else None
-        if shares is None:
-            return None
-        busy = shares[1]
+        busy = psutil.cpu_percent(interval=0.25) / 100
         if busy < QUIET or time.monotonic() >= deadline:
             return busy
 
@@ -111,8 +89,8 @@ class Probe:
         return f"{self.ms:.2f} ms" + ("" if self.busy is None else f" ({self.busy:.0%} busy)")
 
 
-def probe(stat: Path = PROC_STAT, settle_seconds: float = SETTLE_SECONDS) -> Probe:
-    busy = settle(stat, settle_seconds)
+def probe(settle_seconds: float = SETTLE_SECONDS) -> Probe:
+    busy = settle(settle_seconds)
     return Probe(cpu_probe_ms(), busy)
 
 
@@ -120,7 +98,7 @@ def probe(stat: Path = PROC_STAT, settle_seconds: float = SETTLE_SECONDS) -> Pro
 class Machine:
     probe_before_ms: float
     probe_after_ms: float
-    steal_share: float | None  # of all CPU time between the two probes
+    steal_share: float | None  # of all CPU time from the first probe to the last
     busy_before: float | None = None  # the machine's busy share before each probe
     busy_after: float | None = None
 
@@ -141,7 +119,7 @@ class Machine:
         before = Probe(self.probe_before_ms, self.busy_before).describe()
         after = Probe(self.probe_after_ms, self.busy_after).describe()
         steal = (
-            "steal not known (no /proc/stat)"
+            "steal not known (the platform reports none)"
             if self.steal_share is None
             else f"steal {self.steal_share:.1%} (CPU time the hypervisor gave other guests)"
         )
@@ -152,19 +130,22 @@ class Machine:
         )
 
 
-class Watch:
-    """Probe and steal counters at the start; `stop()` takes them again."""
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """A benchmark report's closing line on the machine's speed (none in older reports)."""
+    speed = report.get("machine")
+    return [f"machine speed: {Machine.from_json(speed).describe()}"] if speed else []
 
-    def __init__(self, stat: Path = PROC_STAT, settle_seconds: float = SETTLE_SECONDS) -> None:
-        self.stat, self.settle_seconds = stat, settle_seconds
-        self.before = probe(stat, settle_seconds)
-        self.ticks = cpu_ticks(stat)
+
+class Watch:
+    """CPU times and a probe at the start; `stop()` takes them again (steal is over the
+    whole stretch, probes included)."""
+
+    def __init__(self, settle_seconds: float = SETTLE_SECONDS) -> None:
+        self.settle_seconds = settle_seconds
+        self.times = psutil.cpu_times()
+        self.before = probe(settle_seconds)
 
     def stop(self) -> Machine:
-        ticks = cpu_ticks(self.stat)
-        shares = self.ticks.share(ticks) if self.ticks and ticks else None
-        after = probe(self.stat, self.settle_seconds)
-        return Machine(
-            self.before.ms, after.ms, shares[0] if shares else None,
-            self.before.busy, after.busy,
-        )  # fmt: skip
+        after = probe(self.settle_seconds)
+        steal = steal_share(self.times, psutil.cpu_times())
+        return Machine(self.before.ms, after.ms, steal, self.before.busy, after.busy)

@@ -2,50 +2,41 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections import namedtuple
 
 import pytest
 
 from perflab.experiment import machine
 
-
-def _stat(path: Path, user: int, idle: int, steal: int) -> Path:
-    # user nice system idle iowait irq softirq steal guest guest_nice
-    path.write_text(f"cpu  {user} 0 10 {idle} 0 0 0 {steal} 7 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
-    return path
+# The shape of `psutil.cpu_times()` on Linux (seconds), and on a platform without steal.
+Times = namedtuple("Times", "user nice system idle iowait irq softirq steal guest guest_nice")
+NoSteal = namedtuple("NoSteal", "user nice system idle")
 
 
-def test_steal_and_total_ticks_are_read_from_the_all_cores_line(tmp_path: Path) -> None:
-    # Guest time (7) is already inside user time: not counted twice.
-    ticks = machine.cpu_ticks(_stat(tmp_path / "stat", 100, 880, 10))
-    assert ticks == machine.Ticks(steal=10, idle=880, total=1000)
-    later = machine.Ticks(steal=60, idle=1180, total=1500)
-    assert ticks.share(later) == pytest.approx((0.1, 0.4))  # of the 500 ticks between
-    assert ticks.share(ticks) is None
-    assert machine.cpu_ticks(tmp_path / "absent") is None
-    (tmp_path / "odd").write_text("intr 1 2 3\n")
-    assert machine.cpu_ticks(tmp_path / "odd") is None
+def test_steal_is_a_share_of_the_cpu_time_between_two_readings() -> None:
+    before = Times(100, 0, 10, 880, 0, 0, 0, 10, 7, 0)
+    later = Times(400, 0, 10, 1480, 0, 0, 0, 110, 9, 0)  # 1,000 s more, 100 stolen
+    # Guest time is already inside user time: not counted twice.
+    assert machine.steal_share(before, later) == pytest.approx(0.1)
+    assert machine.steal_share(before, before) is None  # no time between them
+    assert machine.steal_share(NoSteal(1, 0, 1, 1), NoSteal(2, 0, 2, 2)) is None
 
 
-def test_a_watch_times_the_probe_twice_and_takes_steal_between(tmp_path: Path) -> None:
-    stat = _stat(tmp_path / "stat", 100, 880, 10)
-    watch = machine.Watch(stat, settle_seconds=0)
-    _stat(stat, 400, 1480, 110)  # 1,000 ticks more, 100 of them stolen
-    result = watch.stop()
-    assert result.steal_share == pytest.approx(0.1)
+def test_a_watch_times_the_probe_twice_and_takes_steal_between() -> None:
+    result = machine.Watch(settle_seconds=0).stop()
     assert result.probe_before_ms > 0 and result.probe_after_ms > 0
     assert result.probe_ms == min(result.probe_before_ms, result.probe_after_ms)
+    assert result.steal_share is not None and 0 <= result.steal_share < 1
+    assert all(0 <= busy <= 1 for busy in (result.busy_before, result.busy_after))
     text = result.describe()
-    # The fake /proc/stat does not move while the probe waits: how busy is not known.
-    assert result.busy_before is None and result.busy_after is None
-    assert f"{result.probe_before_ms:.2f} ms at the start" in text
-    assert "steal 10.0% (CPU time the hypervisor gave other guests)" in text
+    assert f"{result.probe_before_ms:.2f} ms ({result.busy_before:.0%} busy) at the start" in text
+    assert f"steal {result.steal_share:.1%} (CPU time the hypervisor gave other guests)" in text
 
 
-def test_without_proc_stat_steal_is_unknown_and_said(tmp_path: Path) -> None:
-    result = machine.Watch(tmp_path / "absent", settle_seconds=0).stop()
-    assert result.steal_share is None
-    assert "steal not known (no /proc/stat)" in result.describe()
+def test_without_steal_figures_steal_is_unknown_and_said() -> None:
+    speed = machine.Machine(5.0, 5.2, None)
+    assert "steal not known (the platform reports none)" in speed.describe()
+    assert "steal 10.0% (CPU time" in machine.Machine(5.0, 5.2, 0.1).describe()
 
 
 def test_the_probe_waits_for_an_idle_machine_and_says_how_busy_it_was() -> None:
@@ -57,3 +48,10 @@ def test_the_probe_waits_for_an_idle_machine_and_says_how_busy_it_was() -> None:
     assert speed.describe().startswith(
         "a fixed CPU probe took 5.10 ms (2% busy) at the start and 9.30 ms (60% busy) at the end"
     )
+
+
+def test_a_benchmark_report_ends_with_the_machine_speed_when_it_has_one() -> None:
+    assert machine.report_lines({}) == []
+    speed = {"probe_before_ms": 5.05, "probe_after_ms": 7.9, "steal_share": 0.0}
+    (line,) = machine.report_lines({"machine": speed})
+    assert line.startswith("machine speed: a fixed CPU probe took 5.05 ms at the start")
