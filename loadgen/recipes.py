@@ -298,9 +298,10 @@ class BrowserCache:
         return headers
 
     def store(self, url: str, status: int, headers: Mapping[str, str], now: float) -> None:
-        """Keep what a response says (`headers` with lower-case names)."""
+        """Keep what a response says (header names in any case)."""
         if status not in (200, 304):
             return  # an error does not replace the stored copy
+        headers = {name.lower(): value for name, value in headers.items()}
         control = headers.get("cache-control", "")
         if "no-store" in control.lower():
             self._stored.pop(url, None)

@@ -12,7 +12,6 @@ import itertools
 import os
 import random
 import time
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import ClassVar
 
@@ -143,7 +142,7 @@ class PerflabUser(FastHttpUser):
                     self._assets(resp.content or b"")
                 if cacheable:  # a 200 replaces the validators held (the naive card has
                     # none), a 304 keeps them
-                    self.validators.store(call.url, resp.status_code, _lower(resp.headers), 0)
+                    self.validators.store(call.url, resp.status_code, resp.headers or {}, 0)
         return True
 
     def hit_first(self, *techniques: str) -> bool:
@@ -166,7 +165,7 @@ class PerflabUser(FastHttpUser):
                     resp.failure(f"asset {url}: {_why(resp)}")
                     continue
                 resp.success()
-                self.browser.store(url, resp.status_code, _lower(resp.headers), time.monotonic())
+                self.browser.store(url, resp.status_code, resp.headers or {}, time.monotonic())
 
     def _pagination_call(self, call: Call) -> Call:
         """Continue the walk, or start one at a deep page (the deeper, the more OFFSET pays)."""
@@ -361,10 +360,6 @@ class CapacityUser(FastHttpUser):
         with self.client.get("/healthz", catch_response=True) as resp:
             if resp.content != b'{"status":"ok"}':
                 resp.failure(f"unexpected /healthz body: {resp.content[:80]!r}")
-
-
-def _lower(headers: Mapping[str, str] | None) -> dict[str, str]:
-    return {name.lower(): value for name, value in (headers or {}).items()}
 
 
 def _why(resp: object) -> str:

@@ -53,3 +53,10 @@ def test_a_revalidating_client_asks_every_time_and_keeps_its_copy_through_errors
     cache.store("/books/1/card", 503, {}, 2)  # an error replaces nothing
     assert cache.request_headers("/books/1/card", 3) == {"If-None-Match": '"c1"'}
     assert BrowserCache().request_headers("/books/1/card", 0) == {}  # nothing held yet
+
+
+def test_header_names_are_read_in_any_case() -> None:
+    # Locust's FastHttpUser hands over the server's own spelling.
+    cache = BrowserCache()
+    cache.store("/a.css", 200, {"ETag": '"e"', "Cache-Control": "no-cache"}, 0)
+    assert cache.request_headers("/a.css", 1) == {"If-None-Match": '"e"'}
