@@ -55,8 +55,8 @@ import asyncpg
 import httpx
 import psutil
 
+from perflab import machine
 from perflab.db.seed import seed
-from perflab.experiment import machine
 from perflab.lab import postgres as pg
 from perflab.lab import redis as redis_proc
 from perflab.lab import secrets

@@ -4,7 +4,7 @@ Repeats inside one run share the machine's state of that minute; a second run, m
 or days later, is the honest test of whether a figure repeats. Two improvements agree
 when they are within `AGREEMENT` of each other: largest / smallest − 1, the measure the
 repeats inside a run use too. Each row also sets the two runs' CPU probes side by side
-(experiment/machine.py): where the machine itself ran at another speed, a ratio between
+(perflab/machine.py): where the machine itself ran at another speed, a ratio between
 a CPU-bound arm and one of fixed waits is expected to move with it.
 """
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perflab.experiment.machine import Machine
 from perflab.experiment.verdict import AGREEMENT, spread, taken_to_zero
+from perflab.machine import Machine
 
 # Settings that change what a figure measures: runs that differ in them are compared,
 # with the difference said.

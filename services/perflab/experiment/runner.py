@@ -22,7 +22,6 @@ from perflab.experiment import pinning, sockets
 from perflab.experiment.arm import ArmRun, LoadPlan, LoadRun, Sample
 from perflab.experiment.effects import FigureResult, compare, key_figure
 from perflab.experiment.figures import KEY_FIGURES, SAMPLED_FIGURES, SERVER_FIGURES, Scope
-from perflab.experiment.machine import Machine, Watch
 from perflab.experiment.prometheus import MIN_SCRAPES, PrometheusReader
 from perflab.experiment.scrape import Delta, Scraper, Snapshot, Target
 from perflab.experiment.stack import (
@@ -33,6 +32,7 @@ from perflab.experiment.stack import (
     techniques,
 )
 from perflab.lab.services import UnknownService, by_name
+from perflab.machine import Machine, Watch
 
 __all__ = [
     "DEFAULT_SEED",

@@ -6,7 +6,7 @@ from collections import namedtuple
 
 import pytest
 
-from perflab.experiment import machine
+from perflab import machine
 
 # The shape of `psutil.cpu_times()` on Linux (seconds), and on a platform without steal.
 Times = namedtuple("Times", "user nice system idle iowait irq softirq steal guest guest_nice")
