@@ -7,6 +7,7 @@ in front of a real uvicorn API, so the whole receiving path is exercised.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
-from perflab.api.routes.alerts import CURRENT_KEY, HISTORY_KEY
+from perflab.api.routes.alerts import CURRENT_KEY, HISTORY_KEY, STALE_AFTER
 from perflab.lab.prom_config import render_alertmanager_config
 from perflab.lab.secrets import LabSecrets
 from tests.support import monitoring
@@ -120,6 +121,39 @@ async def test_current_alerts_list_firing_first_and_filter_by_status(
     assert [a["fingerprint"] for a in alerts] == ["bb02", "aa01"]
     only = (await app_client.get("/alerts", params={"status": "resolved"})).json()["alerts"]
     assert [a["fingerprint"] for a in only] == ["aa01"]
+
+
+async def test_a_firing_alert_not_repeated_by_alertmanager_turns_stale_until_it_is(
+    app_client: httpx.AsyncClient, redis_client: Redis, clean_alerts: None
+):
+    lost = _alert("ApiMemoryGrowing", "firing", "ee05", instance="i1")
+    live = _alert("EventLoopLagHigh", "firing", "ff06", instance="i1")
+    for alert in (lost, live):
+        assert (await app_client.post("/alerts/webhook", json=_payload(alert))).status_code == 200
+    # As if Alertmanager last sent it before a restart, longer ago than it repeats one.
+    stored = json.loads(await redis_client.hget(CURRENT_KEY, "ee05"))
+    heard = datetime.now(UTC) - STALE_AFTER - timedelta(seconds=5)
+    stored["receivedAt"] = heard.isoformat()
+    await redis_client.hset(CURRENT_KEY, "ee05", json.dumps(stored))
+
+    alerts = (await app_client.get("/alerts")).json()["alerts"]
+    assert [(a["fingerprint"], a["status"]) for a in alerts] == [
+        ("ff06", "firing"),
+        ("ee05", "stale"),
+    ]
+    firing = (await app_client.get("/alerts", params={"status": "firing"})).json()["alerts"]
+    assert [a["fingerprint"] for a in firing] == ["ff06"]
+    stale = (await app_client.get("/alerts", params={"status": "stale"})).json()["alerts"]
+    assert [a["fingerprint"] for a in stale] == ["ee05"]
+    # History is what Alertmanager said, never the receiver's reading of it.
+    history = (await app_client.get("/alerts/history")).json()
+    assert {h["status"] for h in history} == {"firing"}
+
+    # Alertmanager repeats it: firing again, and not a new change of state.
+    again = await app_client.post("/alerts/webhook", json=_payload(lost))
+    assert again.json() == {"received": 1, "changed": 0}
+    firing = (await app_client.get("/alerts", params={"status": "firing"})).json()["alerts"]
+    assert {a["fingerprint"] for a in firing} == {"ee05", "ff06"}
 
 
 async def test_unknown_alert_names_share_one_metric_label(

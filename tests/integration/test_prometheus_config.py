@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from perflab.api.routes.alerts import ALERT_NAMES
+from perflab.api.routes.alerts import ALERT_NAMES, STALE_AFTER
 from perflab.lab.prom_config import (
     ALERTMANAGER_FILE,
     PROMETHEUS_DIR,
@@ -111,6 +112,17 @@ def test_render_alertmanager_config_substitutes_url_and_timings_only():
     assert rendered["route"]["group_wait"] == "1s"
     assert rendered["route"]["group_interval"] == original["route"]["group_interval"]
     assert rendered["inhibit_rules"] == original["inhibit_rules"]
+
+
+def _duration(duration: str) -> timedelta:
+    value, unit = re.fullmatch(r"(\d+)([smh])", duration).groups()  # type: ignore[union-attr]
+    return timedelta(seconds=int(value) * {"s": 1, "m": 60, "h": 3600}[unit])
+
+
+def test_the_receiver_calls_an_alert_stale_only_after_alertmanager_would_have_repeated_it():
+    route = yaml.safe_load(ALERTMANAGER_FILE.read_text())["route"]
+    repeated_within = _duration(route["repeat_interval"]) + 2 * _duration(route["group_interval"])
+    assert repeated_within < STALE_AFTER <= repeated_within + timedelta(minutes=5)
 
 
 def _unit_test_cases() -> list[dict[str, Any]]:

@@ -5,12 +5,17 @@ kept in a Redis hash keyed by fingerprint, and every change of state (new, firin
 resolved, fired again) is pushed onto a capped list, so every API process answers the
 same. Alertmanager re-sends a whole group when any alert of it changes: repeats
 update the current state but are not history.
+
+Alertmanager never says "resolved" for an alert it has forgotten: one that stopped
+firing while Alertmanager or Prometheus was down or restarted stays "firing" here.
+Alertmanager re-sends a firing group every `repeat_interval` (10 minutes in the lab's
+configuration), so `GET /alerts` reports a firing alert not heard of for longer than
+that (plus two group intervals) as `stale`: nothing has confirmed it since.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -43,7 +48,13 @@ ALERT_NAMES = (
     "TargetDown",
 )
 OTHER = "other"
+# prometheus/alertmanager.yml: repeat_interval 10m + 2 x group_interval 1m, plus a
+# minute for the webhook's own retries (a test checks this against the file).
+STALE_AFTER = timedelta(minutes=13)
 Status = Literal["firing", "resolved"]
+# "stale" is never sent by Alertmanager: it is this receiver's reading of a firing
+# alert that Alertmanager stopped repeating.
+CurrentStatus = Literal["firing", "resolved", "stale"]
 
 for _name in (*ALERT_NAMES, OTHER):
     for _status in ("firing", "resolved"):
@@ -91,7 +102,7 @@ class WebhookIn(_Wire):
 class AlertOut(_Wire):
     fingerprint: str
     alertname: str
-    status: Status
+    status: CurrentStatus  # stored and in history: "firing" or "resolved"
     severity: str | None
     labels: dict[str, str]
     annotations: dict[str, str]
@@ -154,11 +165,22 @@ async def webhook(payload: WebhookIn, redis: RedisClient) -> Received:
     return Received(received=len(payload.alerts), changed=changed)
 
 
+def _current(stored: bytes | str, now: datetime) -> AlertOut:
+    alert = AlertOut.model_validate_json(stored)
+    if alert.status == "firing" and now - alert.receivedAt > STALE_AFTER:
+        alert.status = "stale"
+    return alert
+
+
 @router.get("", response_model=AlertsOut)
-async def current_alerts(redis: RedisClient, status: Status | None = None) -> AlertsOut:
-    """The latest state of every alert seen: firing first, then the newest first."""
-    raw = await redis.hvals(CURRENT_KEY)
-    alerts = [AlertOut.model_validate(json.loads(item)) for item in raw]
+async def current_alerts(redis: RedisClient, status: CurrentStatus | None = None) -> AlertsOut:
+    """The latest state of every alert seen: firing first, then the newest first.
+
+    `stale`: it was firing when Alertmanager last sent it, longer ago than Alertmanager
+    repeats a firing alert, so it stopped firing unseen (a restart in between).
+    """
+    now = datetime.now(UTC)
+    alerts = [_current(item, now) for item in await redis.hvals(CURRENT_KEY)]
     if status is not None:
         alerts = [alert for alert in alerts if alert.status == status]
     alerts.sort(key=lambda alert: alert.startsAt, reverse=True)
@@ -172,4 +194,4 @@ async def alert_history(
 ) -> list[AlertOut]:
     """Changes of alert state, newest first."""
     raw = await redis.lrange(HISTORY_KEY, 0, limit - 1)
-    return [AlertOut.model_validate(json.loads(item)) for item in raw]
+    return [AlertOut.model_validate_json(item) for item in raw]
