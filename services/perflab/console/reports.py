@@ -1,7 +1,8 @@
-"""The reports under `results/` (experiment, bench, profile, load runs) as pages.
+"""The reports under `results/` (experiment, compare, bench, profile, load runs) as pages.
 
-A report is a folder with a `report.md` (rendered with markdown-it-py, its relative
-image and link targets pointed at `/results/...`) or a load run's `summary.json`.
+A report is a folder with a `report.md` (or the `summary.md` of `lab experiment --all`,
+rendered with markdown-it-py, its relative image and link targets pointed at
+`/results/...`) or a `summary.json` (a load run's request table, a profile's figures).
 PNG charts the markdown does not show are listed under it, other files are linked.
 Every path is resolved inside the results folder; anything else is not found.
 """
@@ -9,6 +10,7 @@ Every path is resolved inside the results folder; anything else is not found.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +20,23 @@ from urllib.parse import quote
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-KINDS = ("experiment", "bench", "profile", "load")
 MAX_DEPTH = 2  # results/<run>/<technique>/report.md (lab experiment --all)
+# What each writer puts first in its markdown, and the folder names the CLI picks by
+# default: a report keeps its kind under any --output name.
+HEADINGS = (
+    (re.compile(r"^Experiment: "), "experiment"),
+    (re.compile(r"^perflab: every technique, A/B"), "experiment"),
+    (re.compile(r" in every framework$"), "compare"),
+    (re.compile(r"^perflab: servers side by side"), "bench"),
+)
+PREFIXES = (
+    ("experiment", "experiment"),
+    ("compare", "compare"),
+    ("servers", "bench"),
+    ("bench", "bench"),
+    ("profile", "profile"),
+    ("load", "load"),
+)
 
 
 @dataclass(frozen=True)
@@ -34,22 +51,48 @@ class Report:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
 
 
-def _kind(relative: Path) -> str:
-    head = relative.parts[0]
-    return next((k for k in KINDS if head.startswith(k)), "other")
+def _markdown_file(folder: Path) -> Path | None:
+    """report.md, or summary.md for `lab experiment --all`'s run folder."""
+    return next((p for p in (folder / "report.md", folder / "summary.md") if p.is_file()), None)
+
+
+def _heading(folder: Path) -> str | None:
+    markdown = _markdown_file(folder)
+    if markdown is not None:
+        for line in markdown.read_text(errors="replace").splitlines():
+            if line.startswith("#"):
+                return line.lstrip("#").strip()
+    return None
+
+
+def _load_summary(folder: Path) -> dict[str, Any] | None:
+    """A load run's summary.json (`lab load`): its request table."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) and "requests" in summary else None
+
+
+def _kind(folder: Path, relative: Path) -> str:
+    heading = _heading(folder) or ""
+    for pattern, kind in HEADINGS:
+        if pattern.search(heading):
+            return kind
+    if (folder / "profile.speedscope.json").is_file():
+        return "profile"
+    if _load_summary(folder) is not None:
+        return "load"
+    run = relative.parts[0]  # an --all run's technique folders share its name
+    return next((kind for start, kind in PREFIXES if run.startswith(start)), "other")
 
 
 def _title(folder: Path) -> str:
-    report = folder / "report.md"
-    if report.exists():
-        for line in report.read_text(errors="replace").splitlines():
-            if line.startswith("#"):
-                return line.lstrip("#").strip()
-    return folder.name
+    return _heading(folder) or folder.name
 
 
 def _is_report(folder: Path) -> bool:
-    return (folder / "report.md").is_file() or (folder / "summary.json").is_file()
+    return _markdown_file(folder) is not None or (folder / "summary.json").is_file()
 
 
 def list_reports(results: Path) -> list[Report]:
@@ -63,7 +106,9 @@ def list_reports(results: Path) -> list[Report]:
             if _is_report(folder):
                 relative = folder.relative_to(results)
                 stamp = max(f.stat().st_mtime for f in folder.iterdir())
-                found.append(Report(relative.as_posix(), _kind(relative), _title(folder), stamp))
+                found.append(
+                    Report(relative.as_posix(), _kind(folder, relative), _title(folder), stamp)
+                )
             elif depth + 1 < MAX_DEPTH:
                 below += [p for p in folder.iterdir() if p.is_dir()]
         frontier = below
@@ -115,23 +160,20 @@ def render(results: Path, relative: str) -> dict[str, Any] | None:
     rel = folder.relative_to(results.resolve()).as_posix()
     shown: set[str] = set()
     html = ""
-    report = folder / "report.md"
-    if report.is_file():
+    markdown = _markdown_file(folder)
+    if markdown is not None:
         md = _markdown()
-        tokens = md.parse(report.read_text(errors="replace"))
+        tokens = md.parse(markdown.read_text(errors="replace"))
         shown = _rebase(tokens, rel)
         html = md.renderer.render(tokens, md.options, {})
-    summary = None
-    if (folder / "summary.json").is_file():
-        summary = json.loads((folder / "summary.json").read_text())
     files = sorted(p.name for p in folder.iterdir() if p.is_file())
     charts = [name for name in files if name.endswith(".png") and name not in shown]
     return {
         "path": rel,
-        "kind": _kind(Path(rel)),
+        "kind": _kind(folder, Path(rel)),
         "title": _title(folder),
         "html": html,
-        "summary": summary,
+        "summary": _load_summary(folder),
         "charts": [file_url(rel, name) for name in charts],
         "files": [(name, file_url(rel, name)) for name in files],
         "subreports": [r for r in list_reports(folder) if r.path],

@@ -27,6 +27,19 @@ def _results(tmp_path: Path) -> Path:
     every.mkdir(parents=True)
     (every / "report.md").write_text("# gzip\n")
     (results / "browser-screenshots").mkdir()
+    # Folders named with --output: the kind comes from what each writer puts in them.
+    run = results / "pair-a"
+    (run / "gzip").mkdir(parents=True)
+    (run / "summary.md").write_text("# perflab: every technique, A/B\n\n| t | x |\n|---|---|\n")
+    (run / "summary.json").write_text(json.dumps([{"technique": {"name": "gzip"}}]))
+    (run / "gzip" / "report.md").write_text("# Experiment: `gzip`\n")
+    compared = results / "mine"
+    compared.mkdir()
+    (compared / "report.md").write_text("# `n_plus_one` in every framework\n")
+    profiled = results / "hot"
+    profiled.mkdir()
+    (profiled / "summary.json").write_text(json.dumps({"top_own": []}))
+    (profiled / "profile.speedscope.json").write_text("{}")
     return results
 
 
@@ -34,9 +47,15 @@ def test_reports_are_found_with_their_kind_and_title(tmp_path: Path) -> None:
     found = {r.path: r for r in list_reports(_results(tmp_path))}
     assert set(found) == {
         "experiment-20260101-000000", "load-20260101-000001", "experiment-all/gzip",
+        "pair-a", "mine", "hot",
     }  # fmt: skip
     assert found["experiment-20260101-000000"].title == "Experiment: n_plus_one"
-    assert found["load-20260101-000001"].kind == "load"
+    assert {path: r.kind for path, r in found.items()} == {
+        "experiment-20260101-000000": "experiment", "load-20260101-000001": "load",
+        "experiment-all/gzip": "experiment", "pair-a": "experiment", "mine": "compare",
+        "hot": "profile",
+    }  # fmt: skip
+    assert found["pair-a"].title == "perflab: every technique, A/B"
     assert list_reports(tmp_path / "missing") == []
 
 
@@ -49,6 +68,20 @@ def test_a_report_renders_with_tables_rebased_charts_and_no_raw_html(tmp_path: P
     assert "<script>" not in page["html"]
     # The chart the markdown does not show is listed below it.
     assert page["charts"] == ["/results/experiment-20260101-000000/extra.png"]
+
+
+def test_an_all_run_shows_its_summary_table_and_only_a_load_run_a_request_table(
+    tmp_path: Path,
+) -> None:
+    results = _results(tmp_path)
+    run = render(results, "pair-a")
+    assert run is not None
+    assert "<table>" in run["html"] and run["summary"] is None
+    assert [r.path for r in run["subreports"]] == ["gzip"]
+    load = render(results, "load-20260101-000001")
+    assert load is not None and load["summary"] == {"requests": [], "total": None}
+    profile = render(results, "hot")
+    assert profile is not None and profile["summary"] is None
 
 
 def test_nothing_outside_the_results_folder_is_served(tmp_path: Path) -> None:
