@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from perflab.console.reports import render
 from tests.support.servers import REPO, service_env, uvicorn_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -91,6 +92,11 @@ def test_profile_under_load_writes_graph_speedscope_and_names_the_labs_code(
     lab_rows = summary["lab_code_by_total"]
     assert lab_rows and all(r["where"].startswith("perflab/") for r in lab_rows)
     assert any(r["where"] == "perflab/api/techniques/n_plus_one.py" for r in lab_rows)
+    # The console shows it as a profile, flame graph and tables in its page.
+    page = render(lab_root, out.name)
+    assert page is not None and page["kind"] == "profile"
+    assert 'src="/results/profile-single/flamegraph.svg"' in page["html"]
+    assert "n_plus_one.py" in page["html"]
 
 
 def test_profile_a_flag_writes_both_variants_and_the_change_table(api: str, lab_root: Path) -> None:
@@ -119,6 +125,10 @@ def test_profile_a_flag_writes_both_variants_and_the_change_table(api: str, lab_
     assert moved is not None and moved["naive_share"] > 0 and moved["optimised_share"] == 0
     assert "the lab's own code" in done.stdout
     assert summary["lab_changes"][0]["where"].startswith("perflab/")
+    page = render(lab_root, out.name)
+    assert page is not None and page["kind"] == "profile"
+    for variant in ("naive", "optimised"):
+        assert f'src="/results/profile-flag/{variant}/flamegraph.svg"' in page["html"]
     flags = httpx.get(f"{api}/flags").json()["flags"]
     assert next(f["enabled"] for f in flags if f["name"] == "n_plus_one") is True  # put back
 
@@ -134,6 +144,9 @@ def test_memory_window_writes_a_memory_flame_graph(api: str, lab_root: Path) -> 
     body = json.loads((out / "memory.json").read_text())
     assert body["data"]["peak_bytes"] > 0 and body["data"]["top"]
     assert len(_frames(out / "memory-flamegraph.svg")) > 1
+    page = render(lab_root, out.name)
+    assert page is not None and page["kind"] == "profile"
+    assert 'src="/results/profile-memory/memory-flamegraph.svg"' in page["html"]
 
 
 def test_a_target_that_is_not_running_is_a_clear_error(lab_root: Path) -> None:

@@ -28,6 +28,7 @@ HEADINGS = (
     (re.compile(r"^perflab: every technique, A/B"), "experiment"),
     (re.compile(r" in every framework$"), "compare"),
     (re.compile(r"^perflab: servers side by side"), "bench"),
+    (re.compile(r"^Profile: "), "profile"),
 )
 PREFIXES = (
     ("experiment", "experiment"),

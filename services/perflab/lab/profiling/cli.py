@@ -9,7 +9,8 @@
 
 Writes a folder (default `results/profile-<target>-<time>/`): `flamegraph.svg`,
 `profile.speedscope.json` (open it in https://www.speedscope.app), `summary.json`,
-and prints the top functions by own and total time.
+`report.md` (the tables and flame graphs, as the console shows it), and prints the top
+functions by own and total time.
 """
 
 from __future__ import annotations
@@ -179,4 +180,5 @@ def profile_command(
         raise _fail("interrupted (flags restored)", 130) from None
     summary = {"target": target, "seconds": duration, "kind": kind, **summary}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (out / "report.md").write_text(report.markdown(summary, out))
     console.print(f"results: {out}")
