@@ -24,7 +24,8 @@ from typing import Any
 import httpx
 
 from perflab import machine
-from perflab.bench.overhead import DEFAULT_RATIO, Bench, median_runs
+from perflab.bench.overhead import DEFAULT_RATIO, median_runs
+from perflab.bench.stack import Bench
 from perflab.procs import free_port, start_process, wait_until
 
 TELEMETRY = {

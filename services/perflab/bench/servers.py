@@ -36,7 +36,8 @@ from typing import Any
 import httpx
 import psutil
 
-from perflab.bench.overhead import Bench, _service_env, median_runs
+from perflab.bench.overhead import median_runs
+from perflab.bench.stack import Bench, service_env
 from perflab.procs import free_port, start_process, wait_until
 
 THREADS = 4  # gthread threads per worker
@@ -160,7 +161,7 @@ class ServersBench(Bench):
             cmd = ["taskset", "-c", ",".join(map(str, sorted(self.api_cores))), *cmd]
         metrics_dir = self.root / f"metrics-{port}"
         metrics_dir.mkdir()
-        env = _service_env(self.dsn, self.redis_url, self.sink, TELEMETRY_OFF)
+        env = service_env(self.dsn, self.redis_url, self.sink, TELEMETRY_OFF)
         env |= {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), **config.env}
         log = self.root / f"server-{port}.log"
         pid = self._started(start_process(cmd, log_path=log, env=env), None)

@@ -20,7 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from perflab.bench.cli import bench_command
-from perflab.experiment.cli import compare_command, experiment_command
+from perflab.experiment.cli import experiment_command
+from perflab.experiment.compare_cli import compare_command
 from perflab.flags.catalog import FLAGS
 from perflab.lab import docker as compose_lab
 from perflab.lab.components import LabContext

@@ -18,7 +18,7 @@ import typer
 from perflab.catalog import TECHNIQUES
 from perflab.experiment import compare, compare_report
 from perflab.experiment.arm import ArmRun, Sample
-from perflab.experiment.cli import default_targets, parse_targets
+from perflab.experiment.compare_cli import default_targets, parse_targets
 from perflab.experiment.effects import compare as compare_figures
 from perflab.experiment.figures import SERVER_FIGURES
 from perflab.experiment.runner import Config, Result
