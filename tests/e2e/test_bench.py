@@ -1,6 +1,7 @@
-"""`lab bench` and `lab bench --overhead` end to end, at their shortest: each starts its
-own seeded Postgres, Redis, OTLP sink and uvicorn processes and drives them with wrk
-(any failed request fails the bench). About 1.5 min for both."""
+"""`lab bench`, `lab bench --overhead` and `lab bench --servers` end to end, at their
+shortest: each starts its own seeded Postgres, Redis, OTLP sink and server processes
+(uvicorn, gunicorn, granian, Werkzeug) and drives them with wrk (any failed request fails
+the bench). About 2.5 min for the three."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from perflab.bench import lab, overhead
+from perflab.bench import lab, overhead, servers
+from perflab.console.reports import render
 from tests.support.servers import REPO
 
 pytestmark = pytest.mark.e2e
@@ -57,3 +60,17 @@ def test_lab_bench_overhead_measures_each_telemetry_setting_and_exports_spans() 
     # Tracing every request reached the OTLP endpoint through the official exporter.
     assert report["otlp_sink"]["requests"] > 0 and report["otlp_sink"]["bytes"] > 0
     _machine_measured(report)
+
+
+def test_lab_bench_servers_runs_every_framework_under_each_server(tmp_path: Path) -> None:
+    out = tmp_path / "servers"
+    _bench("--servers", "--output", str(out))
+    report = json.loads((out / "results.json").read_text())
+    assert set(report["cases"]) | set(report["skipped"]) == {c.name for c in servers.configs()}
+    assert not report["skipped"], report["skipped"]  # every server is installed from the lock
+    for name, figures in report["cases"].items():
+        assert figures["rps"] > 0 and figures["cpu_ms_per_request"] > 0, name
+        assert figures["socket_errors"] == 0 and figures["rss_mb"] > 0, name
+    page = render(tmp_path, "servers")
+    assert page is not None and page["kind"] == "bench"
+    assert 'src="/results/servers/throughput.png"' in page["html"]
