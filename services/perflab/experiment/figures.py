@@ -202,6 +202,15 @@ def _technique_mean(d: Delta, s: Scope) -> Reading:
     return d.total("perflab_technique_duration_seconds_sum", **s.timed) / count, ""
 
 
+def _technique_cpu_mean(d: Delta, s: Scope) -> Reading:
+    count = d.total("perflab_technique_cpu_seconds_count", **s.timed)
+    if count == 0:
+        if d.total("perflab_technique_duration_seconds_count", **s.timed):
+            return None, f"the {s.technique} path awaits: only its wall time is recorded"
+        return None, s.never_ran
+    return d.total("perflab_technique_cpu_seconds_sum", **s.timed) / count, ""
+
+
 def _api_cpu_per_request(d: Delta, s: Scope) -> Reading:
     requests = d.total(_REQUESTS, **s.mine)
     if requests == 0:
@@ -311,6 +320,11 @@ SERVER_FIGURES = (
     ServerFigure(
         # Exact, where a sub-millisecond p95 is interpolated inside one histogram bucket.
         "technique_mean", "mean time in the technique's path", "s", "lower", _technique_mean
+    ),
+    ServerFigure(
+        # A CPU-bound path's own cost, free of the scheduler's slices (api/techniques/base.py).
+        "technique_cpu_mean", "mean CPU time in the technique's path", "s", "lower",
+        _technique_cpu_mean,
     ),
     ServerFigure(
         # Every process's CPU of the service under test over every request it served:

@@ -153,6 +153,14 @@ TECHNIQUE_DURATION = declare(
     ["technique", "variant"],
     buckets=LATENCY_BUCKETS,
 )
+TECHNIQUE_CPU = declare(
+    Histogram,
+    "perflab_technique_cpu_seconds",
+    "CPU time of the thread in a technique's path that never awaits (CPU-bound work): "
+    "time preempted by another process or spent on another request is not in it.",
+    ["technique", "variant"],
+    buckets=LATENCY_BUCKETS,
+)
 # --- Celery ---------------------------------------------------------------------
 CELERY_TASKS = declare(
     Counter,

@@ -1,9 +1,10 @@
-"""fast_json: byte-identical JSON both ways; orjson never calls back into Python."""
+"""fast_json: byte-identical JSON both ways; orjson never calls back into Python; each
+variant's CPU time is recorded beside its wall time."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from types import FrameType
 from typing import Any
@@ -12,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import Response
+from prometheus_client.parser import text_string_to_metric_families
 
 from perflab.api.techniques import fast_json
 from perflab.settings import Settings
@@ -71,14 +73,14 @@ class _CallCounter:
             self.watched_calls += frame.f_code is self._code
 
 
-async def _profiled(
-    serialise: Callable[[list[dict[str, Any]]], Awaitable[Response]],
+def _profiled(
+    serialise: Callable[[list[dict[str, Any]]], Response],
     books: list[dict[str, Any]],
 ) -> tuple[bytes, _CallCounter]:
     counter = _CallCounter(fast_json._default)
     sys.setprofile(counter)
     try:
-        response = await serialise(books)
+        response = serialise(books)
     finally:
         sys.setprofile(None)
     return bytes(response.body), counter
@@ -94,10 +96,42 @@ async def test_stdlib_calls_back_into_python_per_datetime_orjson_never(
     )
     assert datetimes > 1000
 
-    naive_body, naive_calls = await _profiled(fast_json.naive, books)
-    optimised_body, optimised_calls = await _profiled(fast_json.optimised, books)
+    naive_body, naive_calls = _profiled(fast_json.naive, books)
+    optimised_body, optimised_calls = _profiled(fast_json.optimised, books)
 
     assert naive_body == optimised_body
     assert naive_calls.watched_calls == datetimes
     assert optimised_calls.watched_calls == 0
     assert naive_calls.calls >= optimised_calls.calls + datetimes
+
+
+async def _timer_totals(client: httpx.AsyncClient) -> dict[tuple[str, str, str], float]:
+    """(sample name, variant) -> value, for the `_count` and `_sum` of fast_json's timers."""
+    totals = {}
+    for family in text_string_to_metric_families((await client.get("/metrics")).text):
+        for sample in family.samples:
+            if sample.labels.get("technique") == "fast_json" and sample.name.endswith(
+                ("_count", "_sum")
+            ):
+                totals[(sample.name, sample.labels["variant"])] = sample.value
+    return totals
+
+
+async def test_each_variant_records_its_cpu_time_beside_its_wall_time(
+    app_client: httpx.AsyncClient, set_flag
+):
+    before = await _timer_totals(app_client)
+    for enabled in (False, True):
+        await set_flag("fast_json", enabled)
+        assert (await app_client.get("/books/dump", params={"limit": 300})).status_code == 200
+    after = await _timer_totals(app_client)
+
+    def added(name: str, variant: str) -> float:
+        return after[(name, variant)] - before.get((name, variant), 0.0)
+
+    for variant in ("naive", "optimised"):
+        assert added("perflab_technique_cpu_seconds_count", variant) == 1
+        assert added("perflab_technique_duration_seconds_count", variant) == 1
+        cpu = added("perflab_technique_cpu_seconds_sum", variant)
+        # One thread's CPU clock cannot run ahead of the wall clock around it.
+        assert 0 < cpu <= added("perflab_technique_duration_seconds_sum", variant) + 1e-6

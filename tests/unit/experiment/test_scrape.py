@@ -185,3 +185,32 @@ def test_bytes_from_postgres_are_no_value_when_a_connection_closed_or_none_was_r
     end = _with_db_bytes(api.snapshot(at=4.0), {"a:1": 6_000, "a:4": 100})  # one still open
     value, why = read(Delta(start, end), SCOPE)
     assert value is None and why.startswith("2 Postgres connection(s) closed")
+
+
+def test_a_cpu_bound_path_reads_its_cpu_time_and_an_awaiting_one_says_it_has_none():
+    registry = CollectorRegistry()
+    labels = ["technique", "variant"]
+    wall = Histogram("perflab_technique_duration_seconds", "", labels, registry=registry)
+    cpu = Histogram("perflab_technique_cpu_seconds", "", labels, registry=registry)
+
+    def snapshot(at: float) -> Snapshot:
+        text = generate_latest(registry).decode()
+        return Snapshot(at=at, samples=parse(text, "api", {"service": "fastapi"}))
+
+    start = snapshot(0.0)
+    # The second call was preempted for a 12 ms slice: its wall time, not its CPU time.
+    for wall_seconds, cpu_seconds in ((0.0003, 0.00028), (0.0123, 0.0003)):
+        wall.labels("fast_json", "optimised").observe(wall_seconds)
+        cpu.labels("fast_json", "optimised").observe(cpu_seconds)
+    wall.labels("fast_json", "naive").observe(0.004)  # the other arm's: not this one's
+    wall.labels("n_plus_one", "optimised").observe(0.002)
+    d = Delta(start, snapshot(4.0))
+    fast_json = Scope(route="/books/dump", technique="fast_json", variant="optimised")
+    assert FIGURES["technique_cpu_mean"].read(d, fast_json) == (pytest.approx(0.00029), "")
+    assert FIGURES["technique_mean"].read(d, fast_json)[0] == pytest.approx(0.0063)
+    awaiting = Scope(route="/books", technique="n_plus_one", variant="optimised")
+    value, why = FIGURES["technique_cpu_mean"].read(d, awaiting)
+    assert value is None and "awaits" in why
+    idle = Scope(route="/books", technique="n_plus_one", variant="naive")
+    value, why = FIGURES["technique_cpu_mean"].read(d, idle)
+    assert value is None and "never ran" in why

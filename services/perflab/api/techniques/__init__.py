@@ -30,7 +30,7 @@ from perflab.api.techniques import (
 )
 from perflab.api.techniques.base import SERVICE, Technique, Variant
 from perflab.catalog import implemented_by
-from perflab.telemetry.metrics import TECHNIQUE_DURATION
+from perflab.telemetry.metrics import TECHNIQUE_CPU, TECHNIQUE_DURATION
 
 _MODULES = {
     t.name: t
@@ -61,6 +61,8 @@ _MODULES = {
 REGISTRY: dict[str, Technique] = {name: _MODULES[name] for name in implemented_by(SERVICE)}
 # Both variants' series exist from the start, so the first calls of a variant are not
 # lost to `rate()`/`increase()` (a series first seen with a count > 0 has no increase).
-for _name in REGISTRY:
+for _name, _technique in REGISTRY.items():
     for _variant in Variant:
         TECHNIQUE_DURATION.labels(technique=_name, variant=_variant.value)
+        if _technique.cpu_bound:
+            TECHNIQUE_CPU.labels(technique=_name, variant=_variant.value)

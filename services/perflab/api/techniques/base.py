@@ -7,6 +7,12 @@ flags, experiments, dashboards and load) with the router and any hooks. `run` re
 the flag of this process, times the chosen variant into
 `perflab_technique_duration_seconds{technique, variant}` and tells the client which
 variant answered (`X-Technique-Variant`).
+
+`run_cpu_bound` is for variants that are plain functions (CPU work, no await): it also
+records the thread's CPU time into `perflab_technique_cpu_seconds`. On a busy core a
+sub-millisecond path is sometimes preempted for a scheduler slice of several
+milliseconds; its wall time then says more about the scheduler than about the code,
+its CPU time does not.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from fastapi import APIRouter, Response
 
 from perflab.catalog import TechniqueSpec
-from perflab.telemetry.metrics import TECHNIQUE_DURATION
+from perflab.telemetry.metrics import TECHNIQUE_CPU, TECHNIQUE_DURATION
 
 if TYPE_CHECKING:
     from perflab.api.resources import Resources
@@ -50,6 +56,8 @@ class Technique:
     on_flip: Callable[[bool, Resources], Awaitable[None]] | None = None
     # Runs in the background at startup, e.g. to make the index match the flag.
     on_start: Callable[[Resources], Coroutine[Any, Any, object]] | None = None
+    # Its variants run through `run_cpu_bound`: their CPU time is recorded too.
+    cpu_bound: bool = False
 
     @property
     def name(self) -> str:  # also the name of its flag
@@ -60,6 +68,7 @@ class Technique:
 
 
 _durations: dict[tuple[str, Variant], Any] = {}
+_cpu_times: dict[tuple[str, Variant], Any] = {}
 
 
 def _duration(name: str, variant: Variant) -> Any:
@@ -67,6 +76,15 @@ def _duration(name: str, variant: Variant) -> Any:
     child = _durations.get((name, variant))
     if child is None:
         child = _durations[(name, variant)] = TECHNIQUE_DURATION.labels(
+            technique=name, variant=variant.value
+        )
+    return child
+
+
+def _cpu_time(name: str, variant: Variant) -> Any:
+    child = _cpu_times.get((name, variant))
+    if child is None:
+        child = _cpu_times[(name, variant)] = TECHNIQUE_CPU.labels(
             technique=name, variant=variant.value
         )
     return child
@@ -93,4 +111,27 @@ async def run(
     try:
         return await impl(*args, **kwargs)
     finally:
+        _duration(name, variant).observe(time.perf_counter() - started)
+
+
+def run_cpu_bound(
+    name: str,
+    flags: FlagStore,
+    naive: Callable[P, T],
+    optimised: Callable[P, T],
+    response: Response | None,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """`run` for variants that are plain functions: nothing else runs on this thread
+    while one does, so the thread's CPU clock measures that variant's work alone."""
+    variant = variant_of(flags, name)
+    impl = optimised if variant is Variant.OPTIMISED else naive
+    if response is not None:
+        response.headers[VARIANT_HEADER] = variant.value
+    started, cpu_started = time.perf_counter(), time.thread_time()
+    try:
+        return impl(*args, **kwargs)
+    finally:
+        _cpu_time(name, variant).observe(time.thread_time() - cpu_started)
         _duration(name, variant).observe(time.perf_counter() - started)
