@@ -67,24 +67,14 @@ class Technique:
         return self.spec.describe(SERVICE)
 
 
-_durations: dict[tuple[str, Variant], Any] = {}
-_cpu_times: dict[tuple[str, Variant], Any] = {}
+_children: dict[tuple[Any, str, Variant], Any] = {}
 
 
-def _duration(name: str, variant: Variant) -> Any:
-    # Bound once per (technique, variant): `labels()` takes a lock and builds a key.
-    child = _durations.get((name, variant))
+def _child(family: Any, name: str, variant: Variant) -> Any:
+    # Bound once per (family, technique, variant): `labels()` takes a lock and builds a key.
+    child = _children.get((family, name, variant))
     if child is None:
-        child = _durations[(name, variant)] = TECHNIQUE_DURATION.labels(
-            technique=name, variant=variant.value
-        )
-    return child
-
-
-def _cpu_time(name: str, variant: Variant) -> Any:
-    child = _cpu_times.get((name, variant))
-    if child is None:
-        child = _cpu_times[(name, variant)] = TECHNIQUE_CPU.labels(
+        child = _children[(family, name, variant)] = family.labels(
             technique=name, variant=variant.value
         )
     return child
@@ -111,7 +101,7 @@ async def run(
     try:
         return await impl(*args, **kwargs)
     finally:
-        _duration(name, variant).observe(time.perf_counter() - started)
+        _child(TECHNIQUE_DURATION, name, variant).observe(time.perf_counter() - started)
 
 
 def run_cpu_bound(
@@ -133,5 +123,5 @@ def run_cpu_bound(
     try:
         return impl(*args, **kwargs)
     finally:
-        _cpu_time(name, variant).observe(time.thread_time() - cpu_started)
-        _duration(name, variant).observe(time.perf_counter() - started)
+        _child(TECHNIQUE_CPU, name, variant).observe(time.thread_time() - cpu_started)
+        _child(TECHNIQUE_DURATION, name, variant).observe(time.perf_counter() - started)
