@@ -206,7 +206,8 @@ def _technique_cpu_mean(d: Delta, s: Scope) -> Reading:
     count = d.total("perflab_technique_cpu_seconds_count", **s.timed)
     if count == 0:
         if d.total("perflab_technique_duration_seconds_count", **s.timed):
-            return None, f"the {s.technique} path awaits: only its wall time is recorded"
+            # Only a path that never awaits has a CPU clock of its own (fast_json).
+            return None, f"only the wall time of the {s.technique} path is recorded"
         return None, s.never_ran
     return d.total("perflab_technique_cpu_seconds_sum", **s.timed) / count, ""
 
