@@ -52,17 +52,18 @@ class Report:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
 
 
-def _markdown_file(folder: Path) -> Path | None:
-    """report.md, or summary.md for `lab experiment --all`'s run folder."""
-    return next((p for p in (folder / "report.md", folder / "summary.md") if p.is_file()), None)
+def _markdown_text(folder: Path) -> str | None:
+    """report.md, or summary.md for `lab experiment --all`'s run folder; None: neither."""
+    for name in ("report.md", "summary.md"):
+        if (folder / name).is_file():
+            return (folder / name).read_text(errors="replace")
+    return None
 
 
-def _heading(folder: Path) -> str | None:
-    markdown = _markdown_file(folder)
-    if markdown is not None:
-        for line in markdown.read_text(errors="replace").splitlines():
-            if line.startswith("#"):
-                return line.lstrip("#").strip()
+def _heading(markdown: str | None) -> str | None:
+    for line in (markdown or "").splitlines():
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
     return None
 
 
@@ -75,12 +76,11 @@ def _load_summary(folder: Path) -> dict[str, Any] | None:
     return summary if isinstance(summary, dict) and "requests" in summary else None
 
 
-def _kind(folder: Path, relative: Path) -> str:
-    heading = _heading(folder) or ""
+def _kind(folder: Path, relative: Path, heading: str) -> str:
     for pattern, kind in HEADINGS:
         if pattern.search(heading):
             return kind
-    if (folder / "profile.speedscope.json").is_file():
+    if (folder / "profile.speedscope.json").is_file():  # a profile from before its report.md
         return "profile"
     if _load_summary(folder) is not None:
         return "load"
@@ -88,12 +88,14 @@ def _kind(folder: Path, relative: Path) -> str:
     return next((kind for start, kind in PREFIXES if run.startswith(start)), "other")
 
 
-def _title(folder: Path) -> str:
-    return _heading(folder) or folder.name
+def _describe(folder: Path, relative: Path, markdown: str | None) -> tuple[str, str]:
+    """(kind, title) of a report folder, from its markdown read once."""
+    heading = _heading(markdown)
+    return _kind(folder, relative, heading or ""), heading or folder.name
 
 
-def _is_report(folder: Path) -> bool:
-    return _markdown_file(folder) is not None or (folder / "summary.json").is_file()
+def _is_report(folder: Path, markdown: str | None) -> bool:
+    return markdown is not None or (folder / "summary.json").is_file()
 
 
 def list_reports(results: Path) -> list[Report]:
@@ -104,12 +106,12 @@ def list_reports(results: Path) -> list[Report]:
     for depth in range(MAX_DEPTH):
         below = []
         for folder in frontier:
-            if _is_report(folder):
+            markdown = _markdown_text(folder)
+            if _is_report(folder, markdown):
                 relative = folder.relative_to(results)
                 stamp = max(f.stat().st_mtime for f in folder.iterdir())
-                found.append(
-                    Report(relative.as_posix(), _kind(folder, relative), _title(folder), stamp)
-                )
+                kind, title = _describe(folder, relative, markdown)
+                found.append(Report(relative.as_posix(), kind, title, stamp))
             elif depth + 1 < MAX_DEPTH:
                 below += [p for p in folder.iterdir() if p.is_dir()]
         frontier = below
@@ -156,25 +158,28 @@ def _markdown() -> MarkdownIt:
 
 def render(results: Path, relative: str) -> dict[str, Any] | None:
     folder = inside(results, relative)
-    if folder is None or not folder.is_dir() or not _is_report(folder):
+    if folder is None or not folder.is_dir():
+        return None
+    markdown = _markdown_text(folder)
+    if not _is_report(folder, markdown):
         return None
     rel = folder.relative_to(results.resolve()).as_posix()
+    kind, title = _describe(folder, Path(rel), markdown)
     shown: set[str] = set()
     html = ""
-    markdown = _markdown_file(folder)
     if markdown is not None:
         md = _markdown()
-        tokens = md.parse(markdown.read_text(errors="replace"))
+        tokens = md.parse(markdown)
         shown = _rebase(tokens, rel)
         html = md.renderer.render(tokens, md.options, {})
     files = sorted(p.name for p in folder.iterdir() if p.is_file())
     charts = [name for name in files if name.endswith(".png") and name not in shown]
     return {
         "path": rel,
-        "kind": _kind(folder, Path(rel)),
-        "title": _title(folder),
+        "kind": kind,
+        "title": title,
         "html": html,
-        "summary": _load_summary(folder),
+        "summary": _load_summary(folder) if kind == "load" else None,
         "charts": [file_url(rel, name) for name in charts],
         "files": [(name, file_url(rel, name)) for name in files],
         "subreports": [r for r in list_reports(folder) if r.path],
