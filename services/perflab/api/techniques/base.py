@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 T = TypeVar("T")
+V = TypeVar("V")  # a variant function, plain or async
 
 VARIANT_HEADER = "X-Technique-Variant"
 
@@ -84,6 +85,16 @@ def variant_of(flags: FlagStore, name: str) -> Variant:
     return Variant.OPTIMISED if flags.enabled(name) else Variant.NAIVE
 
 
+def _choose(
+    name: str, flags: FlagStore, response: Response | None, naive: V, optimised: V
+) -> tuple[Variant, V]:
+    """The variant this process runs for `name`, marked on `response`, and its function."""
+    variant = variant_of(flags, name)
+    if response is not None:
+        response.headers[VARIANT_HEADER] = variant.value
+    return variant, optimised if variant is Variant.OPTIMISED else naive
+
+
 async def run(
     name: str,
     flags: FlagStore,
@@ -93,10 +104,7 @@ async def run(
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> T:
-    variant = variant_of(flags, name)
-    impl = optimised if variant is Variant.OPTIMISED else naive
-    if response is not None:
-        response.headers[VARIANT_HEADER] = variant.value
+    variant, impl = _choose(name, flags, response, naive, optimised)
     started = time.perf_counter()
     try:
         return await impl(*args, **kwargs)
@@ -115,10 +123,7 @@ def run_cpu_bound(
 ) -> T:
     """`run` for variants that are plain functions: nothing else runs on this thread
     while one does, so the thread's CPU clock measures that variant's work alone."""
-    variant = variant_of(flags, name)
-    impl = optimised if variant is Variant.OPTIMISED else naive
-    if response is not None:
-        response.headers[VARIANT_HEADER] = variant.value
+    variant, impl = _choose(name, flags, response, naive, optimised)
     started, cpu_started = time.perf_counter(), time.thread_time()
     try:
         return impl(*args, **kwargs)
