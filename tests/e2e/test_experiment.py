@@ -20,8 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from perflab.experiment.figures import SAMPLED_FIGURES, SERVER_FIGURES
+from perflab.experiment.figures import SAMPLED_FIGURES
 from perflab.experiment.pinning import api_pids
+from perflab.experiment.server_figures import SERVER_FIGURES
 from perflab.lab.prom_config import render_prometheus_config
 from perflab.procs import free_port
 from tests.support.monitoring import prometheus

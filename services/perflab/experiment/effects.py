@@ -12,14 +12,9 @@ from typing import Any
 
 from perflab.experiment import stats
 from perflab.experiment.arm import ArmRun
-from perflab.experiment.figures import (
-    CLIENT_FIGURES,
-    KEY_FIGURES,
-    SAMPLED_FIGURES,
-    SERVER_FIGURES,
-    Better,
-    improvement,
-)
+from perflab.experiment.figure_types import Better, improvement
+from perflab.experiment.figures import CLIENT_FIGURES, KEY_FIGURES, SAMPLED_FIGURES
+from perflab.experiment.server_figures import SERVER_FIGURES
 from perflab.experiment.verdict import Effect, Spread, spread, taken_to_zero
 
 

@@ -11,7 +11,7 @@ import math
 import httpx
 import yaml
 
-from perflab.experiment.figures import Reading, SampledFigure
+from perflab.experiment.figure_types import Reading, SampledFigure
 
 MIN_SCRAPES = 4
 DEFAULT_INTERVAL = 15.0  # Prometheus' own default, when the config does not say

@@ -21,9 +21,11 @@ from typing import Any
 from perflab.experiment import pinning, sockets
 from perflab.experiment.arm import ArmRun, LoadPlan, LoadRun, Sample
 from perflab.experiment.effects import FigureResult, compare, key_figure
-from perflab.experiment.figures import KEY_FIGURES, SAMPLED_FIGURES, SERVER_FIGURES, Scope
+from perflab.experiment.figure_types import Scope
+from perflab.experiment.figures import KEY_FIGURES, SAMPLED_FIGURES
 from perflab.experiment.prometheus import MIN_SCRAPES, PrometheusReader
 from perflab.experiment.scrape import Delta, Scraper, Snapshot, Target
+from perflab.experiment.server_figures import SERVER_FIGURES
 from perflab.experiment.stack import (
     ExperimentError,
     FlagGuard,

@@ -20,8 +20,8 @@ from perflab.experiment import compare, compare_report
 from perflab.experiment.arm import ArmRun, Sample
 from perflab.experiment.compare_cli import default_targets, parse_targets
 from perflab.experiment.effects import compare as compare_figures
-from perflab.experiment.figures import SERVER_FIGURES
 from perflab.experiment.runner import Config, Result
+from perflab.experiment.server_figures import SERVER_FIGURES
 
 SERVER_NAMES = [f.name for f in SERVER_FIGURES]
 

@@ -7,7 +7,7 @@ import math
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from perflab.experiment.figures import SERVER_FIGURES, Scope
+from perflab.experiment.figure_types import Scope
 from perflab.experiment.scrape import (
     DB_BYTES,
     DB_CONNECTIONS,
@@ -16,6 +16,7 @@ from perflab.experiment.scrape import (
     bucket_quantile,
     parse,
 )
+from perflab.experiment.server_figures import SERVER_FIGURES
 
 SCOPE = Scope(route="/books", technique="n_plus_one")
 FIGURES = {f.name: f for f in SERVER_FIGURES}

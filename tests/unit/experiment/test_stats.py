@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from perflab.experiment import stats
-from perflab.experiment.figures import improvement
+from perflab.experiment.figure_types import improvement
 
 
 def test_ci_of_a_known_ratio_contains_it_and_is_reproducible():
