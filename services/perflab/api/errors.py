@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -59,13 +60,15 @@ async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
     return _answer(DependencyUnavailable("redis", str(exc) or type(exc).__name__))
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code in _NO_BODY:
         return Response(status_code=exc.status_code, headers=exc.headers)
-    return JSONResponse(
-        {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
-    )
+    message = str(exc.detail)
+    if exc.status_code == 404 and message == HTTPStatus.NOT_FOUND.phrase:
+        # The router's own 404 (no detail given): say what was asked, as Django and Flask do.
+        message = f"no route {request.method} {request.url.path}"
+    return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
 
 
 class _AsciiJSON(JSONResponse):

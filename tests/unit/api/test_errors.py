@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncpg
 import httpx
 import pytest
-from asyncpg.exceptions import _base as asyncpg_base
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 
 from perflab.api import errors
 
@@ -27,7 +27,7 @@ UNAVAILABLE = [
 ]
 # The client's or the code's fault: a 500 stays a 500 (and is logged with its traceback).
 NOT_UNAVAILABLE = [
-    asyncpg_base.DataError("invalid input for query argument $1 (value out of int64 range)"),
+    asyncpg.DataError("invalid input for query argument $1 (value out of int64 range)"),
     asyncpg.UniqueViolationError("duplicate key"),
     asyncpg.UndefinedTableError("relation does not exist"),
 ]
@@ -67,11 +67,21 @@ async def test_other_database_errors_are_not_blamed_on_postgres(exc: BaseExcepti
 async def test_starlette_errors_use_the_lab_error_shape():
     app = FastAPI()
     errors.install(app)
+
+    @app.get("/orders/{order_id}")
+    async def order(order_id: int) -> None:
+        raise HTTPException(404, detail=f"order {order_id} not found")
+
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        answer = await client.get("/nowhere")
-    assert answer.status_code == 404
-    assert answer.json() == {"error": "Not Found"}
+        unrouted = await client.get("/nowhere")
+        missing = await client.get("/orders/7")
+    # The router's 404 names what was asked, as Django's and Flask's do; a route's own
+    # 404 keeps its detail.
+    assert unrouted.status_code == 404
+    assert unrouted.json() == {"error": "no route GET /nowhere"}
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "order 7 not found"}
 
 
 async def test_a_body_that_is_not_utf8_is_a_422_not_a_500():
