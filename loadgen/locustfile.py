@@ -33,6 +33,7 @@ from locust.runners import WorkerRunner
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadgen import metrics  # noqa: E402
+from loadgen.base_user import reset_catalog  # noqa: E402
 from loadgen.shapes import SHAPES, RampShape, SoakShape, SpikeShape, StepShape  # noqa: E402
 from loadgen.users import (  # noqa: E402
     TECHNIQUE_USERS,
@@ -41,7 +42,6 @@ from loadgen.users import (  # noqa: E402
     ExportUser,
     MixedBrowse,
     WriterUser,
-    reset_catalog,
 )
 
 # Locust discovers user classes among this module's names: one per technique.

@@ -157,7 +157,7 @@ PAGINATION = TechniqueSpec(
     promise=None,
     signals=("sql_p95", "http_p95"),
     # Pages 1..100 of 50 exist at any scale >= 0.01; users then follow `next_cursor`
-    # (loadgen/users.py), going deeper, which is what OFFSET pays for.
+    # (loadgen/base_user.py), going deeper, which is what OFFSET pays for.
     load=Load(query={"page": (1, 100)}, keys=("page", "size", "items")),
     implementations={
         "fastapi": Implementation(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loadgen.users import reset_catalog, user_rng
+from loadgen.base_user import reset_catalog, user_rng
 
 
 def _draws(seed: int | None, worker_index: int = 0) -> list[list[int]]:
