@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from perflab.lab.flags_client import FlagsClient
-from perflab.lab.smoke import _restoring, check_burst, run_smoke
+from perflab.lab.smoke import _restoring, run_smoke
+from perflab.lab.smoke_burst import check_burst
 from tests.support.monitoring import Monitor, prometheus
 from tests.support.servers import REPO, Server, service_env, start_redis, uvicorn_server
 

@@ -20,7 +20,7 @@ import pytest
 from perflab.lab import monitoring
 from perflab.lab.components import Component, LabContext
 from perflab.lab.config import LabOptions, LabSettings, Ports
-from perflab.lab.load import _target_addresses, prometheus_target
+from perflab.lab.prom_targets import _target_addresses, prometheus_target
 from perflab.procs import free_port, pid_alive, stop_pid, wait_until
 
 pytestmark = pytest.mark.integration

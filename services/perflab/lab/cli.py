@@ -28,7 +28,7 @@ from perflab.lab.components import LabContext
 from perflab.lab.config import LabSettings
 from perflab.lab.fault_cli import fault_command
 from perflab.lab.flags_client import FlagsClient, FlagsError
-from perflab.lab.load import load_command
+from perflab.lab.load_cli import load_command
 from perflab.lab.profiling.cli import profile_command
 from perflab.lab.report import StartupView, status_table
 from perflab.lab.smoke import smoke_command

@@ -18,8 +18,9 @@ from perflab.lab import fault_compose, services
 from perflab.lab.components import LabContext
 from perflab.lab.fault_metrics import FaultExporter
 from perflab.lab.faults import FAULTS, FaultReport, Injection, native_injection, run_fault
-from perflab.lab.load import prometheus_target, seconds
+from perflab.lab.load import seconds
 from perflab.lab.monitoring import LAB_SD
+from perflab.lab.prom_targets import prometheus_target
 from perflab.lab.services import Service
 from perflab.lab.stack import Stack
 from perflab.procs import StartError

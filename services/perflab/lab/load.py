@@ -10,8 +10,9 @@ runs, reads its load-side metrics endpoint for the progress line. Reports land i
 worker processes (`-1`: one per core); the metrics endpoint is the master's and covers
 every worker. Its series carry `run="<report folder name>"`. Inside the native lab,
 the endpoint is registered with Prometheus through a file_sd target file
-(`.lab/prometheus/loadgen/<run>.json`) for as long as the run lasts; with `--service`
-that target also carries `service="<name>"`, so the Load dashboard's `$service` picks it.
+(`.lab/prometheus/loadgen/<run>.json`, see `prom_targets`) for as long as the run lasts;
+with `--service` that target also carries `service="<name>"`, so the Load dashboard's
+`$service` picks it. The `lab load` command itself is `load_cli`.
 """
 
 from __future__ import annotations
@@ -23,22 +24,18 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated
 
 import httpx
-import typer
 from rich.console import Console
 
-from perflab import catalog
 from perflab.lab import load_report
 from perflab.lab.config import REPO
 from perflab.lab.load_progress import watch
-from perflab.procs import free_port, stop_pid, wait_until
+from perflab.lab.prom_targets import prometheus_target
+from perflab.procs import free_port, stop_pid
 
 LOCUSTFILE = REPO / "loadgen" / "locustfile.py"
 LOCUST_CONF = REPO / "loadgen" / "locust.conf"
@@ -171,49 +168,6 @@ def new_results_dir() -> Path:
     return path
 
 
-TARGET_GONE_SECONDS = 15.0
-
-
-@contextmanager
-def prometheus_target(
-    folder: Path | None,
-    port: int,
-    run: str,
-    prometheus_url: str | None = None,
-    labels: dict[str, str] | None = None,
-) -> Iterator[None]:
-    """Announce the run's metrics endpoint to Prometheus (file_sd) while it lasts, with
-    `labels` (e.g. the service it loads); at the end, withdraw it and (given
-    Prometheus's URL) wait until Prometheus dropped it, so whatever checks the targets
-    next (`lab smoke`) never sees a finished run down."""
-    if folder is None or not folder.parent.is_dir():
-        yield
-        return
-    folder.mkdir(exist_ok=True)
-    address = f"127.0.0.1:{port}"
-    target, scratch = folder / f"{run}.json", folder / f".{run}.tmp"
-    entry: dict[str, object] = {"targets": [address]}
-    if labels:
-        entry["labels"] = labels
-    scratch.write_text(json.dumps([entry]))
-    scratch.replace(target)  # atomic: Prometheus never reads half a file
-    try:
-        yield
-    finally:
-        target.unlink(missing_ok=True)
-        if prometheus_url:
-            wait_until(
-                lambda: address not in _target_addresses(prometheus_url),
-                timeout=TARGET_GONE_SECONDS,
-                interval=0.25,
-            )
-
-
-def _target_addresses(prometheus_url: str) -> set[str]:
-    answer = httpx.get(f"{prometheus_url}/api/v1/targets", params={"state": "active"}, timeout=5)
-    return {t["labels"].get("instance", "") for t in answer.json()["data"]["activeTargets"]}
-
-
 def run_load(opts: LoadOptions, console: Console | None = None) -> LoadResult:
     console = console or Console()
     check_options(opts)
@@ -255,88 +209,3 @@ def run_load(opts: LoadOptions, console: Console | None = None) -> LoadResult:
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return LoadResult(out, returncode, port, rows, total, failures)
-
-
-def report(result: LoadResult, console: Console) -> None:
-    title = f"load: {result.output.name}"
-    console.print(load_report.summary_table(result.rows, result.total, title))
-    load_report.print_failures(console, result.failures)
-    if result.total is None or result.total.requests == 0:
-        console.print(f"[red]no requests were made[/]; see {result.output / 'locust.log'}")
-    console.print(f"reports: {result.output} (report.html, locust_*.csv, locust.log)")
-
-
-def load_command(
-    scenario: Annotated[
-        str,
-        typer.Option(
-            "--scenario",
-            "-s",
-            help="mixed, export, writer, techniques, all, "
-            "capacity, or a technique name (e.g. n_plus_one).",
-        ),
-    ] = "mixed",
-    shape: Annotated[
-        str | None, typer.Option(help="ramp, step, spike or soak (default: constant users).")
-    ] = None,
-    users: Annotated[
-        int | None, typer.Option("--users", "-u", min=1, help="Users (a shape's peak).")
-    ] = None,
-    spawn_rate: Annotated[float | None, typer.Option("--spawn-rate", "-r", min=0.1)] = None,
-    duration: Annotated[
-        str | None,
-        typer.Option("--duration", "-t", help="30s, 5m, 1h30m (default 1m; a shape's own)."),
-    ] = None,
-    service: Annotated[
-        str | None,
-        typer.Option(help="The web service to load: fastapi, django, ... (default: fastapi)."),
-    ] = None,
-    host: Annotated[
-        str | None, typer.Option(help="Base URL to load (default: the lab's --service).")
-    ] = None,
-    processes: Annotated[
-        int, typer.Option(min=-1, help="Locust worker processes (distributed; -1: one per core).")
-    ] = 1,
-    output: Annotated[
-        Path | None, typer.Option(help="Report folder (default results/load-<time>).")
-    ] = None,
-    metrics_port: Annotated[
-        int | None, typer.Option(help="Load-side /metrics port (default: free).")
-    ] = None,
-) -> None:
-    """Drive load headless with Locust: live progress, a summary table, CSV and HTML reports."""
-    from perflab.lab import services
-    from perflab.lab.components import LabContext
-    from perflab.lab.monitoring import LOADGEN_SD
-
-    ctx = LabContext.load()
-    console = Console(width=None if sys.stdout.isatty() else 120)
-    try:
-        chosen = services.by_name(service or services.DEFAULT)
-    except services.UnknownService as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
-    # A technique the target does not serve would only fail every request.
-    if scenario in catalog.TECHNIQUES:
-        why = (
-            catalog.unmeasurable([scenario], chosen.name)
-            if host is None
-            else not_served(host, scenario)
-        )
-        if why:
-            console.print(f"[bold red]error:[/] {why}")
-            raise typer.Exit(2)
-    opts = LoadOptions(
-        scenario=scenario, shape=shape, users=users, spawn_rate=spawn_rate, duration=duration,
-        host=host or chosen.url(ctx.ports), processes=processes, output=output,
-        metrics_port=metrics_port, prometheus_sd=ctx.paths.data("prometheus") / LOADGEN_SD,
-        prometheus_url=ctx.url(ctx.ports.prometheus), service=chosen.name,
-    )  # fmt: skip
-    try:
-        result = run_load(opts, console)
-    except LoadError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
-    report(result, console)
-    if not result.ok:
-        raise typer.Exit(1)

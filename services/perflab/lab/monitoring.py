@@ -71,7 +71,7 @@ def prometheus(ctx: LabContext) -> Component:
                 alertmanager_targets=[_local(ports.alertmanager)],
                 prometheus_target=_local(ports.prometheus),
                 locust_targets=[_local(ports.loadgen_metrics)],
-                # `lab load` runs announce their exporter here (see perflab.lab.load).
+                # `lab load` runs announce their exporter here (see perflab.lab.prom_targets).
                 locust_file_sd=str(home / LOADGEN_SD / "*.json"),
                 lab_file_sd=str(home / LAB_SD / "*.json"),
                 rule_files=[RULE_FILES],

@@ -13,9 +13,9 @@ from perflab.lab.load import (
     LoadOptions,
     check_options,
     locust_command,
-    prometheus_target,
     seconds,
 )
+from perflab.lab.prom_targets import prometheus_target
 
 
 @pytest.mark.parametrize(
