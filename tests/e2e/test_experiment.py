@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from perflab.console.reports import render
 from perflab.experiment.figures import SAMPLED_FIGURES
 from perflab.experiment.pinning import api_pids
 from perflab.experiment.server_figures import SERVER_FIGURES
@@ -127,6 +128,12 @@ def test_an_eight_second_arm_has_exact_server_figures_in_both_arms(stack: Stack,
     assert speed["probe_before_ms"] > 0 and speed["probe_after_ms"] > 0
     assert 0 <= speed["steal_share"] < 1
     assert f"- Machine speed: a fixed CPU probe took {speed['probe_before_ms']:.2f} ms" in report
+    # The console's Reports page shows it as an experiment, charts inline.
+    page = render(lab_root, out.name)
+    assert page is not None and page["kind"] == "experiment", page and page["kind"]
+    assert "n_plus_one" in page["title"]
+    for chart in ("latency_distribution.png", "timeline.png"):
+        assert f'src="/results/{out.name}/{chart}"' in page["html"], chart
 
 
 def test_short_repeated_arms_of_a_cached_read(stack: Stack, lab_root: Path):
