@@ -6,8 +6,10 @@ itself on uvicorn. The tests: the page loads with no console error, failed reque
 request leaving the console; a switch flips the flag (`GET /flags`) and the variant
 that answers (`X-Technique-Variant`); an experiment started from the page shows its
 progress, makes a live figure appear, and ends with a report page whose charts load;
-the API's `/docs` renders with no request leaving the API; with an admin token the
-switches are read-only until the token is entered. Screenshots go to
+the service overview has every figure (requests/s to CPU) live after real traffic, each
+query limited to the service, drawn with the flips; the API's `/docs` renders with no
+request leaving the API; with an admin token the switches are read-only until the token
+is entered. Screenshots go to
 `results/browser-screenshots/`.
 
 Runtime: about 1.5-2.5 minutes on a 2-core machine (the experiment is ~45 s of it).
@@ -21,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -259,6 +262,55 @@ def test_an_experiment_from_the_page_shows_progress_live_figures_and_its_report(
     assert watch.errors == [] and watch.failed == []
     assert watch.leaving(stack.console) == []
     assert _flag(stack.api, QUIET) is True  # the experiment put it back
+    page.close()
+
+
+def _overview(console: str) -> dict:
+    return httpx.get(f"{console}/api/overview/fastapi", timeout=10).json()
+
+
+def test_the_service_overview_shows_every_figure_live(stack: Stack, browser: Browser) -> None:
+    # Traffic through the pool (/books), the cache (/genres/top-rated) and both, over
+    # several 1 s scrapes, so every rate has two samples in its window.
+    with httpx.Client(base_url=stack.api, timeout=10) as client:
+        for _ in range(40):
+            assert client.get("/books", params={"limit": 5}).status_code == 200
+            assert client.get("/genres/top-rated").status_code == 200
+            time.sleep(0.1)
+
+    def filled() -> dict | None:
+        figures = _overview(stack.console)["figures"]
+        return figures if all(f["current"] is not None for f in figures.values()) else None
+
+    assert wait_until(lambda: filled() is not None, timeout=30, interval=1), _overview(
+        stack.console
+    )
+    body = _overview(stack.console)
+    figures = body["figures"]
+    assert all('job="api"' in f["query"] for f in figures.values())
+    now = {name: f["current"] for name, f in figures.items()}
+    assert now["rps"] > 0 and 0 < now["p50"] <= now["p95"], now
+    assert now["errors"] == 0, now  # no 5xx: 0 %, not "no data"
+    # Over every route: /books makes 2 statements, a cached read none.
+    assert 0 < now["queries"] < 2 and 0 < now["cache_hits"] <= 1, now
+    assert now["pool_wait"] >= 0 and now["pool_in_use"] >= 0, now
+    assert now["rss"] > 10e6 and now["cpu"] > 0, now
+    # The flips of the switch test are in the window, marked on every sparkline.
+    assert any(f["flag"] == "n_plus_one" for f in body["flips"]), body["flips"]
+
+    watch = Watch()
+    page = watch.attach(browser.new_page(viewport={"width": 1400, "height": 1000}))
+    page.goto(stack.console)
+    tiles = page.locator('.overview[data-service="fastapi"] .tile')
+    rps = tiles.and_(page.locator('[data-figure="rps"]')).locator(".value")
+    assert wait_until(lambda: rps.inner_text().endswith("/s"), timeout=20, interval=0.5), (
+        rps.inner_text()
+    )
+    assert tiles.count() == len(figures)
+    assert tiles.locator("canvas").count() == len(figures)
+    _shot(page, "console-overview")
+    assert watch.errors == [] and watch.failed == []
+    assert watch.leaving(stack.console) == []
     page.close()
 
 

@@ -103,6 +103,21 @@ async def figures(service: str, request: Request) -> Any:
         return _unavailable(exc)
 
 
+@router.get("/overview/{service}")
+async def service_overview(service: str, request: Request) -> Any:
+    """The service's requests/s, latency, errors, SQL, pool, cache, memory and CPU."""
+    target = _service(request, service)
+    sources = _sources(request)
+    try:
+        try:
+            flips = await sources.history(limit=200)
+        except Unavailable:
+            flips = []
+        return await sources.overview(target, flips)
+    except Unavailable as exc:
+        return _unavailable(exc)
+
+
 def _authorize(request: Request, authorization: str | None) -> None:
     token = _settings(request).admin_token
     if token is None:

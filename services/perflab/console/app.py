@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 
 from perflab.console import api, reports
 from perflab.console.config import ConsoleSettings, get_settings
+from perflab.console.overview import OVERVIEW
 from perflab.console.runs import Runs, tools_missing
 from perflab.console.sources import Sources, Unavailable
 
@@ -91,6 +92,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             "run_blocked": {k: tools_missing(k) for k in ("load", "experiment")},
             "limits": settings.console,
             "reports": reports.list_reports(results)[:8],
+            "overview": OVERVIEW,
         }
         return templates.TemplateResponse(request, "index.html", context)
 

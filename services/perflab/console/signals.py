@@ -121,7 +121,7 @@ class Figures:
         }
 
 
-def _finite(raw: str) -> float | None:
+def finite(raw: str) -> float | None:
     value = float(raw)
     return value if math.isfinite(value) else None
 
@@ -157,7 +157,7 @@ def split(
     figures = Figures(flips=flips)
     for t, raw in signal:
         at = float(t)
-        value = _finite(raw)
+        value = finite(raw)
         on = _settled(state, at, step, settle)
         figures.times.append(at)
         figures.naive.append(value if on == 0 else None)

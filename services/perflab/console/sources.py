@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from perflab.console import signals
+from perflab.console import overview, signals
 from perflab.console.config import ConsoleSettings, ServiceRef
 
 TIMEOUT_SECONDS = 5.0
@@ -157,3 +158,37 @@ class Sources:
 
         done = await asyncio.gather(*(one(t) for t in techniques))
         return {"window_seconds": window, "step": step, "end": end, "techniques": dict(done)}
+
+    async def overview(self, service: ServiceRef, flips: list[dict[str, Any]]) -> dict[str, Any]:
+        """The service's overview figures (console/overview.py) over the window, with
+        every flip in it marked."""
+        window = self.settings.console.window_seconds
+        end = time.time()
+        start = end - window
+        step = max(2.0, window / 150)
+
+        async def one(figure: overview.ServiceFigure) -> tuple[str, dict[str, Any]]:
+            query = overview.query_for(figure, service.job)
+            series = await self._range(query, start, end, step)
+            values = series[0]["values"] if series else []
+            times = [float(t) for t, _ in values]
+            points = [signals.finite(v) for _, v in values]
+            # The figure now is a sample at the window's end, not one from minutes ago.
+            recent = [v for t, v in zip(times, points, strict=True) if t >= end - 2 * step]
+            return figure.name, {
+                "label": figure.label,
+                "unit": figure.unit,
+                "query": query,
+                "idle": figure.idle,
+                "times": times,
+                "values": points,
+                "current": recent[-1] if recent else None,
+            }
+
+        done = await asyncio.gather(*(one(f) for f in overview.OVERVIEW))
+        marks = [
+            {"at": f["at"], "flag": f["flag"], "new": f["new"]}
+            for f in flips
+            if datetime.fromisoformat(f["at"]).timestamp() >= start
+        ]
+        return {"window_seconds": window, "end": end, "flips": marks, "figures": dict(done)}

@@ -41,6 +41,7 @@ function fmt(value, unit) {
     if (value >= 1e3) return `${(value / 1e3).toPrecision(3)} KB`;
     return `${value.toFixed(0)} B`;
   }
+  if (unit === "ratio") return `${(value * 100).toFixed(value >= 0.1 ? 1 : 2)} %`;
   const text = value >= 100 ? value.toFixed(0) : value.toPrecision(3);
   return unit === "/s" ? `${text}/s` : unit ? `${text} ${unit}` : text;
 }
@@ -179,6 +180,61 @@ async function refreshFigures() {
   }
 }
 
+// -- the service overview -----------------------------------------------------------
+
+const sparks = new Map(); // "service/figure" -> {plot, flips}
+
+function sparkFor(tile, key, unit) {
+  let entry = sparks.get(key);
+  if (entry) return entry;
+  const holder = tile.querySelector(".spark");
+  entry = { flips: [] };
+  entry.plot = new uPlot({
+    width: Math.max(120, holder.clientWidth || 140),
+    height: 40,
+    legend: { show: false },
+    cursor: { show: false },
+    scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+    axes: [{ show: false }, { show: false }],
+    series: [{}, { stroke: "#0b5cad", width: 1.5, spanGaps: false, value: (u, v) => fmt(v, unit) }],
+    hooks: { draw: [drawFlips(entry)] },
+  }, [[], []], holder);
+  sparks.set(key, entry);
+  return entry;
+}
+
+function paintTile(tile, key, fig, flips) {
+  const value = tile.querySelector(".value");
+  if (fig.current === null) {
+    value.textContent = fig.idle;
+    value.dataset.idle = "1";
+  } else {
+    value.textContent = fmt(fig.current, fig.unit);
+    delete value.dataset.idle;
+  }
+  tile.title = `${fig.label}\n${fig.query}`;
+  const entry = sparkFor(tile, key, fig.unit);
+  entry.flips = flips;
+  entry.plot.setData([fig.times, fig.values]);
+}
+
+async function refreshOverview() {
+  for (const box of document.querySelectorAll(".overview")) {
+    const service = box.dataset.service;
+    const result = await call("GET", `/api/overview/${service}`);
+    const tiles = box.querySelectorAll(".tile");
+    if (!result.ok) {
+      tiles.forEach((tile) => { tile.querySelector(".value").textContent = detail(result); });
+      continue;
+    }
+    const flips = result.data.flips.map((f) => ({ t: timeOf(f.at), on: f.new }));
+    tiles.forEach((tile) => {
+      const fig = result.data.figures[tile.dataset.figure];
+      if (fig) paintTile(tile, `${service}/${tile.dataset.figure}`, fig, flips);
+    });
+  }
+}
+
 // -- flips, alerts ------------------------------------------------------------------
 
 async function refreshHistory() {
@@ -313,6 +369,7 @@ document.querySelector("#run-cancel").addEventListener("click", cancelRun);
 paintReadOnly();
 every(2, refreshFlags);
 every(5, refreshFigures);
+every(5, refreshOverview);
 every(5, refreshHistory);
 every(5, refreshAlerts);
 refreshRun();
