@@ -270,12 +270,17 @@ def _overview(console: str) -> dict:
 
 
 def test_the_service_overview_shows_every_figure_live(stack: Stack, browser: Browser) -> None:
-    # Traffic through the pool (/books), the cache (/genres/top-rated) and both, over
-    # several 1 s scrapes, so every rate has two samples in its window.
+    # Traffic through the pool (/books), the cache (/genres/top-rated) and the worker
+    # (a confirmation's e-mail task), over several 1 s scrapes, so every rate has two
+    # samples in its window.
     with httpx.Client(base_url=stack.api, timeout=10) as client:
-        for _ in range(40):
+        for enabled in (False, True):  # two flips for the sparklines to mark
+            assert client.put("/flags/gzip", json={"enabled": enabled}).status_code == 200
+        for i in range(40):
             assert client.get("/books", params={"limit": 5}).status_code == 200
             assert client.get("/genres/top-rated").status_code == 200
+            if i % 10 == 0:
+                assert client.post(f"/orders/{i + 1}/confirm").status_code == 202
             time.sleep(0.1)
 
     def filled() -> dict | None:
@@ -295,19 +300,28 @@ def test_the_service_overview_shows_every_figure_live(stack: Stack, browser: Bro
     assert 0 < now["queries"] < 2 and 0 < now["cache_hits"] <= 1, now
     assert now["pool_wait"] >= 0 and now["pool_in_use"] >= 0, now
     assert now["rss"] > 10e6 and now["cpu"] > 0, now
-    # The flips of the switch test are in the window, marked on every sparkline.
-    assert any(f["flag"] == "n_plus_one" for f in body["flips"]), body["flips"]
+    # The flips are in the window, marked on every sparkline.
+    assert [f["new"] for f in body["flips"] if f["flag"] == "gzip"][:2] == [True, False]
+
+    def worker() -> dict:
+        return httpx.get(f"{stack.console}/api/worker", timeout=10).json()["figures"]
+
+    assert wait_until(lambda: (worker()["done"]["current"] or 0) > 0, timeout=30), worker()
+    tasks = {name: f["current"] for name, f in worker().items()}
+    assert tasks["workers_up"] == 1 and tasks["failed"] == 0 and tasks["task_p95"] > 0, tasks
 
     watch = Watch()
     page = watch.attach(browser.new_page(viewport={"width": 1400, "height": 1000}))
     page.goto(stack.console)
-    tiles = page.locator('.overview[data-service="fastapi"] .tile')
+    tiles = page.locator('.overview[data-source="/api/overview/fastapi"] .tile')
     rps = tiles.and_(page.locator('[data-figure="rps"]')).locator(".value")
     assert wait_until(lambda: rps.inner_text().endswith("/s"), timeout=20, interval=0.5), (
         rps.inner_text()
     )
     assert tiles.count() == len(figures)
     assert tiles.locator("canvas").count() == len(figures)
+    up = page.locator('.overview[data-source="/api/worker"] [data-figure="workers_up"] .value')
+    assert wait_until(lambda: up.inner_text() == "1", timeout=20, interval=0.5), up.inner_text()
     _shot(page, "console-overview")
     assert watch.errors == [] and watch.failed == []
     assert watch.leaving(stack.console) == []

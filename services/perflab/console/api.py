@@ -16,6 +16,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from perflab.console import overview
 from perflab.console.config import ConsoleSettings, ServiceRef
 from perflab.console.runs import RunRefused, RunRequest, Runs
 from perflab.console.sources import Sources, Unavailable
@@ -103,19 +104,30 @@ async def figures(service: str, request: Request) -> Any:
         return _unavailable(exc)
 
 
-@router.get("/overview/{service}")
-async def service_overview(service: str, request: Request) -> Any:
-    """The service's requests/s, latency, errors, SQL, pool, cache, memory and CPU."""
-    target = _service(request, service)
+async def _overview(
+    request: Request, figures: tuple[overview.ServiceFigure, ...], job: str | None
+) -> Any:
     sources = _sources(request)
     try:
         try:
             flips = await sources.history(limit=200)
         except Unavailable:
-            flips = []
-        return await sources.overview(target, flips)
+            flips = []  # the figures without their flip marks are still worth showing
+        return await sources.overview(figures, job, flips)
     except Unavailable as exc:
         return _unavailable(exc)
+
+
+@router.get("/overview/{service}")
+async def service_overview(service: str, request: Request) -> Any:
+    """The service's requests/s, latency, errors, SQL, pool, cache, memory and CPU."""
+    return await _overview(request, overview.OVERVIEW, _service(request, service).job)
+
+
+@router.get("/worker")
+async def worker_overview(request: Request) -> Any:
+    """The Celery side: workers up, the queue, tasks done and failed, task p95."""
+    return await _overview(request, overview.WORKER, None)
 
 
 def _authorize(request: Request, authorization: str | None) -> None:

@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 
 from perflab.console import api, reports
 from perflab.console.config import ConsoleSettings, get_settings
-from perflab.console.overview import OVERVIEW
+from perflab.console.overview import OVERVIEW, WORKER
 from perflab.console.runs import Runs, tools_missing
 from perflab.console.sources import Sources, Unavailable
 
@@ -93,6 +93,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             "limits": settings.console,
             "reports": reports.list_reports(results)[:8],
             "overview": OVERVIEW,
+            "worker": WORKER,
         }
         return templates.TemplateResponse(request, "index.html", context)
 

@@ -50,10 +50,32 @@ OVERVIEW = (
 )  # fmt: skip
 
 
-def query_for(figure: ServiceFigure, job: str) -> str:
-    """The figure's PromQL for one service: every lab metric limited to its job."""
-    return (
-        q.scoped(figure.expr)
-        .replace(q.SERVICE_MATCHER, f'job="{job}"')
-        .replace(q.RATE_WINDOW, RATE_WINDOW)
-    )
+# The Celery side, for the whole lab: one broker queue and one worker pool, whichever
+# process samples them (the API samples the queue).
+WORKER = (
+    ServiceFigure("workers_up", "workers up", "", q.WORKERS_UP, idle="no worker reports"),
+    ServiceFigure("queued", "messages queued", "", "max(perflab_celery_queue_length)"),
+    ServiceFigure(
+        "oldest", "oldest queued", "s", "max(perflab_celery_queue_oldest_message_age_seconds)"
+    ),
+    ServiceFigure("reserved", "tasks reserved", "", q.UNACKED),
+    ServiceFigure(
+        "done", "tasks done/s", "/s", q.rate('perflab_celery_tasks_total{outcome="success"}')
+    ),
+    ServiceFigure(
+        "failed", "tasks failed/s", "/s", q.rate('perflab_celery_tasks_total{outcome="failure"}')
+    ),
+    ServiceFigure(
+        "task_p95", "task p95", "s",
+        q.quantile(0.95, "perflab_celery_task_duration_seconds_bucket"),
+        idle="no task finished right now",
+    ),
+)  # fmt: skip
+
+
+def query_for(figure: ServiceFigure, job: str | None) -> str:
+    """The figure's PromQL: every lab metric limited to `job`, or the whole lab's."""
+    expr = figure.expr
+    if job is not None:
+        expr = q.scoped(expr).replace(q.SERVICE_MATCHER, f'job="{job}"')
+    return expr.replace(q.RATE_WINDOW, RATE_WINDOW)

@@ -159,16 +159,21 @@ class Sources:
         done = await asyncio.gather(*(one(t) for t in techniques))
         return {"window_seconds": window, "step": step, "end": end, "techniques": dict(done)}
 
-    async def overview(self, service: ServiceRef, flips: list[dict[str, Any]]) -> dict[str, Any]:
-        """The service's overview figures (console/overview.py) over the window, with
-        every flip in it marked."""
+    async def overview(
+        self,
+        figures: tuple[overview.ServiceFigure, ...],
+        job: str | None,
+        flips: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Overview figures (console/overview.py) of one job (None: the whole lab's) over
+        the window, with every flip in it marked."""
         window = self.settings.console.window_seconds
         end = time.time()
         start = end - window
         step = max(2.0, window / 150)
 
         async def one(figure: overview.ServiceFigure) -> tuple[str, dict[str, Any]]:
-            query = overview.query_for(figure, service.job)
+            query = overview.query_for(figure, job)
             series = await self._range(query, start, end, step)
             values = series[0]["values"] if series else []
             times = [float(t) for t, _ in values]
@@ -185,7 +190,7 @@ class Sources:
                 "current": recent[-1] if recent else None,
             }
 
-        done = await asyncio.gather(*(one(f) for f in overview.OVERVIEW))
+        done = await asyncio.gather(*(one(f) for f in figures))
         marks = [
             {"at": f["at"], "flag": f["flag"], "new": f["new"]}
             for f in flips

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from perflab.console.overview import OVERVIEW, query_for
+from perflab.console.overview import OVERVIEW, WORKER, query_for
 from perflab.console.signals import RATE_WINDOW
 
 SELECTOR = re.compile(r"\b(perflab_\w+)(\{[^}]*\})?")
@@ -30,9 +30,18 @@ def test_rates_use_the_consoles_window() -> None:
 
 
 def test_names_are_unique_and_units_are_ones_the_page_formats() -> None:
-    names = [f.name for f in OVERVIEW]
-    assert len(names) == len(set(names))
-    assert {f.unit for f in OVERVIEW} <= UNITS
+    for figures in (OVERVIEW, WORKER):
+        names = [f.name for f in figures]
+        assert len(names) == len(set(names))
+        assert {f.unit for f in figures} <= UNITS
+
+
+def test_the_worker_figures_are_the_whole_labs() -> None:
+    # One queue and one worker pool; the API samples the queue, so no job is chosen.
+    for figure in WORKER:
+        query = query_for(figure, None)
+        assert "job=" not in query and "$" not in query, query
+        assert all(name.startswith("perflab_celery_") for name, _ in SELECTOR.findall(query))
 
 
 def test_the_figures_cover_what_a_service_is_watched_by() -> None:

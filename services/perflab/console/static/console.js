@@ -42,6 +42,7 @@ function fmt(value, unit) {
     return `${value.toFixed(0)} B`;
   }
   if (unit === "ratio") return `${(value * 100).toFixed(value >= 0.1 ? 1 : 2)} %`;
+  if (unit === "" && Number.isInteger(value)) return String(value); // a count: workers, messages
   const text = value >= 100 ? value.toFixed(0) : value.toPrecision(3);
   return unit === "/s" ? `${text}/s` : unit ? `${text} ${unit}` : text;
 }
@@ -182,7 +183,7 @@ async function refreshFigures() {
 
 // -- the service overview -----------------------------------------------------------
 
-const sparks = new Map(); // "service/figure" -> {plot, flips}
+const sparks = new Map(); // "source/figure" -> {plot, flips}
 
 function sparkFor(tile, key, unit) {
   let entry = sparks.get(key);
@@ -220,8 +221,8 @@ function paintTile(tile, key, fig, flips) {
 
 async function refreshOverview() {
   for (const box of document.querySelectorAll(".overview")) {
-    const service = box.dataset.service;
-    const result = await call("GET", `/api/overview/${service}`);
+    const source = box.dataset.source;
+    const result = await call("GET", source);
     const tiles = box.querySelectorAll(".tile");
     if (!result.ok) {
       tiles.forEach((tile) => { tile.querySelector(".value").textContent = detail(result); });
@@ -230,7 +231,7 @@ async function refreshOverview() {
     const flips = result.data.flips.map((f) => ({ t: timeOf(f.at), on: f.new }));
     tiles.forEach((tile) => {
       const fig = result.data.figures[tile.dataset.figure];
-      if (fig) paintTile(tile, `${service}/${tile.dataset.figure}`, fig, flips);
+      if (fig) paintTile(tile, `${source}/${tile.dataset.figure}`, fig, flips);
     });
   }
 }
