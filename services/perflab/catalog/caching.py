@@ -53,5 +53,15 @@ HTTP_CACHING = TechniqueSpec(
             naive="Always 200 with the full body, no validators.",
             optimised="Strong ETag + Cache-Control; 304 with no body when If-None-Match matches.",
         ),
+        "django": Implementation(
+            naive="Always 200 with the full body, no validators.",
+            optimised="The same view under Django's `conditional_page` (ETag, 304) and "
+            "`cache_control(private=True, max_age=60)` decorators.",
+        ),
+        "flask": Implementation(
+            naive="Always 200 with the full body, no validators.",
+            optimised="Werkzeug's `add_etag()` + `make_conditional(request)` (304) and "
+            "`cache_control` (private, max-age=60).",
+        ),
     },
 )

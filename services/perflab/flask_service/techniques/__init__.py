@@ -13,6 +13,7 @@ from perflab.flask_service.techniques import (
     connection_pool,
     filter_in_database,
     gzip,
+    http_caching,
     n_plus_one,
     response_cache,
     select_columns,
@@ -32,6 +33,7 @@ _MODULES = {
         streaming_export.TECHNIQUE,
         filter_in_database.TECHNIQUE,
         async_views.TECHNIQUE,
+        http_caching.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.
