@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[2] / "services" / "perflab"
 
 # Lowest first. A module may import its own layer or lower ones, never higher.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"catalog", "errors", "settings", "procs", "compute", "mail", "text", "machine"}),
+    frozenset(
+        {"catalog", "errors", "settings", "procs", "compute", "mail", "text", "machine", "paging"}
+    ),
     frozenset({"telemetry", "technique_metrics", "flags"}),
     frozenset({"db"}),
     frozenset({"worker", "api", "django_service", "flask_service", "profile"}),

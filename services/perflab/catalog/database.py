@@ -164,6 +164,14 @@ PAGINATION = TechniqueSpec(
             naive="ORDER BY id OFFSET (N-1)*size LIMIT size: reads and discards every earlier row.",
             optimised="Keyset: WHERE id > last id of the previous page ORDER BY id LIMIT size.",
         ),
+        "django": Implementation(
+            naive="`Paginator(queryset, size).page(N)`: COUNT(*) of every order, then OFFSET.",
+            optimised='Keyset: `filter(id__gt=last_id).order_by("id")[:size]`, no count.',
+        ),
+        "flask": Implementation(
+            naive="`select(...).order_by(Order.id).offset((N-1)*size).limit(size)`.",
+            optimised="Keyset: `.where(Order.id > last_id).order_by(Order.id).limit(size)`.",
+        ),
     },
 )
 

@@ -100,7 +100,7 @@ def test_a_new_review_changes_the_tag(django: httpx.Client, set_flag, settings: 
             SELECT max(id) + 1, %s, 1, 5, 'Loved it.', now() FROM reviews RETURNING id
             """,
             (BOOK_ID,),
-        ).fetchone()[0]  # type: ignore[index]
+        ).fetchone()[0]
         try:
             after = django.get(PATH, headers=IDENTITY | {"If-None-Match": before.headers["etag"]})
         finally:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from perflab.api.techniques import pagination
+from perflab.paging import Position, encode_cursor
 from tests.integration.techniques.plans import explain, nodes
 
 pytestmark = pytest.mark.integration
@@ -84,7 +85,7 @@ async def test_offset_reads_every_earlier_row_and_keyset_only_the_page(
 
 
 def _forged(page: int, size: int, after_id: int) -> str:
-    return pagination.encode_cursor(pagination.Position(page, size, after_id))
+    return encode_cursor(Position(page, size, after_id))
 
 
 @pytest.mark.parametrize("enabled", [False, True])

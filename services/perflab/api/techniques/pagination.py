@@ -18,9 +18,6 @@ rows (~40 ms) with OFFSET and 51 rows (~2 ms) with the keyset.
 
 from __future__ import annotations
 
-import base64
-import binascii
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -34,19 +31,23 @@ from perflab.api.techniques.base import Technique, run
 from perflab.api.techniques.render import answer, render
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
+from perflab.paging import (
+    DEFAULT_SIZE,
+    MAX_PAGE,
+    MAX_SIZE,
+    CursorError,
+    Position,
+    decode_cursor,
+    next_cursor,
+)
 
 NAME = "pagination"
-MAX_PAGE = 1_000_000
-MAX_SIZE = 200
-DEFAULT_SIZE = 50
-MAX_ORDER_ID = 2**63 - 1  # orders.id is a bigint
 _COLUMNS = "id, user_id, book_id, quantity, total_cents, status, created_at"
 OFFSET_SQL = f"SELECT {_COLUMNS} FROM orders ORDER BY id OFFSET $1 LIMIT $2"
 KEYSET_SQL = f"SELECT {_COLUMNS} FROM orders WHERE id > $1 ORDER BY id LIMIT $2"
 FIRST_SQL = f"SELECT {_COLUMNS} FROM orders ORDER BY id LIMIT $1"
 # The last id of the previous page, for a direct jump without a cursor.
 BOUNDARY_SQL = "SELECT id FROM orders ORDER BY id OFFSET $1 LIMIT 1"
-_CURSOR_PREFIX = "v1"
 
 
 class FeedOrder(BaseModel):
@@ -66,36 +67,6 @@ class FeedPage(BaseModel):
     next_cursor: str | None  # None on the last page
 
 
-@dataclass(frozen=True)
-class Position:
-    page: int
-    size: int
-    after_id: int | None  # known from a cursor; None when only the page is known
-
-
-def encode_cursor(position: Position) -> str:
-    raw = f"{_CURSOR_PREFIX}:{position.page}:{position.size}:{position.after_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> Position:
-    """The position a cursor of this endpoint names; 422 for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, page, size, after_id = raw.split(":")
-        position = Position(int(page), int(size), int(after_id))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise _invalid("cursor", cursor, "not a cursor returned by this endpoint") from None
-    # Every bound checked before any SQL: a forged id beyond bigint must not reach asyncpg.
-    if prefix != _CURSOR_PREFIX or not (
-        1 < position.page <= MAX_PAGE
-        and 1 <= position.size <= MAX_SIZE
-        and 1 <= (position.after_id or 0) <= MAX_ORDER_ID
-    ):
-        raise _invalid("cursor", cursor, "not a cursor returned by this endpoint")
-    return position
-
-
 def _invalid(field: str, value: object, msg: str) -> RequestValidationError:
     return RequestValidationError(
         [{"type": "value_error", "loc": ("query", field), "msg": msg, "input": value}]
@@ -106,23 +77,20 @@ def _page(position: Position, rows: list[asyncpg.Record]) -> bytes:
     # One row beyond the page says whether a next page exists. The columns are
     # FeedOrder's fields: FeedPage rendered once (render.py says why not the models).
     items = [dict(row) for row in rows[: position.size]]
-    following = Position(position.page + 1, position.size, items[-1]["id"]) if items else None
+    last_id = items[-1]["id"] if items else None
     return render(
         {
             "page": position.page,
             "size": position.size,
             "items": items,
-            "next_cursor": (
-                encode_cursor(following) if following and len(rows) > position.size else None
-            ),
+            "next_cursor": next_cursor(position, last_id, len(rows) > position.size),
         }
     )
 
 
 async def naive(pool: Pool, position: Position) -> bytes:
-    offset = (position.page - 1) * position.size
     async with acquire(pool) as conn:
-        rows = await conn.fetch(OFFSET_SQL, offset, position.size + 1)
+        rows = await conn.fetch(OFFSET_SQL, position.offset, position.size + 1)
     return _page(position, rows)
 
 
@@ -130,8 +98,7 @@ async def optimised(pool: Pool, position: Position) -> bytes:
     async with acquire(pool) as conn:
         after_id = position.after_id
         if after_id is None and position.page > 1:
-            boundary = (position.page - 1) * position.size - 1
-            after_id = await conn.fetchval(BOUNDARY_SQL, boundary)
+            after_id = await conn.fetchval(BOUNDARY_SQL, position.offset - 1)
             if after_id is None:  # past the last order
                 return _page(position, [])
         if after_id is None:
@@ -158,7 +125,10 @@ async def orders_feed(
     elif page is not None:
         raise _invalid("page", page, "give either page or cursor, not both")
     else:
-        position = decode_cursor(cursor)
+        try:
+            position = decode_cursor(cursor)
+        except CursorError as exc:
+            raise _invalid("cursor", cursor, str(exc)) from None
         if size is not None and size != position.size:
             raise _invalid("size", size, f"the cursor is for pages of {position.size}")
     return answer(await run(NAME, flags, naive, optimised, response, pool, position), response)

@@ -15,6 +15,7 @@ from perflab.flask_service.techniques import (
     gzip,
     http_caching,
     n_plus_one,
+    pagination,
     response_cache,
     select_columns,
     streaming_export,
@@ -34,6 +35,7 @@ _MODULES = {
         filter_in_database.TECHNIQUE,
         async_views.TECHNIQUE,
         http_caching.TECHNIQUE,
+        pagination.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.
