@@ -66,6 +66,12 @@ DB_INDEX = TechniqueSpec(
             optimised="The same ORM filter; the API's flip built orders_user_id_idx "
             "(Postgres-wide): an index scan.",
         ),
+        "flask": Implementation(
+            naive="The same `select(...).where(Order.user_id == ...)`; without the index, a "
+            "sequential scan.",
+            optimised="The same statement; the API's flip built orders_user_id_idx "
+            "(Postgres-wide): an index scan.",
+        ),
     },
 )
 

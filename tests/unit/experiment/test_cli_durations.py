@@ -52,7 +52,10 @@ def test_a_seed_is_an_integer_or_random() -> None:
     ("args", "why"),
     [
         (["experiment", "n_plus_one", "nope"], "unknown flag 'nope'; known: n_plus_one, "),
-        (["experiment", "db_index", "--service", "flask"], "db_index is not implemented by flask"),
+        (
+            ["experiment", "background_offload", "--service", "flask"],
+            "background_offload is not implemented by flask",
+        ),
         (["experiment", "middleware_diet"], "middleware_diet is not implemented by fastapi"),
         (["compare", "nope"], "unknown flag 'nope'; known: n_plus_one, "),
     ],

@@ -11,6 +11,7 @@ from perflab.flask_service.techniques import (
     async_views,
     batch_insert,
     connection_pool,
+    db_index,
     filter_in_database,
     gzip,
     http_caching,
@@ -26,6 +27,7 @@ _MODULES = {
     t.name: t
     for t in (
         n_plus_one.TECHNIQUE,
+        db_index.TECHNIQUE,
         response_cache.TECHNIQUE,
         connection_pool.TECHNIQUE,
         select_columns.TECHNIQUE,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar
 
@@ -47,6 +48,11 @@ class Technique:
 
     def describe(self) -> dict[str, Any]:
         return self.spec.describe(SERVICE)
+
+
+def utc_iso(moment: datetime) -> str:
+    """The API's timestamp format (orjson's `OPT_UTC_Z`): ISO 8601 in UTC, with "Z"."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def variant_of(name: str) -> Variant:

@@ -15,7 +15,6 @@ Expect rows read per page N x size -> size.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -27,7 +26,7 @@ from perflab.catalog import TECHNIQUES
 from perflab.flask_service import validation
 from perflab.flask_service.models import Order
 from perflab.flask_service.resources import session
-from perflab.flask_service.techniques.base import Technique, run
+from perflab.flask_service.techniques.base import Technique, run, utc_iso
 from perflab.paging import (
     DEFAULT_SIZE,
     MAX_PAGE,
@@ -52,8 +51,8 @@ def orders() -> Select[Any]:
 
 def _rows(query: Select[Any]) -> list[dict[str, Any]]:
     rows = [dict(row) for row in session().execute(query).mappings()]
-    for row in rows:  # the API's format: ISO 8601 in UTC, "Z"
-        row["created_at"] = row["created_at"].astimezone(UTC).isoformat().replace("+00:00", "Z")
+    for row in rows:
+        row["created_at"] = utc_iso(row["created_at"])
     return rows
 
 
