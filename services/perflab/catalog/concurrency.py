@@ -26,6 +26,11 @@ BACKGROUND_OFFLOAD = TechniqueSpec(
             "answer 200.",
             optimised="Enqueue the same Celery task (same worker) and answer 202 with task_id.",
         ),
+        "flask": Implementation(
+            naive="Send the e-mail inline in the gunicorn worker, INSERT the confirmation "
+            "(SQLAlchemy), answer 200.",
+            optimised="Enqueue the same Celery task (same worker) and answer 202 with task_id.",
+        ),
     },
 )
 

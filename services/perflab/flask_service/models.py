@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Sequence, SmallInteger, Text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Sequence, SmallInteger, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -77,3 +77,14 @@ class Order(Base):
     total_cents: Mapped[int]
     status: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrderConfirmation(Base):
+    __tablename__ = "order_confirmations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # bigserial
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    recipient: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    via: Mapped[str] = mapped_column(Text)
+    task_id: Mapped[str | None] = mapped_column(Text, unique=True)  # the Celery task's

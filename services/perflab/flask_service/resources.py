@@ -1,4 +1,5 @@
-"""What one Flask app owns: both engines, a Redis client, the flag mirror, samplers.
+"""What one Flask app owns: both engines, a Redis client, the flag mirror, the Celery
+client, samplers.
 
 Built by `create_app` (so once per gunicorn worker: the lab's gunicorn does not preload
 the app, and threads never cross a fork) and closed by `Resources.close()`. A view
@@ -23,6 +24,7 @@ from perflab.flags.threaded import ThreadedFlagMirror
 from perflab.flask_service import db
 from perflab.settings import Settings
 from perflab.telemetry.metrics import DB_POOL_ACQUIRE
+from perflab.worker.client import BlockingTaskClient
 
 EXTENSION = "perflab"
 # How long start-up waits for the first read of the flags before serving defaults.
@@ -37,6 +39,7 @@ class Resources:
     direct: Engine
     redis: redis.Redis
     flags: ThreadedFlagMirror
+    tasks: BlockingTaskClient  # enqueues the worker's tasks (background_offload)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -57,6 +60,7 @@ class Resources:
             direct=db.direct_engine(settings.db),
             redis=client,
             flags=flags,
+            tasks=BlockingTaskClient(settings, client),
         )
 
     def start_pool_sampler(self) -> None:
@@ -69,6 +73,7 @@ class Resources:
     def close(self) -> None:
         self._stop.set()
         self.flags.stop()
+        self.tasks.close()
         self.redis.close()
         self.pooled.dispose()
         self.direct.dispose()

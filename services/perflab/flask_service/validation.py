@@ -48,16 +48,17 @@ def query(model: type[M]) -> M:
         raise InvalidRequest("query", exc.errors(include_url=False)) from exc
 
 
-def path_id(name: str, value: int) -> int:
-    """A path id within Postgres' integer (the route converter already made it an int)."""
-    if not 1 <= value <= MAX_ID:
+def path_id(name: str, value: int, high: int = MAX_ID) -> int:
+    """A path id within its column's range, Postgres' integer unless `high` says otherwise
+    (the route converter already made it an int)."""
+    if not 1 <= value <= high:
         raise InvalidRequest(
             "path",
             [
                 {
                     "type": "value_error",
                     "loc": (name,),
-                    "msg": f"must be between 1 and {MAX_ID}",
+                    "msg": f"must be between 1 and {high}",
                     "input": value,
                 }
             ],

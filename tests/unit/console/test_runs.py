@@ -63,9 +63,9 @@ def test_an_experiment_on_django_measures_django_and_flips_at_the_api(tmp_path: 
 def test_a_target_the_service_cannot_run_is_refused_before_it_starts(tmp_path: Path) -> None:
     runs = Runs(tmp_path, ConsoleOptions())
     for kind in ("load", "experiment"):
-        with pytest.raises(RunRefused, match=r"background_offload is not implemented by flask"):
+        with pytest.raises(RunRefused, match=r"prepared_statements is not implemented by flask"):
             runs.check(
-                RunRequest(kind=kind, service="flask", target="background_offload", seconds=5)
+                RunRequest(kind=kind, service="flask", target="prepared_statements", seconds=5)
             )
     with pytest.raises(RunRefused, match="unknown flag 'mixed'"):
         runs.check(RunRequest(kind="experiment", target="mixed", seconds=5))

@@ -53,8 +53,8 @@ def test_a_seed_is_an_integer_or_random() -> None:
     [
         (["experiment", "n_plus_one", "nope"], "unknown flag 'nope'; known: n_plus_one, "),
         (
-            ["experiment", "background_offload", "--service", "flask"],
-            "background_offload is not implemented by flask",
+            ["experiment", "prepared_statements", "--service", "flask"],
+            "prepared_statements is not implemented by flask",
         ),
         (["experiment", "middleware_diet"], "middleware_diet is not implemented by fastapi"),
         (["compare", "nope"], "unknown flag 'nope'; known: n_plus_one, "),

@@ -23,8 +23,8 @@ runner = CliRunner()
         (["logs", "nope"], "unknown component 'nope'; one of: postgres, redis, api,"),
         (["fault", "nope"], "unknown component 'nope'; one of: postgres, redis, worker,"),
         (
-            ["load", "--service", "flask", "--scenario", "background_offload", "-t", "3s"],
-            "background_offload is not implemented by flask (it is by fastapi, django)",
+            ["load", "--service", "flask", "--scenario", "prepared_statements", "-t", "3s"],
+            "prepared_statements is not implemented by flask (it is by fastapi)",
         ),
     ],
 )

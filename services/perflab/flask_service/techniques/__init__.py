@@ -9,6 +9,7 @@ from __future__ import annotations
 from perflab.catalog import implemented_by
 from perflab.flask_service.techniques import (
     async_views,
+    background_offload,
     batch_insert,
     connection_pool,
     db_index,
@@ -32,6 +33,7 @@ _MODULES = {
         connection_pool.TECHNIQUE,
         select_columns.TECHNIQUE,
         batch_insert.TECHNIQUE,
+        background_offload.TECHNIQUE,
         gzip.TECHNIQUE,
         streaming_export.TECHNIQUE,
         filter_in_database.TECHNIQUE,
