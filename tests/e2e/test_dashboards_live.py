@@ -38,7 +38,8 @@ from loadgen.recipes import (
     validate,
 )
 
-from perflab.dashboards import OUTPUT_DIR, walk
+from perflab.dashboards import walk
+from perflab.dashboards.build import OUTPUT_DIR
 from perflab.lab.prom_config import render_prometheus_config
 from perflab.procs import free_port, pid_alive, start_process, stop_pid, wait_until
 from tests.support import monitoring

@@ -24,7 +24,8 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from perflab import technique_metrics
 from perflab.catalog import TECHNIQUES
-from perflab.dashboards import OUTPUT_DIR, build_all, walk
+from perflab.dashboards import walk
+from perflab.dashboards.build import OUTPUT_DIR, build_all
 from perflab.dashboards.common import ANNOTATION_EXTRAS, FOLDER_TAG
 from perflab.dashboards.queries import SHARED, scoped
 from perflab.dashboards.signals import SIGNALS

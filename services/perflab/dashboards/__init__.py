@@ -2,36 +2,7 @@
 
 `python -m perflab.dashboards` writes `grafana/dashboards/*.json`, the files Grafana
 provisions; `--check` fails when the committed JSON differs from what the code builds.
-Each module builds one dashboard; `common` holds the shared pieces, `queries` the PromQL.
+Each module builds one dashboard; `build` lists them, `common` holds the shared pieces,
+`queries` the PromQL. Nothing is imported here: `queries` (which the console reads too)
+must load where the Grafana SDK is not installed, as in the app image.
 """
-
-from __future__ import annotations
-
-import json
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
-from perflab.dashboards import cache_http, database, load, overview, runtime, techniques, workers
-
-OUTPUT_DIR = Path(__file__).resolve().parents[3] / "grafana" / "dashboards"
-
-# File name (without .json) -> builder, in the order Grafana lists them.
-BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
-    "overview": overview.build,
-    "techniques": techniques.build,
-    "database": database.build,
-    "cache-http": cache_http.build,
-    "workers": workers.build,
-    "runtime": runtime.build,
-    "load": load.build,
-}
-
-
-def render(dashboard: dict[str, Any]) -> str:
-    return json.dumps(dashboard, indent=2, ensure_ascii=False) + "\n"
-
-
-def build_all() -> dict[str, str]:
-    """File name -> the JSON text Grafana should load."""
-    return {f"{name}.json": render(build()) for name, build in BUILDERS.items()}

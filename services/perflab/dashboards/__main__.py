@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from perflab.dashboards import OUTPUT_DIR, build_all
+from perflab.dashboards.build import OUTPUT_DIR, build_all
 
 
 def main(argv: list[str] | None = None) -> int:
