@@ -17,7 +17,18 @@ ROOT = Path(__file__).resolve().parents[2] / "services" / "perflab"
 # Lowest first. A module may import its own layer or lower ones, never higher.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset(
-        {"catalog", "errors", "settings", "procs", "compute", "mail", "text", "machine", "paging"}
+        {
+            "catalog",
+            "errors",
+            "settings",
+            "procs",
+            "compute",
+            "mail",
+            "text",
+            "machine",
+            "paging",
+            "serialise",
+        }
     ),
     frozenset({"telemetry", "technique_metrics", "flags"}),
     frozenset({"db"}),

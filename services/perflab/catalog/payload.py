@@ -50,6 +50,14 @@ FAST_JSON = TechniqueSpec(
             naive="Stdlib json.dumps with a default= hook for datetimes, then str.encode.",
             optimised="orjson.dumps straight to UTF-8 bytes (datetimes handled natively).",
         ),
+        "django": Implementation(
+            naive="json.dumps (what JsonResponse runs), a default= hook per datetime.",
+            optimised="orjson.dumps handed to an HttpResponse as bytes.",
+        ),
+        "flask": Implementation(
+            naive="json.dumps (what Flask's JSON provider runs), a default= hook per datetime.",
+            optimised="orjson.dumps returned as the Response's bytes.",
+        ),
     },
 )
 

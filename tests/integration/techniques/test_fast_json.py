@@ -16,6 +16,7 @@ from fastapi import Response
 from prometheus_client.parser import text_string_to_metric_families
 
 from perflab.api.techniques import fast_json
+from perflab.serialise import iso_datetime
 from perflab.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -77,7 +78,7 @@ def _profiled(
     serialise: Callable[[list[dict[str, Any]]], Response],
     books: list[dict[str, Any]],
 ) -> tuple[bytes, _CallCounter]:
-    counter = _CallCounter(fast_json._default)
+    counter = _CallCounter(iso_datetime)
     sys.setprofile(counter)
     try:
         response = serialise(books)

@@ -12,6 +12,7 @@ from perflab.django_service.techniques import (
     batch_insert,
     cached_templates,
     db_index,
+    fast_json,
     gzip,
     http_caching,
     middleware_diet,
@@ -25,7 +26,7 @@ from perflab.django_service.techniques import (
     template_fragment_cache,
 )
 from perflab.django_service.techniques.base import SERVICE, Technique, Variant
-from perflab.telemetry.metrics import TECHNIQUE_DURATION
+from perflab.telemetry.metrics import TECHNIQUE_CPU, TECHNIQUE_DURATION
 
 _MODULES = {
     t.name: t
@@ -36,6 +37,7 @@ _MODULES = {
         select_columns.TECHNIQUE,
         pagination.TECHNIQUE,
         gzip.TECHNIQUE,
+        fast_json.TECHNIQUE,
         streaming_export.TECHNIQUE,
         background_offload.TECHNIQUE,
         batch_insert.TECHNIQUE,
@@ -51,6 +53,8 @@ _MODULES = {
 REGISTRY: dict[str, Technique] = {name: _MODULES[name] for name in implemented_by(SERVICE)}
 # Both variants' series exist from the start, so the first calls of a variant are not
 # lost to `rate()`/`increase()` (a series first seen with a count > 0 has no increase).
-for _name in REGISTRY:
+for _name, _technique in REGISTRY.items():
     for _variant in Variant:
         TECHNIQUE_DURATION.labels(technique=_name, variant=_variant.value)
+        if _technique.cpu_bound:
+            TECHNIQUE_CPU.labels(technique=_name, variant=_variant.value)

@@ -23,7 +23,7 @@ from django.urls import URLPattern
 from perflab.catalog import TechniqueSpec
 from perflab.django_service import runtime
 from perflab.errors import BadRequest
-from perflab.telemetry.metrics import TECHNIQUE_DURATION
+from perflab.telemetry.metrics import TECHNIQUE_CPU, TECHNIQUE_DURATION
 from perflab.text import storable
 
 P = ParamSpec("P")
@@ -46,6 +46,8 @@ class Technique:
 
     spec: TechniqueSpec
     urlpatterns: Sequence[URLPattern]
+    # Its variants run through `run_cpu_bound`: their CPU time is recorded too.
+    cpu_bound: bool = False
 
     @property
     def name(self) -> str:  # also the name of its flag
@@ -75,6 +77,26 @@ def run(
         TECHNIQUE_DURATION.labels(technique=name, variant=variant.value).observe(
             time.perf_counter() - started
         )
+
+
+def run_cpu_bound(
+    name: str,
+    naive: Callable[P, T],
+    optimised: Callable[P, T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> tuple[Variant, T]:
+    """`run` for CPU-bound variants: the request thread's CPU clock measures the variant's
+    own work (time the thread waits for the GIL or the core is not in it)."""
+    variant = variant_of(name)
+    impl = optimised if variant is Variant.OPTIMISED else naive
+    started, cpu_started = time.perf_counter(), time.thread_time()
+    try:
+        return variant, impl(*args, **kwargs)
+    finally:
+        labels = {"technique": name, "variant": variant.value}
+        TECHNIQUE_CPU.labels(**labels).observe(time.thread_time() - cpu_started)
+        TECHNIQUE_DURATION.labels(**labels).observe(time.perf_counter() - started)
 
 
 def answer(response: HttpResponseBase, variant: Variant) -> HttpResponseBase:

@@ -21,7 +21,7 @@ from flask import Blueprint, Response, g
 
 from perflab.catalog import TechniqueSpec
 from perflab.flask_service.resources import resources
-from perflab.telemetry.metrics import TECHNIQUE_DURATION
+from perflab.telemetry.metrics import TECHNIQUE_CPU, TECHNIQUE_DURATION
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -41,6 +41,8 @@ class Technique:
 
     spec: TechniqueSpec
     blueprint: Blueprint
+    # Its variants run through `run_cpu_bound`: their CPU time is recorded too.
+    cpu_bound: bool = False
 
     @property
     def name(self) -> str:  # also the name of its flag
@@ -81,6 +83,26 @@ def run(
         TECHNIQUE_DURATION.labels(technique=name, variant=variant.value).observe(
             time.perf_counter() - started
         )
+
+
+def run_cpu_bound(
+    name: str,
+    naive: Callable[P, T],
+    optimised: Callable[P, T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """`run` for CPU-bound variants: the request thread's CPU clock measures the variant's
+    own work (time the thread waits for the GIL or the core is not in it)."""
+    variant = _chosen(name)
+    impl = optimised if variant is Variant.OPTIMISED else naive
+    started, cpu_started = time.perf_counter(), time.thread_time()
+    try:
+        return impl(*args, **kwargs)
+    finally:
+        labels = {"technique": name, "variant": variant.value}
+        TECHNIQUE_CPU.labels(**labels).observe(time.thread_time() - cpu_started)
+        TECHNIQUE_DURATION.labels(**labels).observe(time.perf_counter() - started)
 
 
 async def run_async(
