@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Any
 
 MAX_PAGE = 1_000_000
 MAX_SIZE = 200
@@ -19,8 +20,13 @@ MAX_ORDER_ID = 2**63 - 1  # orders.id is a bigint
 _CURSOR_PREFIX = "v1"
 
 
-class CursorError(ValueError):
-    """Not a cursor this feed returned (the message says so, for a 4xx)."""
+class PagingError(ValueError):
+    """A request the feed cannot page: `field` names the query parameter at fault and the
+    message says why, for the service's own 4xx."""
+
+    def __init__(self, field: str, value: object, message: str) -> None:
+        super().__init__(message)
+        self.field, self.value = field, value
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,8 @@ def encode_cursor(position: Position) -> str:
 
 
 def decode_cursor(cursor: str) -> Position:
-    """The position a cursor of this feed names; CursorError for anything else."""
-    bad = CursorError("not a cursor returned by this endpoint")
+    """The position a cursor of this feed names; PagingError for anything else."""
+    bad = PagingError("cursor", cursor, "not a cursor returned by this endpoint")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, page, size, after_id = raw.split(":")
@@ -59,8 +65,26 @@ def decode_cursor(cursor: str) -> Position:
     return position
 
 
-def next_cursor(position: Position, last_id: int | None, more: bool) -> str | None:
-    """The cursor of the page after `position` (whose last item is `last_id`), if any."""
-    if last_id is None or not more:
-        return None
-    return encode_cursor(Position(position.page + 1, position.size, last_id))
+def parse_position(page: int | None, cursor: str | None, size: int | None) -> Position:
+    """The page a request asks for: by number (`page`, default 1) or by `cursor`, never
+    both; `size` must match the cursor's. The bounds of `page` and `size` are each
+    service's own validation; PagingError names what else is wrong."""
+    if cursor is None:
+        return Position(page or 1, size or DEFAULT_SIZE, None)
+    if page is not None:
+        raise PagingError("page", page, "give either page or cursor, not both")
+    found = decode_cursor(cursor)
+    if size is not None and size != found.size:
+        raise PagingError("size", size, f"the cursor is for pages of {found.size}")
+    return found
+
+
+def page_answer(position: Position, items: list[dict[str, Any]], more: bool) -> dict[str, Any]:
+    """The feed's answer: the page's items and, when `more` pages follow, the cursor of
+    the next one (which carries the last id seen)."""
+    following = (
+        encode_cursor(Position(position.page + 1, position.size, items[-1]["id"]))
+        if items and more
+        else None
+    )
+    return {"page": position.page, "size": position.size, "items": items, "next_cursor": following}

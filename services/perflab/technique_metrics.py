@@ -7,9 +7,11 @@ process, whichever service's code counts into it.
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client import Counter, Gauge, Histogram
 
-from perflab.telemetry.metrics import SIZE_BUCKETS, declare
+from perflab.telemetry.metrics import SIZE_BUCKETS, TECHNIQUE_CPU, TECHNIQUE_DURATION, declare
 
 UPSTREAM_IN_PROGRESS = declare(
     Gauge,
@@ -83,3 +85,28 @@ MIDDLEWARE_CALLS = declare(
     "Middleware run around a view, by middleware class (middleware_diet).",
     ["middleware"],
 )
+
+
+# The technique timers (`perflab.telemetry.metrics`), the same for every service.
+VARIANTS = ("naive", "optimised")
+
+
+def start_timers(name: str, *, cpu_bound: bool) -> None:
+    """Both variants' timer series of technique `name` at zero from the start, so the
+    first calls of a variant are not lost to `rate()`/`increase()` (a series first seen
+    with a count above zero has no increase)."""
+    for variant in VARIANTS:
+        TECHNIQUE_DURATION.labels(technique=name, variant=variant)
+        if cpu_bound:
+            TECHNIQUE_CPU.labels(technique=name, variant=variant)
+
+
+def observe_timers(
+    name: str, variant: str, started: float, cpu_started: float | None = None
+) -> None:
+    """One call of a variant: wall time since `started` (`time.perf_counter()`) and,
+    for a CPU-bound path, the thread's CPU time since `cpu_started` (`time.thread_time()`)."""
+    labels = {"technique": name, "variant": variant}
+    if cpu_started is not None:
+        TECHNIQUE_CPU.labels(**labels).observe(time.thread_time() - cpu_started)
+    TECHNIQUE_DURATION.labels(**labels).observe(time.perf_counter() - started)

@@ -31,15 +31,7 @@ from perflab.api.techniques.base import Technique, run
 from perflab.api.techniques.render import answer, render
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
-from perflab.paging import (
-    DEFAULT_SIZE,
-    MAX_PAGE,
-    MAX_SIZE,
-    CursorError,
-    Position,
-    decode_cursor,
-    next_cursor,
-)
+from perflab.paging import MAX_PAGE, MAX_SIZE, PagingError, Position, page_answer, parse_position
 
 NAME = "pagination"
 _COLUMNS = "id, user_id, book_id, quantity, total_cents, status, created_at"
@@ -77,15 +69,7 @@ def _page(position: Position, rows: list[asyncpg.Record]) -> bytes:
     # One row beyond the page says whether a next page exists. The columns are
     # FeedOrder's fields: FeedPage rendered once (render.py says why not the models).
     items = [dict(row) for row in rows[: position.size]]
-    last_id = items[-1]["id"] if items else None
-    return render(
-        {
-            "page": position.page,
-            "size": position.size,
-            "items": items,
-            "next_cursor": next_cursor(position, last_id, len(rows) > position.size),
-        }
-    )
+    return render(page_answer(position, items, len(rows) > position.size))
 
 
 async def naive(pool: Pool, position: Position) -> bytes:
@@ -120,18 +104,11 @@ async def orders_feed(
     cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     size: Annotated[int | None, Query(ge=1, le=MAX_SIZE)] = None,
 ) -> Response:
-    if cursor is None:
-        position = Position(page or 1, size or DEFAULT_SIZE, None)
-    elif page is not None:
-        raise _invalid("page", page, "give either page or cursor, not both")
-    else:
-        try:
-            position = decode_cursor(cursor)
-        except CursorError as exc:
-            raise _invalid("cursor", cursor, str(exc)) from None
-        if size is not None and size != position.size:
-            raise _invalid("size", size, f"the cursor is for pages of {position.size}")
-    return answer(await run(NAME, flags, naive, optimised, response, pool, position), response)
+    try:
+        asked = parse_position(page, cursor, size)
+    except PagingError as exc:
+        raise _invalid(exc.field, exc.value, str(exc)) from None
+    return answer(await run(NAME, flags, naive, optimised, response, pool, asked), response)
 
 
 TECHNIQUE = Technique(

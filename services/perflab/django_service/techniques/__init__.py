@@ -25,8 +25,8 @@ from perflab.django_service.techniques import (
     streaming_export,
     template_fragment_cache,
 )
-from perflab.django_service.techniques.base import SERVICE, Technique, Variant
-from perflab.telemetry.metrics import TECHNIQUE_CPU, TECHNIQUE_DURATION
+from perflab.django_service.techniques.base import SERVICE, Technique
+from perflab.technique_metrics import start_timers
 
 _MODULES = {
     t.name: t
@@ -51,10 +51,6 @@ _MODULES = {
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.
 REGISTRY: dict[str, Technique] = {name: _MODULES[name] for name in implemented_by(SERVICE)}
-# Both variants' series exist from the start, so the first calls of a variant are not
-# lost to `rate()`/`increase()` (a series first seen with a count > 0 has no increase).
+# Every timer series exists before its first call (`start_timers` says why).
 for _name, _technique in REGISTRY.items():
-    for _variant in Variant:
-        TECHNIQUE_DURATION.labels(technique=_name, variant=_variant.value)
-        if _technique.cpu_bound:
-            TECHNIQUE_CPU.labels(technique=_name, variant=_variant.value)
+    start_timers(_name, cpu_bound=_technique.cpu_bound)

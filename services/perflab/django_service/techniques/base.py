@@ -23,7 +23,7 @@ from django.urls import URLPattern
 from perflab.catalog import TechniqueSpec
 from perflab.django_service import runtime
 from perflab.errors import BadRequest
-from perflab.telemetry.metrics import TECHNIQUE_CPU, TECHNIQUE_DURATION
+from perflab.technique_metrics import observe_timers
 from perflab.text import storable
 
 P = ParamSpec("P")
@@ -74,9 +74,7 @@ def run(
     try:
         return variant, impl(*args, **kwargs)
     finally:
-        TECHNIQUE_DURATION.labels(technique=name, variant=variant.value).observe(
-            time.perf_counter() - started
-        )
+        observe_timers(name, variant.value, started)
 
 
 def run_cpu_bound(
@@ -94,9 +92,7 @@ def run_cpu_bound(
     try:
         return variant, impl(*args, **kwargs)
     finally:
-        labels = {"technique": name, "variant": variant.value}
-        TECHNIQUE_CPU.labels(**labels).observe(time.thread_time() - cpu_started)
-        TECHNIQUE_DURATION.labels(**labels).observe(time.perf_counter() - started)
+        observe_timers(name, variant.value, started, cpu_started)
 
 
 def answer(response: HttpResponseBase, variant: Variant) -> HttpResponseBase:

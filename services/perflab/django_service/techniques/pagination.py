@@ -29,15 +29,7 @@ from perflab.catalog import TECHNIQUES
 from perflab.django_service.shop.models import Order
 from perflab.django_service.techniques.base import Technique, int_param, json_answer, run
 from perflab.errors import BadRequest
-from perflab.paging import (
-    DEFAULT_SIZE,
-    MAX_PAGE,
-    MAX_SIZE,
-    CursorError,
-    Position,
-    decode_cursor,
-    next_cursor,
-)
+from perflab.paging import MAX_PAGE, MAX_SIZE, PagingError, Position, page_answer, parse_position
 
 NAME = "pagination"
 FIELDS = ("id", "user_id", "book_id", "quantity", "total_cents", "status", "created_at")
@@ -49,24 +41,14 @@ def orders() -> QuerySet[Order, dict[str, Any]]:
     return Order.objects.order_by("id").values(*FIELDS)
 
 
-def _page(position: Position, items: list[dict[str, Any]], more: bool) -> dict[str, Any]:
-    last_id = items[-1]["id"] if items else None
-    return {
-        "page": position.page,
-        "size": position.size,
-        "items": items,
-        "next_cursor": next_cursor(position, last_id, more),
-    }
-
-
 def naive(position: Position) -> dict[str, Any]:
     # A cursor's last id is ignored: Paginator knows pages by number only.
     paginator = Paginator(orders(), position.size)
     try:
         page = paginator.page(position.page)  # COUNT(*) of every order, then OFFSET
     except EmptyPage:
-        return _page(position, [], more=False)
-    return _page(position, list(page.object_list), more=page.has_next())
+        return page_answer(position, [], more=False)
+    return page_answer(position, list(page.object_list), more=page.has_next())
 
 
 def optimised(position: Position) -> dict[str, Any]:
@@ -77,29 +59,25 @@ def optimised(position: Position) -> dict[str, Any]:
         boundary = ids[position.offset - 1 : position.offset]
         after_id = next(iter(boundary), None)
         if after_id is None:  # past the last order
-            return _page(position, [], more=False)
+            return page_answer(position, [], more=False)
     seek = orders() if after_id is None else orders().filter(id__gt=after_id)
     rows = list(seek[: position.size + 1])  # one beyond the page: is there a next one?
-    return _page(position, rows[: position.size], more=len(rows) > position.size)
+    return page_answer(position, rows[: position.size], more=len(rows) > position.size)
+
+
+def _int_or_none(request: HttpRequest, name: str, high: int) -> int | None:
+    return int_param(request, name, 1, 1, high) if name in request.GET else None
 
 
 def _position(request: HttpRequest) -> Position:
     cursor = request.GET.get("cursor")
-    if cursor is None:
-        page = int_param(request, "page", 1, 1, MAX_PAGE)
-        return Position(page, int_param(request, "size", DEFAULT_SIZE, 1, MAX_SIZE), None)
-    if "page" in request.GET:
-        raise BadRequest("give either page or cursor, not both")
-    if not 1 <= len(cursor) <= MAX_CURSOR_LENGTH:
+    if cursor is not None and not 1 <= len(cursor) <= MAX_CURSOR_LENGTH:
         raise BadRequest(f"query parameter 'cursor' must be 1 to {MAX_CURSOR_LENGTH} characters")
+    page, size = _int_or_none(request, "page", MAX_PAGE), _int_or_none(request, "size", MAX_SIZE)
     try:
-        position = decode_cursor(cursor)
-    except CursorError as exc:
-        raise BadRequest(f"query parameter 'cursor': {exc}") from None
-    size = int_param(request, "size", position.size, 1, MAX_SIZE)
-    if size != position.size:
-        raise BadRequest(f"query parameter 'size': the cursor is for pages of {position.size}")
-    return position
+        return parse_position(page, cursor, size)
+    except PagingError as exc:
+        raise BadRequest(f"query parameter '{exc.field}': {exc}") from None
 
 
 @require_GET

@@ -21,7 +21,7 @@ from flask import Blueprint, Response, g
 
 from perflab.catalog import TechniqueSpec
 from perflab.flask_service.resources import resources
-from perflab.telemetry.metrics import TECHNIQUE_CPU, TECHNIQUE_DURATION
+from perflab.technique_metrics import observe_timers
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -80,9 +80,7 @@ def run(
     try:
         return impl(*args, **kwargs)
     finally:
-        TECHNIQUE_DURATION.labels(technique=name, variant=variant.value).observe(
-            time.perf_counter() - started
-        )
+        observe_timers(name, variant.value, started)
 
 
 def run_cpu_bound(
@@ -100,9 +98,7 @@ def run_cpu_bound(
     try:
         return impl(*args, **kwargs)
     finally:
-        labels = {"technique": name, "variant": variant.value}
-        TECHNIQUE_CPU.labels(**labels).observe(time.thread_time() - cpu_started)
-        TECHNIQUE_DURATION.labels(**labels).observe(time.perf_counter() - started)
+        observe_timers(name, variant.value, started, cpu_started)
 
 
 async def run_async(
@@ -119,9 +115,7 @@ async def run_async(
     try:
         return await impl(*args, **kwargs)
     finally:
-        TECHNIQUE_DURATION.labels(technique=name, variant=variant.value).observe(
-            time.perf_counter() - started
-        )
+        observe_timers(name, variant.value, started)
 
 
 def mark_variant(response: Response) -> Response:

@@ -27,15 +27,7 @@ from perflab.flask_service import validation
 from perflab.flask_service.models import Order
 from perflab.flask_service.resources import session
 from perflab.flask_service.techniques.base import Technique, run, utc_iso
-from perflab.paging import (
-    DEFAULT_SIZE,
-    MAX_PAGE,
-    MAX_SIZE,
-    CursorError,
-    Position,
-    decode_cursor,
-    next_cursor,
-)
+from perflab.paging import MAX_PAGE, MAX_SIZE, PagingError, Position, page_answer, parse_position
 
 NAME = "pagination"
 COLUMNS = (
@@ -57,14 +49,8 @@ def _rows(query: Select[Any]) -> list[dict[str, Any]]:
 
 
 def _page(position: Position, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    items = rows[: position.size]
-    last_id = items[-1]["id"] if items else None
-    return {
-        "page": position.page,
-        "size": position.size,
-        "items": items,
-        "next_cursor": next_cursor(position, last_id, len(rows) > position.size),
-    }
+    # One row beyond the page says whether a next one exists.
+    return page_answer(position, rows[: position.size], more=len(rows) > position.size)
 
 
 def naive(position: Position) -> dict[str, Any]:
@@ -90,23 +76,12 @@ class Feed(BaseModel):
     size: int | None = Field(None, ge=1, le=MAX_SIZE)
 
 
-def _invalid(field: str, value: object, msg: str) -> validation.InvalidRequest:
-    error = {"type": "value_error", "loc": (field,), "msg": msg, "input": value}
-    return validation.InvalidRequest("query", [error])
-
-
 def _position(feed: Feed) -> Position:
-    if feed.cursor is None:
-        return Position(feed.page or 1, feed.size or DEFAULT_SIZE, None)
-    if feed.page is not None:
-        raise _invalid("page", feed.page, "give either page or cursor, not both")
     try:
-        position = decode_cursor(feed.cursor)
-    except CursorError as exc:
-        raise _invalid("cursor", feed.cursor, str(exc)) from None
-    if feed.size is not None and feed.size != position.size:
-        raise _invalid("size", feed.size, f"the cursor is for pages of {position.size}")
-    return position
+        return parse_position(feed.page, feed.cursor, feed.size)
+    except PagingError as exc:
+        error = {"type": "value_error", "loc": (exc.field,), "msg": str(exc), "input": exc.value}
+        raise validation.InvalidRequest("query", [error]) from None
 
 
 blueprint = Blueprint(NAME, __name__)
