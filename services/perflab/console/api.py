@@ -95,11 +95,7 @@ async def figures(service: str, request: Request) -> Any:
     sources = _sources(request)
     try:
         techniques = await sources.techniques(target)
-        try:
-            flips = await sources.history(limit=200)
-        except Unavailable:
-            flips = []  # the chart without its flip marks is still worth showing
-        return await sources.figures(target, techniques, flips)
+        return await sources.figures(target, techniques, await sources.flip_marks())
     except Unavailable as exc:
         return _unavailable(exc)
 
@@ -109,11 +105,7 @@ async def _overview(
 ) -> Any:
     sources = _sources(request)
     try:
-        try:
-            flips = await sources.history(limit=200)
-        except Unavailable:
-            flips = []  # the figures without their flip marks are still worth showing
-        return await sources.overview(figures, job, flips)
+        return await sources.overview(figures, job, await sources.flip_marks())
     except Unavailable as exc:
         return _unavailable(exc)
 

@@ -27,7 +27,6 @@ class ServiceFigure:
 
 
 POOL_IN_USE = 'sum(perflab_db_pool_connections{state="in_use"})'
-POOL_SIZE = 'sum(perflab_db_pool_connections{state="size"})'
 
 OVERVIEW = (
     ServiceFigure("rps", "requests/s", "/s", q.RPS),

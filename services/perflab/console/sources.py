@@ -17,6 +17,9 @@ from perflab.console import overview, signals
 from perflab.console.config import ConsoleSettings, ServiceRef
 
 TIMEOUT_SECONDS = 5.0
+# The flips marked on the charts: every chart of one page refresh shares one read.
+FLIP_MARKS = 200
+FLIP_MARKS_TTL_SECONDS = 2.0
 
 
 class Unavailable(RuntimeError):
@@ -38,6 +41,7 @@ class Sources:
         self.settings = settings
         self.client = client
         self._kinds: dict[str, str | None] = {}
+        self._marks: tuple[float, list[dict[str, Any]]] | None = None
 
     # -- the services --------------------------------------------------------------
 
@@ -56,6 +60,17 @@ class Sources:
         service = self.settings.flags_service
         url = f"{service.url}/flags/history"
         return list(await _json(self.client, service.name, url, limit=limit))
+
+    async def flip_marks(self) -> list[dict[str, Any]]:
+        """The recent flips the charts mark, read at most once per TTL; none when the
+        flags service does not answer (the charts are still worth showing)."""
+        now = time.monotonic()
+        if self._marks is None or now - self._marks[0] > FLIP_MARKS_TTL_SECONDS:
+            try:
+                self._marks = (now, await self.history(limit=FLIP_MARKS))
+            except Unavailable:
+                return []
+        return self._marks[1]
 
     async def set_flag(self, name: str, enabled: bool, authorization: str | None) -> httpx.Response:
         service = self.settings.flags_service
@@ -114,6 +129,12 @@ class Sources:
             self._kinds[name] = entries[0].get("type")
         return self._kinds[name]
 
+    def _window(self) -> tuple[float, float, float]:
+        """(start, end, step) of the charts: the console's window up to now."""
+        end = time.time()
+        window = self.settings.console.window_seconds
+        return end - window, end, max(2.0, window / 150)
+
     async def _range(self, query: str, start: float, end: float, step: float) -> list[Any]:
         body = await _json(
             self.client, "prometheus", f"{self._prom}/api/v1/query_range",
@@ -125,10 +146,7 @@ class Sources:
         self, service: ServiceRef, techniques: list[dict[str, Any]], flips: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """Every technique's key signal over the window, split by variant, flips marked."""
-        window = self.settings.console.window_seconds
-        end = time.time()
-        start = end - window
-        step = max(2.0, window / 150)
+        start, end, step = self._window()
         flag_series = await self._range(signals.flags_query(service.job), start, end, step)
         by_flag = {s["metric"].get("flag"): s["values"] for s in flag_series}
 
@@ -157,6 +175,7 @@ class Sources:
             return name, figures.as_json(signal)
 
         done = await asyncio.gather(*(one(t) for t in techniques))
+        window = self.settings.console.window_seconds
         return {"window_seconds": window, "step": step, "end": end, "techniques": dict(done)}
 
     async def overview(
@@ -167,10 +186,7 @@ class Sources:
     ) -> dict[str, Any]:
         """Overview figures (console/overview.py) of one job (None: the whole lab's) over
         the window, with every flip in it marked."""
-        window = self.settings.console.window_seconds
-        end = time.time()
-        start = end - window
-        step = max(2.0, window / 150)
+        start, end, step = self._window()
 
         async def one(figure: overview.ServiceFigure) -> tuple[str, dict[str, Any]]:
             query = overview.query_for(figure, job)
@@ -196,4 +212,5 @@ class Sources:
             for f in flips
             if datetime.fromisoformat(f["at"]).timestamp() >= start
         ]
+        window = self.settings.console.window_seconds
         return {"window_seconds": window, "end": end, "flips": marks, "figures": dict(done)}
