@@ -27,6 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "text",
             "machine",
             "paging",
+            "shapes",
             "serialise",
         }
     ),

@@ -25,6 +25,7 @@ from perflab.catalog import TECHNIQUES
 from perflab.django_service.shop.models import Book, Review
 from perflab.django_service.techniques.base import Technique, answer, int_param, run_cpu_bound
 from perflab.serialise import with_orjson, with_stdlib
+from perflab.shapes import book_with_author
 
 NAME = "fast_json"
 MAX_LIMIT = 20_000
@@ -50,17 +51,7 @@ def books(limit: int) -> list[dict[str, Any]]:
         summary = summaries.get(book.id)
         result.append(
             {
-                "id": book.id,
-                "title": book.title,
-                "isbn": book.isbn,
-                "genre": book.genre,
-                "published_year": book.published_year,
-                "price_cents": book.price_cents,
-                "author": {
-                    "id": book.author.id,
-                    "name": book.author.name,
-                    "country": book.author.country,
-                },
+                **book_with_author(book, description=False),
                 "reviews": {
                     "count": summary["count"] if summary else 0,
                     "rating": float(summary["rating"]) if summary else None,

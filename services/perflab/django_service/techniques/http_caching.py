@@ -31,6 +31,7 @@ from perflab.catalog import TECHNIQUES
 from perflab.django_service.shop.models import Book
 from perflab.django_service.techniques.base import Technique, answer, check_id, run
 from perflab.errors import NotFound
+from perflab.shapes import book_with_author
 
 NAME = "http_caching"
 
@@ -50,18 +51,7 @@ def card(book_id: int) -> dict[str, Any]:
         raise NotFound(f"book {book_id} does not exist")
     rating: Decimal | None = found.rating
     return {
-        "id": found.id,
-        "title": found.title,
-        "isbn": found.isbn,
-        "genre": found.genre,
-        "published_year": found.published_year,
-        "price_cents": found.price_cents,
-        "description": found.description,
-        "author": {
-            "id": found.author.id,
-            "name": found.author.name,
-            "country": found.author.country,
-        },
+        **book_with_author(found),
         "review_count": found.review_count,
         "rating": None if rating is None else float(rating),
     }

@@ -23,6 +23,7 @@ from perflab.catalog import TECHNIQUES
 from perflab.django_service.shop.models import Book
 from perflab.django_service.techniques.base import Technique, check_id, json_answer, run
 from perflab.errors import NotFound
+from perflab.shapes import book_with_author
 
 NAME = "persistent_connections"
 NAIVE_ALIAS = "direct"
@@ -33,17 +34,7 @@ def _book(alias: str, book_id: int) -> dict[str, Any]:
     book = Book.objects.using(alias).select_related("author").filter(id=book_id).first()
     if book is None:
         raise NotFound(f"book {book_id} not found")
-    author = book.author
-    return {
-        "id": book.id,
-        "title": book.title,
-        "isbn": book.isbn,
-        "genre": book.genre,
-        "published_year": book.published_year,
-        "price_cents": book.price_cents,
-        "description": book.description,
-        "author": {"id": author.id, "name": author.name, "country": author.country},
-    }
+    return book_with_author(book)
 
 
 def naive(book_id: int) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from perflab.flask_service import validation
 from perflab.flask_service.models import Book
 from perflab.flask_service.resources import session
 from perflab.flask_service.techniques.base import Technique, run
+from perflab.shapes import book_with_author
 
 NAME = "connection_pool"
 
@@ -34,20 +35,7 @@ def _book(engine: Literal["pooled", "direct"], book_id: int) -> dict[str, Any]:
     book = session(engine).scalars(query).one_or_none()
     if book is None:
         raise NotFound(f"book {book_id} not found")
-    return {
-        "id": book.id,
-        "title": book.title,
-        "isbn": book.isbn,
-        "genre": book.genre,
-        "published_year": book.published_year,
-        "price_cents": book.price_cents,
-        "description": book.description,
-        "author": {
-            "id": book.author.id,
-            "name": book.author.name,
-            "country": book.author.country,
-        },
-    }
+    return book_with_author(book)
 
 
 def naive(book_id: int) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from perflab.flask_service.models import Book, Review
 from perflab.flask_service.resources import session
 from perflab.flask_service.techniques.base import Technique, run_cpu_bound
 from perflab.serialise import with_orjson, with_stdlib
+from perflab.shapes import book_with_author
 
 NAME = "fast_json"
 
@@ -56,17 +57,7 @@ def books(limit: int) -> list[dict[str, Any]]:
         count, rating, first_at, last_at = summaries.get(book.id, (0, None, None, None))
         result.append(
             {
-                "id": book.id,
-                "title": book.title,
-                "isbn": book.isbn,
-                "genre": book.genre,
-                "published_year": book.published_year,
-                "price_cents": book.price_cents,
-                "author": {
-                    "id": book.author.id,
-                    "name": book.author.name,
-                    "country": book.author.country,
-                },
+                **book_with_author(book, description=False),
                 "reviews": {
                     "count": count,
                     "rating": None if rating is None else float(rating),

@@ -27,6 +27,7 @@ from perflab.flask_service import validation
 from perflab.flask_service.models import Book, Review
 from perflab.flask_service.resources import session
 from perflab.flask_service.techniques.base import Technique, run
+from perflab.shapes import book_with_author
 
 NAME = "http_caching"
 MAX_AGE_SECONDS = 60
@@ -49,18 +50,7 @@ def card(book_id: int) -> dict[str, Any]:
         raise NotFound(f"book {book_id} does not exist")
     book, count, average = row
     return {
-        "id": book.id,
-        "title": book.title,
-        "isbn": book.isbn,
-        "genre": book.genre,
-        "published_year": book.published_year,
-        "price_cents": book.price_cents,
-        "description": book.description,
-        "author": {
-            "id": book.author.id,
-            "name": book.author.name,
-            "country": book.author.country,
-        },
+        **book_with_author(book),
         "review_count": count,
         "rating": None if average is None else float(average),
     }

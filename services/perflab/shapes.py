@@ -1,0 +1,27 @@
+"""JSON shapes the Django and Flask services build from their ORM objects.
+
+Django's models and the Flask service's SQLAlchemy mappings name their fields after the
+lab's columns, so one function serves both; the API builds the same shapes from asyncpg
+rows. Keys keep the API's order, so the answers read the same in every service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def book_with_author(book: Any, *, description: bool = True) -> dict[str, Any]:
+    """A book and its author (loaded with it: `select_related` / `joinedload`)."""
+    shown: dict[str, Any] = {
+        "id": book.id,
+        "title": book.title,
+        "isbn": book.isbn,
+        "genre": book.genre,
+        "published_year": book.published_year,
+        "price_cents": book.price_cents,
+    }
+    if description:
+        shown["description"] = book.description
+    author = book.author
+    shown["author"] = {"id": author.id, "name": author.name, "country": author.country}
+    return shown
