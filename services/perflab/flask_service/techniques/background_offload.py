@@ -28,10 +28,10 @@ from perflab.flask_service import validation
 from perflab.flask_service.models import Order, OrderConfirmation, User
 from perflab.flask_service.resources import resources, session
 from perflab.flask_service.techniques.base import Technique, run, utc_iso
+from perflab.paging import MAX_ORDER_ID
 from perflab.worker.client import CONFIRM_ORDER_TASK
 
 NAME = "background_offload"
-MAX_ORDER_ID = 2**63 - 1  # orders.id is a bigint
 
 
 def _recipient(order_id: int) -> str:
