@@ -39,6 +39,15 @@ BOUNDED_CACHE = TechniqueSpec(
             naive="A per-process dict memo keyed by (author, since, until): never evicts.",
             optimised="A per-process cachetools LRU of 256 reports: the least recent goes.",
         ),
+        "django": Implementation(
+            naive="`functools.cache` on the report function: one entry per key, forever.",
+            optimised="`functools.lru_cache(maxsize=256)`: the least recent report goes.",
+        ),
+        "flask": Implementation(
+            naive="A per-process dict memo keyed by (author, since, until): never evicts.",
+            optimised="A per-process cachetools LRU of 256 reports behind a lock (gthread "
+            "workers share it): the least recent goes.",
+        ),
     },
 )
 

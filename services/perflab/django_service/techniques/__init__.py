@@ -10,6 +10,7 @@ from perflab.catalog import implemented_by
 from perflab.django_service.techniques import (
     background_offload,
     batch_insert,
+    bounded_cache,
     cached_templates,
     db_index,
     fast_json,
@@ -47,6 +48,7 @@ _MODULES = {
         static_files.TECHNIQUE,
         persistent_connections.TECHNIQUE,
         middleware_diet.TECHNIQUE,
+        bounded_cache.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.

@@ -11,6 +11,7 @@ from perflab.flask_service.techniques import (
     async_views,
     background_offload,
     batch_insert,
+    bounded_cache,
     connection_pool,
     db_index,
     fast_json,
@@ -43,6 +44,7 @@ _MODULES = {
         async_views.TECHNIQUE,
         http_caching.TECHNIQUE,
         pagination.TECHNIQUE,
+        bounded_cache.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.
