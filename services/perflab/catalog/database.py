@@ -116,6 +116,12 @@ PREPARED_STATEMENTS = TechniqueSpec(
             naive="A pool with statement_cache_size=0: SQL parsed twice and planned on every call.",
             optimised="The normal pool: each connection prepares once, then binds and executes.",
         ),
+        "django": Implementation(
+            naive="Django's default: client-side binding, `prepare_threshold` None; the SQL "
+            "is parsed and planned on every call.",
+            optimised="An alias with `server_side_binding` and `prepare_threshold: 5`: "
+            "psycopg prepares the query on its fifth run per connection, then binds.",
+        ),
     },
 )
 

@@ -89,7 +89,11 @@ DATABASES = {
     "default": _database(_lab.db.dsn, CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=True),
     "persistent": _database(_lab.db.dsn, CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True),
     "direct": _database(_lab.db.dsn, CONN_MAX_AGE=0),
+    # prepared_statements: Django turns psycopg's prepared statements off (for poolers
+    # such as PgBouncer); this alias turns them back on, on kept connections.
+    "prepared": _database(_lab.db.dsn, CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True),
 }
+DATABASES["prepared"]["OPTIONS"] |= {"server_side_binding": True, "prepare_threshold": 5}
 DATABASES["default"]["OPTIONS"]["pool"] = _POOL
 
 CACHES = {

@@ -32,6 +32,7 @@ class PgWireTap:
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.client_messages: Counter[str] = Counter()  # by type byte: P parse, B bind...
+        self.parsed_sql: list[str] = []  # the SQL text of each Parse and simple Query
         self.server_bytes = 0
         self._server: asyncio.Server | None = None
 
@@ -42,6 +43,7 @@ class PgWireTap:
 
     def reset(self) -> None:
         self.client_messages.clear()
+        self.parsed_sql.clear()
         self.server_bytes = 0
 
     async def start(self) -> None:
@@ -78,6 +80,10 @@ class PgWireTap:
                 head = await reader.readexactly(4)
                 body = await reader.readexactly(struct.unpack("!i", head)[0] - 4)
                 self.client_messages[kind.decode()] += 1
+                if kind == b"P":  # statement name, NUL, SQL text, NUL, parameter types
+                    self.parsed_sql.append(body.split(b"\0", 2)[1].decode())
+                elif kind == b"Q":  # SQL text, NUL
+                    self.parsed_sql.append(body.rstrip(b"\0").decode())
                 writer.write(kind + head + body)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):

@@ -20,6 +20,7 @@ from perflab.django_service.techniques import (
     n_plus_one,
     pagination,
     persistent_connections,
+    prepared_statements,
     response_cache,
     select_columns,
     static_files,
@@ -49,6 +50,7 @@ _MODULES = {
         persistent_connections.TECHNIQUE,
         middleware_diet.TECHNIQUE,
         bounded_cache.TECHNIQUE,
+        prepared_statements.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.
