@@ -24,7 +24,7 @@ runner = CliRunner()
         (["fault", "nope"], "unknown component 'nope'; one of: postgres, redis, worker,"),
         (
             ["load", "--service", "flask", "--scenario", "prepared_statements", "-t", "3s"],
-            "prepared_statements is not implemented by flask (it is by fastapi)",
+            "prepared_statements is not implemented by flask (it is by fastapi, django)",
         ),
     ],
 )
