@@ -5,18 +5,26 @@ rendered with markdown-it-py, its relative image and link targets pointed at
 `/results/...`) or a `summary.json` (a load run's request table, a profile's figures).
 PNG charts the markdown does not show are listed under it, other files are linked.
 Every path is resolved inside the results folder; anything else is not found.
+
+The list reads a report's files only when they change: each report's (kind, title) is
+memoised under its folder and the stat (st_mtime_ns, st_size) of the files they come
+from, so a page load costs a few stats per report instead of a read and parse of each.
+A new or rewritten report is read on the next load; one that is gone is forgotten.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import stat
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from cachetools import cached
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -38,6 +46,13 @@ PREFIXES = (
     ("profile", "profile"),
     ("load", "load"),
 )
+
+
+# The files a report's kind and title are read from (any one of the first three makes a
+# folder a report), and a memo key: (root, relative folder, their (name, st_mtime_ns, st_size)).
+SOURCES = ("report.md", "summary.md", "summary.json", "profile.speedscope.json")
+Signature = tuple[tuple[str, int, int], ...]
+Key = tuple[Path, Path, Signature]
 
 
 @dataclass(frozen=True)
@@ -98,23 +113,77 @@ def _is_report(folder: Path, markdown: str | None) -> bool:
     return markdown is not None or (folder / "summary.json").is_file()
 
 
-def list_reports(results: Path) -> list[Report]:
-    if not results.is_dir():
-        return []
+def parse_report(folder: Path, relative: Path) -> tuple[str, str]:
+    """(kind, title) of a report folder: reads its markdown (and summary.json when the
+    heading does not tell). The listing's only read of a report's files, memoised."""
+    return _describe(folder, relative, _markdown_text(folder))
+
+
+def _signature(folder: Path) -> Signature | None:
+    """The stat of each of the folder's SOURCES; None when the folder is not a report."""
     found = []
-    frontier = [p for p in results.iterdir() if p.is_dir()]
+    for name in SOURCES:
+        try:
+            st = (folder / name).stat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            found.append((name, st.st_mtime_ns, st.st_size))
+    return tuple(found) if {name for name, _, _ in found} & set(SOURCES[:3]) else None
+
+
+# Every listing's memo, shared by the threads that list: a plain dict behind a lock,
+# emptied of what a listing no longer meets (_forget) rather than bounded by size.
+_PARSED: dict[Key, tuple[str, str]] = {}
+_LOCK = threading.Lock()
+
+
+def _key(root: Path, relative: Path, signature: Signature) -> Key:
+    return root, relative, signature
+
+
+@cached(_PARSED, key=_key, lock=_LOCK)
+def _parsed(root: Path, relative: Path, signature: Signature) -> tuple[str, str]:
+    # The signature is taken before the read: a file rewritten in between is read again
+    # on the next listing, never kept under its new stat with its old contents.
+    del signature  # the memo's key only
+    return parse_report(root / relative, relative)
+
+
+def _forget(root: Path, seen: set[Key]) -> None:
+    """Drop `root`'s memo entries this listing did not meet (a report deleted, no longer a
+    report, or read before its files changed), and those of subreport listings of `root`'s
+    reports whose folder is gone."""
+    with _LOCK:
+        stale = [
+            key
+            for key in _PARSED
+            if (key[0] == root and key not in seen)
+            or (root in key[0].parents and not key[0].is_dir())
+        ]
+        for key in stale:
+            del _PARSED[key]
+
+
+def list_reports(results: Path) -> list[Report]:
+    root = results.resolve()  # one memo entry per report, whatever the path given
+    found: list[Report] = []
+    seen: set[Key] = set()
+    frontier = [p for p in results.iterdir() if p.is_dir()] if results.is_dir() else []
     for depth in range(MAX_DEPTH):
         below = []
         for folder in frontier:
-            markdown = _markdown_text(folder)
-            if _is_report(folder, markdown):
+            signature = _signature(folder)
+            if signature is not None:
                 relative = folder.relative_to(results)
                 stamp = max(f.stat().st_mtime for f in folder.iterdir())
-                kind, title = _describe(folder, relative, markdown)
+                seen.add(_key(root, relative, signature))
+                kind, title = _parsed(root, relative, signature)
                 found.append(Report(relative.as_posix(), kind, title, stamp))
             elif depth + 1 < MAX_DEPTH:
                 below += [p for p in folder.iterdir() if p.is_dir()]
         frontier = below
+    _forget(root, seen)
     return sorted(found, key=lambda r: r.modified, reverse=True)
 
 

@@ -1,10 +1,17 @@
-"""Reports under results/ as pages: found, rendered, charts rebased, nothing outside."""
+"""Reports under results/ as pages: found, rendered, charts rebased, nothing outside;
+the list reads a report's files only when they change."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from collections import Counter
 from pathlib import Path
 
+import pytest
+
+from perflab.console import reports
 from perflab.console.reports import inside, list_reports, render
 
 PNG = bytes.fromhex("89504e470d0a1a0a")  # only the signature: enough for a listing
@@ -92,3 +99,79 @@ def test_nothing_outside_the_results_folder_is_served(tmp_path: Path) -> None:
     assert inside(results, "experiment-20260101-000000/timeline.png") is not None
     assert render(results, "..") is None
     assert render(results, "browser-screenshots") is None  # a folder, not a report
+
+
+REPORTS = (
+    "experiment-20260101-000000", "load-20260101-000001", "experiment-all/gzip", "pair-a",
+    "mine", "hot",
+)  # fmt: skip
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many times the listing read each report's files, by report path."""
+    parses: Counter[str] = Counter()
+    parse = reports.parse_report
+
+    def counted(folder: Path, relative: Path) -> tuple[str, str]:
+        parses[relative.as_posix()] += 1
+        return parse(folder, relative)
+
+    monkeypatch.setattr(reports, "parse_report", counted)
+    return parses
+
+
+def _later(path: Path) -> None:
+    """Move a file's mtime a second on: a change whatever the filesystem's clock grain."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
+def test_listing_again_reads_no_report_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = _results(tmp_path)
+    parses = _count_parses(monkeypatch)
+    first = list_reports(results)
+    assert parses == Counter(REPORTS)
+    assert list_reports(results) == first
+    assert list_reports(tmp_path / "." / "results") == first  # the same folder, spelt otherwise
+    assert parses == Counter(REPORTS)
+
+
+def test_a_rewritten_or_touched_report_alone_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = _results(tmp_path)
+    parses = _count_parses(monkeypatch)
+    list_reports(results)
+    (results / "mine" / "report.md").write_text("# Profile: `n_plus_one`, rewritten\n")
+    _later(results / "mine" / "report.md")
+    _later(results / "hot" / "summary.json")  # same bytes, newer: read again all the same
+    (results / "profile-new").mkdir()
+    (results / "profile-new" / "report.md").write_text("# Profile: new\n")
+    found = {r.path: r for r in list_reports(results)}
+    assert (found["mine"].kind, found["mine"].title) == (
+        "profile",
+        "Profile: `n_plus_one`, rewritten",
+    )
+    assert found["profile-new"].title == "Profile: new"
+    assert parses == Counter(REPORTS) + Counter(["mine", "hot", "profile-new"])
+
+
+def test_a_deleted_report_leaves_the_list_and_the_memo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = _results(tmp_path)
+    load = results / "load-20260101-000001"
+    before = (load / "summary.json").stat()
+    parses = _count_parses(monkeypatch)
+    list_reports(results)
+    shutil.rmtree(load)
+    assert "load-20260101-000001" not in {r.path for r in list_reports(results)}
+    # Put back byte for byte with the same mtime: the same memo key, read again all the
+    # same because the listing that missed it forgot it.
+    load.mkdir()
+    (load / "summary.json").write_text(json.dumps({"requests": [], "total": None}))
+    os.utime(load / "summary.json", ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "load-20260101-000001" in {r.path for r in list_reports(results)}
+    assert parses == Counter(REPORTS) + Counter(["load-20260101-000001"])
