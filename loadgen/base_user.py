@@ -19,13 +19,11 @@ from dataclasses import replace
 from gevent.lock import BoundedSemaphore
 from locust import FastHttpUser, between
 
+from loadgen.browser_cache import BrowserCache, asset_links, asset_name
 from loadgen.recipes import (
     REVIEW,
-    BrowserCache,
     Call,
     Endpoint,
-    asset_links,
-    asset_name,
     build_call,
     parse_techniques,
     recipe_for,

@@ -28,10 +28,9 @@ from typing import Any
 
 import httpx
 import pytest
+from loadgen.browser_cache import BrowserCache, asset_links
 from loadgen.recipes import (
-    BrowserCache,
     Endpoint,
-    asset_links,
     build_call,
     parse_techniques,
     recipe_for,

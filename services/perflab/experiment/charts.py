@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 if TYPE_CHECKING:
-    from perflab.experiment.runner import Result
+    from perflab.experiment.result import Result
 
 A_COLOUR, B_COLOUR = "#d62728", "#2ca02c"
 

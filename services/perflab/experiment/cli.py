@@ -2,66 +2,35 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from perflab.catalog import unmeasurable
-from perflab.db import seed
 from perflab.experiment import agreement, report, runner
+from perflab.experiment.cli_options import (
+    ALL,
+    MIN_DURATION,
+    SINGLE,
+    Timing,
+    lab_urls,
+    parse_seed,
+    span,
+)
+from perflab.experiment.config import DEFAULT_SEED, Config
+from perflab.experiment.data_restore import restore_data
 from perflab.experiment.stack import techniques
 from perflab.lab import services as lab_services
-from perflab.lab.components import LabContext
 from perflab.lab.config import REPO, LabSettings
-from perflab.lab.load import LoadError, seconds
+from perflab.lab.load import LoadError
 
 console = Console()
-# Requests/s is resampled over whole seconds: fewer than three give no interval.
-MIN_DURATION = 3.0
-
-
-@dataclass(frozen=True)
-class Timing:
-    duration: float
-    warmup: float
-    repeats: int
-    users: int
-
-
-# One technique: long arms. Several (--all): shorter pairs, so 15 techniques fit in
-# 10 min. The same 10 users: more would queue the naive paths (latency then measures
-# the queue) on an API pinned to one core.
-SINGLE = Timing(duration=20, warmup=2, repeats=3, users=10)
-ALL = Timing(duration=4, warmup=1, repeats=2, users=10)
-
-
-def _span(text: str, option: str, minimum: float) -> float:
-    """`lab load -t`'s syntax (90, 8s, 2m, 1h30m), or plain seconds such as 1.5."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float(seconds(text))
-    if value < minimum:
-        raise LoadError(f"{option} {text!r} is shorter than {minimum:g} s")
-    return value
-
-
-def lab_urls() -> tuple[str, str, str]:
-    ports = LabSettings().ports
-    return (
-        f"http://127.0.0.1:{ports.api}",
-        f"http://127.0.0.1:{ports.prometheus}",
-        f"http://127.0.0.1:{ports.worker_metrics}/metrics",
-    )
 
 
 def experiment_command(
@@ -119,9 +88,9 @@ def experiment_command(
         str,
         typer.Option(
             help=f"Seed of the load's ids, pages and keys, so every run asks for the same "
-            f"requests (default {runner.DEFAULT_SEED}); `random`: fresh draws each run.",
+            f"requests (default {DEFAULT_SEED}); `random`: fresh draws each run.",
         ),
-    ] = str(runner.DEFAULT_SEED),
+    ] = str(DEFAULT_SEED),
     pin: Annotated[
         bool, typer.Option(help="API and Locust on different cores (two cores or more).")
     ] = True,
@@ -160,8 +129,8 @@ def experiment_command(
     base = ALL if several else SINGLE
     try:
         timing = Timing(
-            duration=base.duration if duration is None else _span(duration, "--duration", 0),
-            warmup=base.warmup if warmup is None else _span(warmup, "--warmup", 0),
+            duration=base.duration if duration is None else span(duration, "--duration", 0),
+            warmup=base.warmup if warmup is None else span(warmup, "--warmup", 0),
             repeats=base.repeats if repeats is None else repeats,
             users=base.users if users is None else users,
         )
@@ -222,7 +191,7 @@ def experiment_command(
     ) as bar:  # fmt: skip
         task = bar.add_task("starting", total=len(names) * timing.repeats * 2)
         for index, name in enumerate(names):
-            config = runner.Config(
+            config = Config(
                 flag=name, api=target, prometheus=prometheus,
                 worker_metrics=worker_metrics or default_worker,
                 duration_seconds=timing.duration, warmup_seconds=timing.warmup,
@@ -272,39 +241,3 @@ def experiment_command(
     console.print(f"report: {out}")
     if failed:
         raise typer.Exit(1)
-
-
-def parse_seed(text: str) -> int | None:
-    """`--seed`: an integer, or `random` for fresh draws (None)."""
-    if text.strip().lower() == "random":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{text!r}: expected an integer, or `random`") from None
-
-
-def restore_data() -> str:
-    """Start from the seeded data, so that runs compare like with like: what earlier
-    load added (orders, reviews, confirmations) is removed first. Says what it did."""
-
-    async def restore(dsn: str) -> seed.Restored | None:
-        conn = await asyncpg.connect(dsn, timeout=10)
-        try:
-            return await seed.restore(conn)
-        finally:
-            await conn.close()
-
-    try:
-        restored = asyncio.run(restore(LabContext.load().service_settings().db.dsn))
-    except Exception as exc:  # noqa: BLE001 - any failure: the run goes on and says why
-        reason = (str(exc) or type(exc).__name__).splitlines()[0]
-        return f"not restored to the seed ({reason}): earlier load's rows stay"
-    if restored is None:
-        return "no seed found in the lab's database: nothing restored"
-    if not restored.total:
-        return "as seeded"
-    return (
-        f"restored to the seed: removed {restored.orders:,} orders, {restored.reviews:,} "
-        f"reviews and {restored.confirmations:,} confirmations earlier load had added"
-    )

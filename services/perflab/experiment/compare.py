@@ -24,7 +24,10 @@ from typing import Any
 import httpx
 
 from perflab.catalog import TECHNIQUES, TechniqueSpec, unmeasurable
-from perflab.experiment.runner import Config, ExperimentError, FigureResult, Result
+from perflab.experiment.config import Config
+from perflab.experiment.effects import FigureResult
+from perflab.experiment.result import Result
+from perflab.experiment.runner import ExperimentError
 from perflab.experiment.runner import run as run_experiment
 
 

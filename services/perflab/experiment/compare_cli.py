@@ -13,7 +13,9 @@ from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from perflab.catalog import unmeasurable
 from perflab.experiment import compare, compare_report, runner
-from perflab.experiment.cli import MIN_DURATION, console, lab_urls
+from perflab.experiment.cli import console
+from perflab.experiment.cli_options import MIN_DURATION, lab_urls
+from perflab.experiment.config import Config
 from perflab.lab import services as lab_services
 from perflab.lab.config import REPO, LabSettings
 
@@ -64,7 +66,7 @@ def compare_command(
     default_api, default_prom, _ = lab_urls()
     targets = parse_targets(services) if services else default_targets()
     out = output or REPO / "results" / f"compare-{technique}-{time.strftime('%Y%m%d-%H%M%S')}"
-    base = runner.Config(
+    base = Config(
         flag=technique, api=api or default_api, prometheus=prometheus or default_prom,
         duration_seconds=duration, warmup_seconds=warmup, repeats=repeats, users=users,
         think_seconds=think, admin_token=os.environ.get("PERFLAB_ADMIN_TOKEN"),

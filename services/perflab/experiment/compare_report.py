@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from perflab.experiment import charts, report  # noqa: E402
 from perflab.experiment.compare import Comparison, ServiceRun  # noqa: E402
+from perflab.experiment.effects import FigureResult  # noqa: E402
 from perflab.experiment.figure_types import improvement  # noqa: E402
-from perflab.experiment.runner import FigureResult  # noqa: E402
 
 A_COLOUR, B_COLOUR = charts.A_COLOUR, charts.B_COLOUR
 # Figures every comparison shows, after the technique's own key figure: the client's,

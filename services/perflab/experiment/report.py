@@ -10,7 +10,8 @@ from typing import Any
 
 from perflab.experiment import charts
 from perflab.experiment.effects import FigureResult
-from perflab.experiment.runner import Result, describe_pace, think_time
+from perflab.experiment.pace import describe_pace, think_time
+from perflab.experiment.result import Result
 from perflab.experiment.verdict import AGREEMENT, against, state
 
 VERDICTS = (

@@ -1,31 +1,27 @@
 """Runs an A/B experiment: flag off (A) and on (B), interleaved ABAB... under one load.
 
 One Locust process runs for the whole experiment (pinned off the API's core when the
-machine has two); the flag is flipped under it. After each flip and a warm-up, an arm
-window opens and closes with a direct scrape of the service's own `/metrics` (and the
-worker's), so every server figure is the exact difference of two scrapes, for any
-window length, read from that service's series only (its `service` label). A
-window is held open past `--duration` until the technique's route has answered
-`min_requests` requests, so no figure of its route is ever left without data.
-Interleaving cancels slow drift on a noisy machine (caches warming, a neighbour's load).
+machine has two); the flag is flipped under it, one arm window after another
+(`arm_windows`). Every server figure of a window is the exact difference of two direct
+scrapes of the service's own `/metrics` (and the worker's), for any window length; the
+figures Prometheus samples are read after the last arm. Interleaving cancels slow drift
+on a noisy machine (caches warming, a neighbour's load).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from perflab.experiment import pinning, sockets
-from perflab.experiment.arm import ArmRun, LoadPlan, LoadRun, Sample
-from perflab.experiment.effects import FigureResult, compare, key_figure
-from perflab.experiment.figure_types import Scope
+from perflab.experiment.arm_windows import Progress, measure_arms
+from perflab.experiment.config import Config
+from perflab.experiment.effects import compare
 from perflab.experiment.figures import KEY_FIGURES, SAMPLED_FIGURES
+from perflab.experiment.pace import SAMPLED, measured_seconds
 from perflab.experiment.prometheus import MIN_SCRAPES, PrometheusReader
-from perflab.experiment.scrape import Delta, Scraper, Snapshot, Target
-from perflab.experiment.server_figures import SERVER_FIGURES
+from perflab.experiment.result import Result
+from perflab.experiment.scrape import Scraper, Target
 from perflab.experiment.stack import (
     ExperimentError,
     FlagGuard,
@@ -34,111 +30,9 @@ from perflab.experiment.stack import (
     techniques,
 )
 from perflab.lab.services import UnknownService, by_name
-from perflab.machine import Machine, Watch
+from perflab.machine import Watch
 
-__all__ = [
-    "DEFAULT_SEED",
-    "Config",
-    "ExperimentError",
-    "FigureResult",
-    "Result",
-    "key_figure",
-    "run",
-]
-SAMPLED = frozenset(f.name for f in SAMPLED_FIGURES)
-DEFAULT_SEED = 1
-
-
-@dataclass(frozen=True)
-class Config:
-    flag: str
-    api: str
-    prometheus: str
-    worker_metrics: str | None = None  # the worker's /metrics URL (None: API only)
-    duration_seconds: float = 20  # measured per arm (extended when the figures need it)
-    warmup_seconds: float = 2  # after each flip, before the window opens
-    repeats: int = 3
-    users: int = 10
-    # None: closed loop (0 s) when the key figure is throughput, else each user's own pace.
-    think_seconds: float | None = None
-    scenario: str | None = None  # None: the technique's own user class
-    admin_token: str | None = None
-    # Every run asks for the same ids, pages and keys (None: fresh draws each run): a
-    # technique whose cost depends on them (pagination's page depth) then compares like
-    # with like across runs.
-    seed: int | None = DEFAULT_SEED
-    pin: bool = True  # API and Locust on different cores (two cores or more)
-    # Where flags are flipped when `api` serves no `/flags` (the Flask or Django service):
-    # the FastAPI service; flags are shared through Redis, so every service hears it.
-    flags_api: str | None = None
-    # The `service` label of the service at `api` (fastapi, django, ...): the figures
-    # Prometheus samples read only its series.
-    service: str = "fastapi"
-    settle_seconds: float = 1.0  # a flip reaches every process within 1 s
-    min_requests: int = 20  # route answers a window waits for (beyond --duration)
-    max_drain_seconds: float = 30.0  # the longest wait for the old variant's requests
-
-
-@dataclass
-class Result:
-    config: Config
-    technique: dict[str, Any]
-    measured_seconds: float = 0.0  # per arm, after any extension
-    arms: list[ArmRun] = field(default_factory=list)
-    server: dict[str, dict[str, float | None]] = field(default_factory=dict)  # arm -> figs
-    why: dict[str, dict[str, str]] = field(default_factory=dict)  # arm -> fig -> why none
-    figures: list[FigureResult] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what the run decided, and why
-    samples: list[Sample] = field(default_factory=list)  # every request, for the charts
-    started: float = 0.0
-    ended: float = 0.0
-    machine: Machine | None = None  # its speed just before and after the arms
-
-    def key(self) -> tuple[FigureResult | None, float | None]:
-        return key_figure(self.config.flag, self.figures)
-
-
-Progress = Callable[[str, int, int], None]
-
-
-def measured_seconds(config: Config, interval: float | None) -> tuple[float, str | None]:
-    """How long each arm is measured: `--duration`, or longer when the key figure is
-    sampled by Prometheus (a peak needs at least MIN_SCRAPES scrapes of the window)."""
-    key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
-    if key not in SAMPLED or interval is None:
-        return config.duration_seconds, None
-    needed = MIN_SCRAPES * interval
-    if config.duration_seconds >= needed:
-        return config.duration_seconds, None
-    return needed, (
-        f"{config.flag}'s key figure ({key}) is sampled by Prometheus every {interval:g} s "
-        f"and needs at least {MIN_SCRAPES} scrapes per window: each arm is measured for "
-        f"{needed:g} s instead of {config.duration_seconds:g} s"
-    )
-
-
-# Measured closed loop: throughput; CPU per request (at a user's own pace the API's
-# background work, samplers and flag listener, would outweigh the requests); and memo
-# entries, which grow with the number of requests an arm makes. (A fixed rate was tried
-# for memo entries: the naive arm's count then held, but the LRU arm's depended on how
-# the ten connections split between the two workers: 364 to 512 entries.)
-CLOSED_LOOP_FIGURES = frozenset({"rps", "server_rps", "api_cpu_per_request", "memo_entries"})
-
-
-def think_time(config: Config) -> float | None:
-    """Locust's think time per user for this experiment (None: each class's own pace)."""
-    if config.think_seconds is not None:
-        return config.think_seconds
-    key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
-    return 0.0 if key in CLOSED_LOOP_FIGURES else None
-
-
-def describe_pace(think_seconds: float | None) -> str:
-    if think_seconds == 0:
-        return "closed loop (no think time)"
-    if think_seconds is not None:
-        return f"{think_seconds:g} s think time per user"
-    return "each user class's own pace"
+__all__ = ["ExperimentError", "run"]
 
 
 def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
@@ -184,7 +78,7 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
         watch = Watch()
         with interrupts_raise(), pinning.pinned(config.api, config.pin) as split:
             result.notes.append(f"pinned: {split.describe()}" if split else "not pinned")
-            _windows(config, result, scraper, guard, out, split, progress)
+            measure_arms(config, result, scraper, guard, out, split, progress)
         result.machine = watch.stop()
         _sampled(result, prometheus, interval)
     finally:
@@ -195,106 +89,6 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
     result.ended = time.time()
     result.figures = compare(result.arms, result.server, result.why)
     return result
-
-
-def _windows(
-    config: Config,
-    result: Result,
-    scraper: Scraper,
-    guard: FlagGuard,
-    out: Path,
-    split: pinning.Split | None,
-    progress: Progress | None,
-) -> None:
-    plan = LoadPlan(
-        host=config.api,
-        scenario=config.scenario or config.flag,
-        users=config.users,
-        think_seconds=think_time(config),
-        load_cores=split.load_cores if split else None,
-        seed=config.seed,
-    )
-    order = [("A", False), ("B", True)] * config.repeats
-    per_arm = max(config.settle_seconds, config.warmup_seconds) + 4 * result.measured_seconds
-    load = LoadRun(plan, out)
-    route = result.technique["path"]
-    guard.set(config.flag, order[0][1])  # the load starts on the first arm's variant
-    load.start(run_time=int(60 + len(order) * (per_arm + config.max_drain_seconds)))
-    try:
-        try:
-            load.wait_first_request()
-        except RuntimeError as exc:  # Locust could not start or reach the API
-            raise ExperimentError(str(exc)) from exc
-        time.sleep(max(config.settle_seconds, config.warmup_seconds))
-        drain = 0.0
-        for step, (label, enabled) in enumerate(order):
-            repeat = step // 2 + 1
-            if progress:
-                state = "on" if enabled else "off"
-                progress(f"{config.flag}: arm {label}{repeat} (flag {state})", step, len(order))
-            flipped = time.time()
-            if guard.set(config.flag, enabled):
-                time.sleep(max(config.settle_seconds, config.warmup_seconds, drain))
-            start = scraper.snapshot()
-            job = scraper.targets[0].name
-            if job in start.missing:
-                raise ExperimentError(
-                    f"{config.service}'s /metrics is needed: {start.missing[job]}"
-                )
-            time.sleep(result.measured_seconds)
-            variant = "optimised" if enabled else "naive"
-            scope = Scope(route, config.flag, variant, config.service)
-            end = _hold_open(config, scraper, start, scope, result.measured_seconds)
-            arm = ArmRun(label, repeat, enabled, flipped, start.at, end.at)
-            result.arms.append(arm)
-            delta = Delta(start, end)
-            _read_server(result, f"{label}{repeat}", delta, scope)
-            drain = _drain_seconds(config, delta, scope)
-    finally:
-        result.samples = load.stop()
-    for arm in result.arms:
-        arm.take(result.samples, "optimised" if arm.enabled else "naive")
-        if arm.stray:
-            result.notes.append(
-                f"arm {arm.label}{arm.repeat}: {arm.stray} answers came from the other "
-                "variant (a flip not yet seen) and were left out"
-            )
-    if progress:
-        progress(f"{config.flag}: done", len(order), len(order))
-
-
-def _drain_seconds(config: Config, delta: Delta, scope: Scope) -> float:
-    """How long requests of this variant may still be in flight after the next flip:
-    the route's p99 in the window just measured (a slow export outlives a warm-up),
-    so the next window opens once they have ended."""
-    p99 = delta.quantile(0.99, "perflab_http_request_duration_seconds", **scope.routed)
-    return min(p99 or 0.0, config.max_drain_seconds)
-
-
-def _hold_open(
-    config: Config, scraper: Scraper, start: Snapshot, scope: Scope, seconds: float
-) -> Snapshot:
-    """The end snapshot, taken once the route answered `min_requests` in the window
-    (bounded: three times the window, or 30 s more, whichever is longer)."""
-    deadline = start.at + max(3 * seconds, seconds + 30)
-    while True:
-        end = scraper.snapshot()
-        answered = Delta(start, end).total("perflab_http_requests_total", **scope.routed)
-        if answered >= config.min_requests or end.at >= deadline:
-            return end
-        time.sleep(0.5)
-
-
-def _read_server(result: Result, arm_id: str, delta: Delta, scope: Scope) -> None:
-    values, why = result.server.setdefault(arm_id, {}), result.why.setdefault(arm_id, {})
-    for figure in SERVER_FIGURES:
-        values[figure.name], reason = figure.read(delta, scope)
-        if values[figure.name] is None:
-            why[figure.name] = reason
-    for target, reason in delta.missing.items():
-        note = f"{target} figures left out: {reason}"
-        if note not in result.notes:
-            result.notes.append(note)
 
 
 def _postgres_bytes(roots: list[int]) -> dict[str, int] | None:

@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from loadgen.recipes import BrowserCache, asset_links
+from loadgen.browser_cache import BrowserCache, asset_links
 
 pytestmark = pytest.mark.integration
 

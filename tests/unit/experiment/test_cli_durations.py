@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from perflab.experiment.cli import parse_seed
+from perflab.experiment.cli_options import parse_seed
 from perflab.lab.cli import app
 from perflab.procs import free_port
 

@@ -19,8 +19,9 @@ from perflab.catalog import TECHNIQUES
 from perflab.experiment import compare, compare_report
 from perflab.experiment.arm import ArmRun, Sample
 from perflab.experiment.compare_cli import default_targets, parse_targets
+from perflab.experiment.config import Config
 from perflab.experiment.effects import compare as compare_figures
-from perflab.experiment.runner import Config, Result
+from perflab.experiment.result import Result
 from perflab.experiment.server_figures import SERVER_FIGURES
 
 SERVER_NAMES = [f.name for f in SERVER_FIGURES]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from perflab.experiment import runner
-from perflab.experiment.runner import Config, measured_seconds
+from perflab.experiment import pace
+from perflab.experiment.config import Config
+from perflab.experiment.pace import measured_seconds
 
 
 def _config(flag: str, duration: float) -> Config:
@@ -18,7 +19,7 @@ def test_a_key_figure_sampled_by_prometheus_extends_the_arms_to_four_scrapes(
 ) -> None:
     # No technique keys on a sampled figure today (cpu_offload moved to the exact loop
     # delay); one that did would get arms long enough to sample.
-    monkeypatch.setitem(runner.KEY_FIGURES, "cpu_offload", ("loop_lag_max", None))
+    monkeypatch.setitem(pace.KEY_FIGURES, "cpu_offload", ("loop_lag_max", None))
     seconds, why = measured_seconds(_config("cpu_offload", 4), interval=5.0)
     assert seconds == 20.0
     assert why is not None and "every 5 s" in why and "20 s instead of 4 s" in why

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from perflab.experiment.runner import Config, describe_pace, think_time
+from perflab.experiment.config import Config
+from perflab.experiment.pace import describe_pace, think_time
 
 
 def _config(flag: str, think: float | None = None) -> Config:

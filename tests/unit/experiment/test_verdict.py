@@ -10,7 +10,7 @@ import pytest
 
 from perflab.experiment.effects import FigureResult
 from perflab.experiment.report import _summary_row, failing, verdict
-from perflab.experiment.runner import Result
+from perflab.experiment.result import Result
 from perflab.experiment.stats import RatioEstimate
 from perflab.experiment.verdict import Effect, against, spread, state
 

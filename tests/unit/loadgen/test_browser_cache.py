@@ -3,7 +3,7 @@ revalidated with the validators the server gave."""
 
 from __future__ import annotations
 
-from loadgen.recipes import BrowserCache, asset_links, asset_name
+from loadgen.browser_cache import BrowserCache, asset_links, asset_name
 
 
 def test_immutable_assets_are_not_requested_until_they_expire() -> None:
