@@ -26,5 +26,17 @@ TELEMETRY_SAMPLING = TechniqueSpec(
             "(PERFLAB_TELEMETRY__TRACE_SAMPLE_RATIO): unsampled requests carry a trace id "
             "but record no span. The flag applies to every request of the API.",
         ),
+        "django": Implementation(
+            naive="Every request is traced: the Django and psycopg instrumentations' server "
+            "and statement spans recorded, batched and exported.",
+            optimised="Head sampling at the lab's default ratio; the flag applies to every "
+            "request of the Django service.",
+        ),
+        "flask": Implementation(
+            naive="Every request is traced: the Flask and SQLAlchemy instrumentations' server "
+            "and statement spans recorded, batched and exported.",
+            optimised="Head sampling at the lab's default ratio; the flag applies to every "
+            "request of the Flask service.",
+        ),
     },
 )

@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     if metrics_on:
         runtime.start_sampler_thread()
         res.start_pool_sampler()
-    tracing.instrument(app, settings, [res.pooled, res.direct])
+    tracing.instrument(app, settings, [res.pooled, res.direct], res.flags)
     return app
 
 

@@ -45,6 +45,14 @@ def django_flag(client: httpx.Client, name: str) -> bool:
     return next(f["enabled"] for f in flags if f["name"] == name)
 
 
+def wait_for_flag(client: httpx.Client, name: str, enabled: bool, within: float = 5) -> None:
+    """Until the Django service behind `client` has heard the flip (over Redis)."""
+    deadline = time.monotonic() + within
+    while django_flag(client, name) is not enabled:
+        assert time.monotonic() < deadline, f"{name} never reached the Django service"
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def set_flag(flags_api: str, django: httpx.Client) -> Iterator:
     """Flip a flag through the API and wait until the Django service follows."""
@@ -56,10 +64,7 @@ def set_flag(flags_api: str, django: httpx.Client) -> Iterator:
             touched[name] = django_flag(django, name)
         answer = api.put(f"/flags/{name}", json={"enabled": enabled})
         assert answer.status_code == 200, answer.text
-        deadline = time.monotonic() + 5
-        while django_flag(django, name) is not enabled:
-            assert time.monotonic() < deadline, f"{name} never reached the Django service"
-            time.sleep(0.02)
+        wait_for_flag(django, name, enabled)
 
     yield _set
     for name, enabled in touched.items():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from perflab.lab import postgres as pg
-from tests.integration.django.conftest import django_flag
+from tests.integration.django.conftest import wait_for_flag
 from tests.integration.techniques.wiretap import PgWireTap
 from tests.support.servers import Server, gunicorn_server, service_env
 
@@ -62,10 +61,8 @@ def _author(client: httpx.Client, author_id: int, variant: str) -> dict:
 def _author_parses(client: httpx.Client, tap: PgWireTap, variant: str) -> int:
     """How many times the author query's SQL text crossed the wire in MEASURED_RUNS
     requests, once the variant's connection is warm."""
-    deadline = time.monotonic() + 5  # set_flag waited for the other gunicorn only
-    while django_flag(client, "prepared_statements") is not (variant == "optimised"):
-        assert time.monotonic() < deadline, "the tapped service never heard the flip"
-        time.sleep(0.02)
+    wait_for_flag(client, "prepared_statements", variant == "optimised")  # set_flag waited
+    # for the session's gunicorn only
     for author_id in range(1, WARM_RUNS + 1):
         _author(client, author_id, variant)
     tap.reset()

@@ -17,7 +17,10 @@ from opentelemetry.trace import SpanKind
 pytestmark = pytest.mark.integration
 
 
-def test_a_request_is_a_server_span_with_its_statements_inside(flask_app: Flask):
+async def test_a_request_is_a_server_span_with_its_statements_inside(
+    flask_app: Flask, flask_flag
+) -> None:
+    await flask_flag("telemetry_sampling", False)  # every request traced, not 1 %
     provider = trace.get_tracer_provider()
     assert isinstance(provider, TracerProvider)
     exporter = InMemorySpanExporter()

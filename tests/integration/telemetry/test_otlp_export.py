@@ -5,74 +5,28 @@ official protobuf classes, as one trace of a server span and its Postgres statem
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from tests.support.otlp import Receiver, attributes, otlp_receiver
 from tests.support.servers import service_env, uvicorn_server
 
 pytestmark = pytest.mark.integration
 
 
-class _Receiver(ThreadingHTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.lock = threading.Lock()
-        self.exports: list[ExportTraceServiceRequest] = []
-
-    def spans(self) -> list[tuple[str, Span]]:
-        """(service.name, span) for every span received so far."""
-        with self.lock:
-            exports = list(self.exports)
-        out = []
-        for export in exports:
-            for resource_spans in export.resource_spans:
-                service = {
-                    kv.key: kv.value.string_value for kv in resource_spans.resource.attributes
-                }["service.name"]
-                for scope_spans in resource_spans.scope_spans:
-                    out += [(service, span) for span in scope_spans.spans]
-        return out
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Receiver
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        export = ExportTraceServiceRequest.FromString(body)  # raises on a malformed body
-        with self.server.lock:
-            self.server.exports.append(export)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[_Receiver]:
-    server = _Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def receiver() -> Iterator[Receiver]:
+    with otlp_receiver() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
-def api(lab_root: Path, settings_env: dict[str, str], receiver: _Receiver) -> Iterator[str]:
+def api(lab_root: Path, settings_env: dict[str, str], receiver: Receiver) -> Iterator[str]:
     env = {
         "PERFLAB_TELEMETRY__TRACING_ENABLED": "true",
         "PERFLAB_TELEMETRY__TRACE_SAMPLE_RATIO": "1.0",
@@ -83,11 +37,7 @@ def api(lab_root: Path, settings_env: dict[str, str], receiver: _Receiver) -> It
         yield base
 
 
-def _attributes(span: Span) -> dict[str, object]:
-    return {kv.key: getattr(kv.value, kv.value.WhichOneof("value")) for kv in span.attributes}
-
-
-def _trace(receiver: _Receiver, trace_id: bytes, count: int) -> list[tuple[str, Span]]:
+def _trace(receiver: Receiver, trace_id: bytes, count: int) -> list[tuple[str, Span]]:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         spans = [(svc, s) for svc, s in receiver.spans() if s.trace_id == trace_id]
@@ -98,7 +48,7 @@ def _trace(receiver: _Receiver, trace_id: bytes, count: int) -> list[tuple[str, 
 
 
 def test_a_sampled_request_arrives_as_a_server_span_with_its_statement(
-    api: str, receiver: _Receiver
+    api: str, receiver: Receiver
 ):
     answer = httpx.get(f"{api}/books/1", timeout=10)
     assert answer.status_code == 200, answer.text
@@ -109,7 +59,7 @@ def test_a_sampled_request_arrives_as_a_server_span_with_its_statement(
         server_spans = [
             s
             for _, s in receiver.spans()
-            if s.kind == Span.SPAN_KIND_SERVER and _attributes(s).get("url.path") == "/books/1"
+            if s.kind == Span.SPAN_KIND_SERVER and attributes(s).get("url.path") == "/books/1"
         ]
         time.sleep(0.1)
     assert server_spans, "no server span received"
@@ -117,7 +67,7 @@ def test_a_sampled_request_arrives_as_a_server_span_with_its_statement(
     spans = _trace(receiver, server.trace_id, 2)
     assert {svc for svc, _ in spans} == {"perflab-api"}
     assert server.name == "GET /books/{book_id}"
-    assert _attributes(server) | {"url.path": None} == {
+    assert attributes(server) | {"url.path": None} == {
         "http.request.method": "GET",
         "url.scheme": "http",
         "url.path": None,
@@ -127,14 +77,14 @@ def test_a_sampled_request_arrives_as_a_server_span_with_its_statement(
     assert server.parent_span_id == b"" and server.end_time_unix_nano > server.start_time_unix_nano
     (statement,) = [s for _, s in spans if s.kind == Span.SPAN_KIND_CLIENT]
     assert statement.name == "SELECT" and statement.parent_span_id == server.span_id
-    attributes = _attributes(statement)
-    assert attributes["db.system.name"] == "postgresql"
-    assert "FROM books" in str(attributes["db.query.text"])
+    statement_attributes = attributes(statement)
+    assert statement_attributes["db.system.name"] == "postgresql"
+    assert "FROM books" in str(statement_attributes["db.query.text"])
     assert server.start_time_unix_nano <= statement.start_time_unix_nano
     assert statement.end_time_unix_nano <= server.end_time_unix_nano
 
 
-def test_an_incoming_traceparent_is_continued_in_the_export(api: str, receiver: _Receiver):
+def test_an_incoming_traceparent_is_continued_in_the_export(api: str, receiver: Receiver):
     trace_id, parent_id = secrets.token_bytes(16), secrets.token_bytes(8)
     header = f"00-{trace_id.hex()}-{parent_id.hex()}-01"
     answer = httpx.get(f"{api}/books/2", headers={"traceparent": header}, timeout=10)

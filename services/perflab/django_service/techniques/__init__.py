@@ -25,6 +25,7 @@ from perflab.django_service.techniques import (
     select_columns,
     static_files,
     streaming_export,
+    telemetry_sampling,
     template_fragment_cache,
 )
 from perflab.django_service.techniques.base import SERVICE, Technique
@@ -51,6 +52,7 @@ _MODULES = {
         middleware_diet.TECHNIQUE,
         bounded_cache.TECHNIQUE,
         prepared_statements.TECHNIQUE,
+        telemetry_sampling.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.

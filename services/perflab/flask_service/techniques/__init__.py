@@ -23,6 +23,7 @@ from perflab.flask_service.techniques import (
     response_cache,
     select_columns,
     streaming_export,
+    telemetry_sampling,
 )
 from perflab.flask_service.techniques.base import SERVICE, Technique
 from perflab.technique_metrics import start_timers
@@ -45,6 +46,7 @@ _MODULES = {
         http_caching.TECHNIQUE,
         pagination.TECHNIQUE,
         bounded_cache.TECHNIQUE,
+        telemetry_sampling.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.
