@@ -29,6 +29,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "paging",
             "shapes",
             "serialise",
+            "search",
         }
     ),
     frozenset({"telemetry", "technique_metrics", "flags"}),

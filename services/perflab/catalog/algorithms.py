@@ -91,5 +91,15 @@ SEARCH_INDEX = TechniqueSpec(
             optimised="An inverted index (word -> sorted book ids) built once; posting "
             "lists intersected from the shortest.",
         ),
+        "django": Implementation(
+            naive="Tokenises and checks every title (loaded once per worker with "
+            "`values_list`) on each request.",
+            optimised="The same inverted index, built once per worker process.",
+        ),
+        "flask": Implementation(
+            naive="Tokenises and checks every title (loaded once per worker with one "
+            "`select`) on each request.",
+            optimised="The same inverted index, built once per worker process.",
+        ),
     },
 )

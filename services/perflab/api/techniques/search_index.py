@@ -21,8 +21,6 @@ at scale 1) against ~1.2k posting entries for one word, fewer for two.
 from __future__ import annotations
 
 import asyncio
-import re
-from collections import defaultdict
 from typing import Annotated
 
 import asyncpg
@@ -35,17 +33,13 @@ from perflab.api.techniques.base import Technique, Variant, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import BadRequest
+from perflab.search import Titles, lookup, query_words, scan
 from perflab.technique_metrics import SEARCH_ITEMS_EXAMINED
 
 NAME = "search_index"
 EXAMINED_HEADER = "X-Search-Examined"
 TITLES_SQL = "SELECT id, title FROM books ORDER BY id"
-_WORD = re.compile(r"\w+")
 _COUNTERS = {v: SEARCH_ITEMS_EXAMINED.labels(variant=v.value) for v in Variant}
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 class BookHit(BaseModel):
@@ -59,56 +53,24 @@ class SearchResult(BaseModel):
     books: list[BookHit]
 
 
-class _Catalogue:
-    """Every (id, title) of this process, by id; the index is built on first need."""
+class _Catalogue(Titles):
+    """This process's titles, loaded once from Postgres under an asyncio lock."""
 
     def __init__(self) -> None:
-        self.titles: list[tuple[int, str]] = []
-        self.by_id: dict[int, str] = {}
-        self.index: dict[str, list[int]] | None = None
-        self._lock = asyncio.Lock()
+        super().__init__()
+        self._loading = asyncio.Lock()
 
     async def load(self, pool: asyncpg.Pool) -> None:
-        if self.titles:
+        if self.loaded:
             return
-        async with self._lock:
-            if not self.titles:
+        async with self._loading:
+            if not self.loaded:
                 async with acquire(pool) as conn:
                     rows = await conn.fetch(TITLES_SQL)
-                self.by_id = {row["id"]: row["title"] for row in rows}
-                self.titles = list(self.by_id.items())
-
-    def inverted(self) -> dict[str, list[int]]:
-        if self.index is None:
-            index: dict[str, list[int]] = defaultdict(list)
-            for book_id, title in self.titles:  # ascending ids: every posting list sorted
-                for word in dict.fromkeys(words(title)):
-                    index[word].append(book_id)
-            self.index = dict(index)
-        return self.index
+                self.fill((row["id"], row["title"]) for row in rows)
 
 
 _catalogue = _Catalogue()
-
-
-def scan(titles: list[tuple[int, str]], query: list[str]) -> tuple[list[int], int]:
-    """Ids of the titles holding every query word, and how many titles were examined."""
-    wanted = set(query)
-    found = [book_id for book_id, title in titles if wanted <= set(words(title))]
-    return found, len(titles)
-
-
-def lookup(index: dict[str, list[int]], query: list[str]) -> tuple[list[int], int]:
-    """The same ids from the index, and how many posting entries were examined."""
-    postings = sorted((index.get(word, []) for word in set(query)), key=len)
-    shortest, others = postings[0], [set(p) for p in postings[1:]]
-    examined = len(shortest)
-    found = []
-    for book_id in shortest:
-        examined += len(others)  # one membership test per other word
-        if all(book_id in other for other in others):
-            found.append(book_id)
-    return found, examined
 
 
 def _answer(query: list[str], ids: list[int], limit: int) -> SearchResult:
@@ -147,7 +109,7 @@ async def search_books(
     q: Annotated[str, Query(min_length=1, max_length=200, description="Words, all required.")],
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> SearchResult:
-    query = list(dict.fromkeys(words(q)))
+    query = query_words(q)
     if not query:
         raise BadRequest(f"q={q!r} holds no word to search for")
     return await run(NAME, flags, naive, optimised, response, pool, query, limit, response)

@@ -22,6 +22,7 @@ from perflab.django_service.techniques import (
     persistent_connections,
     prepared_statements,
     response_cache,
+    search_index,
     select_columns,
     static_files,
     streaming_export,
@@ -53,6 +54,7 @@ _MODULES = {
         bounded_cache.TECHNIQUE,
         prepared_statements.TECHNIQUE,
         telemetry_sampling.TECHNIQUE,
+        search_index.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.

@@ -21,6 +21,7 @@ from perflab.flask_service.techniques import (
     n_plus_one,
     pagination,
     response_cache,
+    search_index,
     select_columns,
     streaming_export,
     telemetry_sampling,
@@ -47,6 +48,7 @@ _MODULES = {
         pagination.TECHNIQUE,
         bounded_cache.TECHNIQUE,
         telemetry_sampling.TECHNIQUE,
+        search_index.TECHNIQUE,
     )
 }
 # In catalog order; a catalog entry that names this service but has no module fails here.
