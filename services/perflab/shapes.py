@@ -25,3 +25,15 @@ def book_with_author(book: Any, *, description: bool = True) -> dict[str, Any]:
     author = book.author
     shown["author"] = {"id": author.id, "name": author.name, "country": author.country}
     return shown
+
+
+def report_of(key: tuple[int, int, int], books: list[dict[str, Any]]) -> dict[str, Any]:
+    """bounded_cache's answer: an author's books between two years, their reviews summed."""
+    author_id, since, until = key
+    return {
+        "author_id": author_id,
+        "since": since,
+        "until": until,
+        "books": books,
+        "reviews": sum(book["review_count"] for book in books),
+    }

@@ -31,7 +31,7 @@ async def test_same_reports_unbounded_growth_naive_and_a_bounded_lru_optimised(
     _report(flask_client, KEYS[0], "optimised")  # empties a naive memo left by earlier tests
     await flask_flag("bounded_cache", False)
     naive = [_report(flask_client, key, "naive") for key in KEYS]
-    assert bounded_cache.entries() == {"naive": len(KEYS), "optimised": 0}
+    assert bounded_cache.memos.entries() == {"naive": len(KEYS), "optimised": 0}
     assert all(queries == 1 for _, queries in naive)
     # Every key is still held: asking again sends no SQL at all.
     assert [_report(flask_client, key, "naive")[1] for key in KEYS[:5]] == [0] * 5
@@ -40,7 +40,7 @@ async def test_same_reports_unbounded_growth_naive_and_a_bounded_lru_optimised(
     optimised = [_report(flask_client, key, "optimised") for key in KEYS]
     assert [body for body, _ in optimised] == [body for body, _ in naive]
     # The LRU holds its size; the dict memo was dropped with the switch.
-    assert bounded_cache.entries() == {"naive": 0, "optimised": bounded_cache.LRU_SIZE}
+    assert bounded_cache.memos.entries() == {"naive": 0, "optimised": bounded_cache.LRU_SIZE}
     # The most recent keys are hits; the oldest were evicted and cost a query again.
     assert _report(flask_client, KEYS[-1], "optimised")[1] == 0
     assert _report(flask_client, KEYS[0], "optimised")[1] == 1

@@ -5,11 +5,12 @@ published between two years with their review counts and ratings (the API's repo
 as an ORM aggregate). Both paths memoise the report per process with the standard
 library's decorators, keyed by the request's parameters. The naive memo is
 `functools.cache`: every new (author, since, until) adds an entry and none ever leaves,
-so under varied traffic each gunicorn worker's memory grows until `ApiMemoryGrowing`
-fires (Python's docs: `cache` "never needs to evict", which is the leak). The optimised
-memo is `functools.lru_cache(maxsize=256)`: the least recently used report goes when a
-new one comes, so memory levels off. Both are thread-safe for gthread workers; entries
-come from their public `cache_info()`. Each variant holds only its own memo: the first
+so under varied traffic each gunicorn worker's memory keeps growing, which
+`ApiMemoryGrowing` watches for in every service (Python's docs: `cache` "never needs to
+evict", which is the leak). The optimised memo is `functools.lru_cache(maxsize=256)`:
+the least recently used report goes when a new one comes, so memory levels off. Both
+are thread-safe for gthread workers; entries come from their public `cache_info()`
+(`perflab/memos.py` holds the two). Each variant holds only its own memo: the first
 request of one variant empties the other's, as a deploy would.
 (Django's `LocMemCache` with `MAX_ENTRIES` bounds a memo too, but pickles every value
 and has no public size to watch.)
@@ -32,14 +33,12 @@ from django.views.decorators.http import require_GET
 from perflab.catalog import TECHNIQUES
 from perflab.django_service.shop.models import Book
 from perflab.django_service.techniques.base import Technique, check_id, int_param, json_answer, run
-from perflab.technique_metrics import MEMO_ENTRIES
+from perflab.memos import MemoPair
+from perflab.shapes import report_of
 
 NAME = "bounded_cache"
 LRU_SIZE = 256
 Key = tuple[int, int, int]
-_GAUGES = {variant: MEMO_ENTRIES.labels(variant=variant) for variant in ("naive", "optimised")}
-for _gauge in _GAUGES.values():  # series exist before the first report
-    _gauge.set(0)
 
 
 def report_query(author_id: int, since: int, until: int) -> Any:
@@ -53,45 +52,21 @@ def report_query(author_id: int, since: int, until: int) -> Any:
 
 
 def _compute(key: Key) -> dict[str, Any]:
-    books = list(report_query(*key))
-    author_id, since, until = key
-    return {
-        "author_id": author_id,
-        "since": since,
-        "until": until,
-        "books": books,
-        "reviews": sum(book["review_count"] for book in books),
-    }
+    return report_of(key, list(report_query(*key)))
 
 
 # Per process, on purpose: these are the memos the lesson is about.
-_unbounded = functools.cache(_compute)
-_bounded = functools.lru_cache(maxsize=LRU_SIZE)(_compute)
-
-
-def entries() -> dict[str, int]:
-    """How many reports each memo of this process holds."""
-    return {
-        "naive": _unbounded.cache_info().currsize,
-        "optimised": _bounded.cache_info().currsize,
-    }
-
-
-def _recall(memo: Any, other: Any, key: Key) -> dict[str, Any]:
-    if other.cache_info().currsize:
-        other.cache_clear()
-    report: dict[str, Any] = memo(key)
-    for name, held in entries().items():
-        _GAUGES[name].set(held)
-    return report
+memos = MemoPair(functools.cache(_compute), functools.lru_cache(maxsize=LRU_SIZE)(_compute))
 
 
 def naive(key: Key) -> dict[str, Any]:
-    return _recall(_unbounded, _bounded, key)
+    report: dict[str, Any] = memos.recall("naive", key)
+    return report
 
 
 def optimised(key: Key) -> dict[str, Any]:
-    return _recall(_bounded, _unbounded, key)
+    report: dict[str, Any] = memos.recall("optimised", key)
+    return report
 
 
 @require_GET

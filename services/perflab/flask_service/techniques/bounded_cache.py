@@ -6,7 +6,8 @@ as one SQLAlchemy statement). Both paths memoise the report per process with the
 `cachetools.cached` decorator, keyed by the request's parameters; only the cache object
 differs. The naive memo is a plain dict (cachetools' own example of an unbounded
 cache): every new (author, since, until) adds an entry and none ever leaves, so under
-varied traffic each gunicorn worker's memory grows until `ApiMemoryGrowing` fires.
+varied traffic each gunicorn worker's memory keeps growing, which `ApiMemoryGrowing`
+watches for in every service.
 The optimised memo is an `LRUCache(maxsize=256)`: the least recently used report goes
 when a new one comes, so memory levels off. An LRUCache reorders itself on every read,
 so it is not thread-safe: gthread workers share it behind the decorator's `lock`.
@@ -33,14 +34,12 @@ from perflab.flask_service import validation
 from perflab.flask_service.models import Book, Review
 from perflab.flask_service.resources import session
 from perflab.flask_service.techniques.base import Technique, run
-from perflab.technique_metrics import MEMO_ENTRIES
+from perflab.memos import MemoPair
+from perflab.shapes import report_of
 
 NAME = "bounded_cache"
 LRU_SIZE = 256
 Key = tuple[int, int, int]
-_GAUGES = {variant: MEMO_ENTRIES.labels(variant=variant) for variant in ("naive", "optimised")}
-for _gauge in _GAUGES.values():  # series exist before the first report
-    _gauge.set(0)
 
 
 def report_query(author_id: int, since: int, until: int) -> Select[Any]:
@@ -62,45 +61,25 @@ def report_query(author_id: int, since: int, until: int) -> Select[Any]:
 
 
 def _compute(key: Key) -> dict[str, Any]:
-    books = [dict(row) for row in session().execute(report_query(*key)).mappings()]
-    author_id, since, until = key
-    return {
-        "author_id": author_id,
-        "since": since,
-        "until": until,
-        "books": books,
-        "reviews": sum(book["review_count"] for book in books),
-    }
+    rows = session().execute(report_query(*key)).mappings()
+    return report_of(key, [dict(row) for row in rows])
 
 
 # Per process, on purpose: these are the memos the lesson is about.
-_unbounded = cached(cache={}, info=True)(_compute)
-_bounded = cached(cache=LRUCache(maxsize=LRU_SIZE), lock=threading.Lock(), info=True)(_compute)
-
-
-def entries() -> dict[str, int]:
-    """How many reports each memo of this process holds."""
-    return {
-        "naive": int(_unbounded.cache_info().currsize),
-        "optimised": int(_bounded.cache_info().currsize),
-    }
-
-
-def _recall(memo: Any, other: Any, key: Key) -> dict[str, Any]:
-    if other.cache_info().currsize:
-        other.cache_clear()
-    report: dict[str, Any] = memo(key)
-    for name, held in entries().items():
-        _GAUGES[name].set(held)
-    return report
+memos = MemoPair(
+    cached(cache={}, info=True)(_compute),
+    cached(cache=LRUCache(maxsize=LRU_SIZE), lock=threading.Lock(), info=True)(_compute),
+)
 
 
 def naive(key: Key) -> dict[str, Any]:
-    return _recall(_unbounded, _bounded, key)
+    report: dict[str, Any] = memos.recall("naive", key)
+    return report
 
 
 def optimised(key: Key) -> dict[str, Any]:
-    return _recall(_bounded, _unbounded, key)
+    report: dict[str, Any] = memos.recall("optimised", key)
+    return report
 
 
 class Years(BaseModel):
