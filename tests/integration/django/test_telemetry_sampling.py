@@ -4,7 +4,6 @@ gunicorn's real OTLP exporter sends them)."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from perflab.settings import Settings
 from tests.integration.django.conftest import wait_for_flag
 from tests.support.otlp import Receiver, attributes, otlp_receiver
+from tests.support.sampling import assert_about_ratio
 from tests.support.servers import gunicorn_server, service_env
 
 pytestmark = pytest.mark.integration
@@ -88,11 +88,7 @@ def test_flag_off_traces_every_request_and_on_about_the_ratio(
     assert plain == same  # the same books, whatever the tracing
     assert plain[0].keys() == {"id", "title", "price_cents"}
     assert every == REQUESTS
-    # Binomial(REQUESTS, ratio): within 5 standard deviations (and never all of them).
-    ratio = settings.telemetry.trace_sample_ratio
-    spread = 5 * math.sqrt(REQUESTS * ratio * (1 - ratio)) + 1
-    assert abs(sampled - ratio * REQUESTS) <= spread, (sampled, ratio)
-    assert sampled < REQUESTS
+    assert_about_ratio(sampled, REQUESTS, settings.telemetry.trace_sample_ratio)
 
 
 def test_unknown_book_is_404_a_bad_id_400(django: httpx.Client):

@@ -4,7 +4,6 @@ on the process's real tracer provider, behind the real app and its flag store)."
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import httpx
@@ -16,6 +15,7 @@ from opentelemetry.trace import SpanKind
 from perflab.api.techniques import telemetry_sampling
 from perflab.settings import Settings
 from perflab.telemetry.tracing import setup_tracing
+from tests.support.sampling import assert_about_ratio
 
 pytestmark = pytest.mark.integration
 
@@ -65,11 +65,7 @@ async def test_flag_off_traces_every_request_and_on_about_the_ratio(
     assert plain == same  # the same books, whatever the tracing
     assert plain[0].keys() == {"id", "title", "price_cents"}
     assert every == REQUESTS
-    # Binomial(REQUESTS, ratio): within 5 standard deviations (and never all of them).
-    ratio = settings.telemetry.trace_sample_ratio
-    spread = 5 * math.sqrt(REQUESTS * ratio * (1 - ratio)) + 1
-    assert abs(sampled - ratio * REQUESTS) <= spread, (sampled, ratio)
-    assert sampled < REQUESTS
+    assert_about_ratio(sampled, REQUESTS, settings.telemetry.trace_sample_ratio)
 
 
 async def test_unknown_book_is_a_404(app_client: httpx.AsyncClient):
