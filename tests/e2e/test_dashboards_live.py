@@ -68,10 +68,7 @@ _NO_ALERTS = (
 _NO_LOOP = "a WSGI worker (gunicorn) has no event loop to lag"
 _FASTAPI_ONLY = "only FastAPI (async_io) and Flask (async_views) call the slow upstream"
 _DJANGO_ONLY = "only Django renders templates, serves static assets and runs a middleware stack"
-_API_ONLY = (
-    "a FastAPI-only technique's own figure (memo, catalogue, search index, API CPU, "
-    "the flaky upstream's calls)"
-)
+_API_ONLY = "a FastAPI-only technique's own figure (catalogue bytes, the flaky upstream's calls)"
 # (service, dashboard uid, panel title) -> why the panel cannot have data in this run.
 NO_DATA_EXPECTED: dict[tuple[str, str, str], str] = {
     **{(s, "perflab-overview", "Firing alerts by name"): _NO_ALERTS for s in SERVICES},
@@ -84,10 +81,7 @@ NO_DATA_EXPECTED: dict[tuple[str, str, str], str] = {
         (service, "perflab-techniques", f"{name}: {title}"): _API_ONLY
         for service in ("django", "flask")
         for name, title in (
-            ("telemetry_sampling", "API CPU per request (all processes)"),
-            ("bounded_cache", "Memo entries by variant (all processes)"),
             ("compact_objects", "In-memory catalogue bytes by variant"),
-            ("search_index", "Items examined per search by variant"),
             ("resilience", "Upstream calls per second by variant and outcome"),
         )
     },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from perflab.catalog.spec import Implementation, Load, TechniqueSpec
+from perflab.catalog.spec import Implementation, KeyQuery, Load, TechniqueSpec
 
 TELEMETRY_SAMPLING = TechniqueSpec(
     name="telemetry_sampling",
@@ -10,13 +10,19 @@ TELEMETRY_SAMPLING = TechniqueSpec(
     path="/telemetry/books/{book_id}",
     summary="One book's title and price (a single pooled query), traced or not by the flag.",
     lesson="Trace a head-sampled share of requests instead of every one.",
-    metric='API CPU per request: rate(perflab_process_cpu_seconds{job="api"}) / request rate; '
-    "route p95",
+    metric="service CPU per request: rate(perflab_process_cpu_seconds) of the service's "
+    "processes / its request rate; route p95",
     expected="API CPU per request ~1.5x lower (2.2 -> 1.5 ms, busy 2-core machine, spans "
     "recorded but not exported); p95 lower",
     key_figure="api_cpu_per_request",
     promise=None,
     signals=("cpu_per_request", "http_p95"),
+    key_query=KeyQuery(
+        'sum(rate(perflab_process_cpu_seconds{job="$job"}[$window]))'
+        ' / sum(rate(perflab_http_requests_total{job="$job"}[$window]))',
+        "CPU per request",
+        "s",
+    ),
     load=Load(keys=("id", "title", "price_cents")),
     implementations={
         "fastapi": Implementation(

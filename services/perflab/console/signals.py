@@ -4,8 +4,9 @@ The query is derived from what the service says about the technique (`GET /techn
 its `metric` field names a metric and, optionally, a label selector
 (`perflab_db_queries_per_request{route="/books"}`). Prometheus' metadata says the
 metric's type, which picks the figure: p95 for a histogram of seconds, the mean for any
-other histogram, the rate for a counter, the maximum for a gauge. A technique that
-brings its own query (`key_query`, e.g. from the catalog) is used as given.
+other histogram, the rate for a counter, the maximum for a gauge. A technique whose
+figure is a ratio brings its own query (the catalog's `key_query`), with the service's
+job and the console's rate window filled in.
 
 Which variant produced a sample is read from `perflab_flag_enabled` at the same
 instant, so metrics without a `variant` label (most route metrics) still split into
@@ -57,9 +58,9 @@ def _unit(name: str) -> str:
 
 def signal_for(technique: dict[str, Any], job: str, kind: str | None) -> Signal | None:
     """The technique's key signal, limited to one service's `job`; `kind` is the metric type."""
-    if technique.get("key_query"):
-        query = str(technique["key_query"])
-        return Signal(query, str(technique.get("key_label", "")), "", query)
+    if key := technique.get("key_query"):
+        query = str(key["promql"]).replace("$job", job).replace("$window", RATE_WINDOW)
+        return Signal(query, str(key["label"]), str(key["unit"]), query)
     parsed = parse_metric(str(technique.get("metric", "")))
     if parsed is None:
         return None

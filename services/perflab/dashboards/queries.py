@@ -199,9 +199,10 @@ PROCESS_LEGEND = "{{job}} pid {{pid}}"
 RSS = "perflab_process_resident_memory_bytes"
 RSS_MAX = f"max by (job) ({RSS})"
 CPU = "rate(perflab_process_cpu_seconds[$__rate_interval])"
-API_CPU_PER_REQUEST = (
-    'sum(rate(perflab_process_cpu_seconds{job="api"}[$__rate_interval]))'
-    ' / sum(rate(perflab_http_requests_total{job="api"}[$__rate_interval]))'
+# The web services' processes only: the Celery worker serves no request.
+SERVICE_CPU_PER_REQUEST = (
+    'sum(rate(perflab_process_cpu_seconds{job!="worker"}[$__rate_interval]))'
+    " / sum(rate(perflab_http_requests_total[$__rate_interval]))"
 )
 GC_BY_GENERATION = rate("perflab_process_gc_collections", "job, generation")
 LOOP_LAG = "perflab_event_loop_lag_seconds"

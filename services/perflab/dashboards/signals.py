@@ -39,7 +39,7 @@ SIZE = Signal("Response size by route (mean)", "bytes", q.RESPONSE_SIZE_MEAN_BY_
 BYTES = Signal("Bytes sent per second by route", "Bps", q.BYTES_SENT_BY_ROUTE, "{{route}}")
 CPU = Signal("CPU per process", "percentunit", q.CPU, q.PROCESS_LEGEND)
 CPU_PER_REQUEST = Signal(
-    "API CPU per request (all processes)", "s", q.API_CPU_PER_REQUEST, "CPU s per request"
+    "Service CPU per request (all processes)", "s", q.SERVICE_CPU_PER_REQUEST, "CPU s per request"
 )
 RSS = Signal("Resident memory per process", "bytes", q.RSS, q.PROCESS_LEGEND)
 TASKS = Signal(

@@ -10,6 +10,7 @@ from loadgen import recipes
 
 from perflab.api.techniques import REGISTRY
 from perflab.catalog import SERVICES, TECHNIQUES, implemented_by
+from perflab.console.signals import parse_metric
 from perflab.dashboards.signals import SIGNALS
 from perflab.experiment.figures import FIGURE_NAMES, KEY_FIGURES
 from perflab.flags.catalog import FLAGS
@@ -88,3 +89,13 @@ def test_shared_techniques_keep_one_route_in_every_service():
     shared = {n for n in implemented_by("django") if n in implemented_by("fastapi")}
     assert shared >= {"n_plus_one", "db_index", "response_cache", "gzip", "select_columns",
                       "streaming_export", "batch_insert", "background_offload"}  # fmt: skip
+
+
+def test_every_technique_has_a_signal_the_console_can_chart():
+    for name, spec in TECHNIQUES.items():
+        parsed = parse_metric(spec.metric)
+        charted = parsed is not None and parsed[0].startswith("perflab_")
+        assert charted or spec.key_query is not None, name
+        if spec.key_query is not None:
+            assert "$job" in spec.key_query.promql and "$window" in spec.key_query.promql, name
+            assert spec.describe(spec.services[0])["key_query"]["label"], name
