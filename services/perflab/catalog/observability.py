@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from perflab.catalog.spec import Implementation, KeyQuery, Load, TechniqueSpec
+from perflab.catalog.spec import Implementation, Load, TechniqueSpec
 
 TELEMETRY_SAMPLING = TechniqueSpec(
     name="telemetry_sampling",
@@ -17,12 +17,6 @@ TELEMETRY_SAMPLING = TechniqueSpec(
     key_figure="api_cpu_per_request",
     promise=None,
     signals=("cpu_per_request", "http_p95"),
-    key_query=KeyQuery(
-        'sum(rate(perflab_process_cpu_seconds{job="$job"}[$window]))'
-        ' / sum(rate(perflab_http_requests_total{job="$job"}[$window]))',
-        "CPU per request",
-        "s",
-    ),
     load=Load(keys=("id", "title", "price_cents")),
     implementations={
         "fastapi": Implementation(

@@ -46,16 +46,6 @@ class Implementation:
 
 
 @dataclass(frozen=True)
-class KeyQuery:
-    """The PromQL of a key signal that no single metric is (a ratio of two): `$job` stands
-    for the service's scrape job, `$window` for the rate window of whoever draws it."""
-
-    promql: str
-    label: str  # what the number is, e.g. "CPU per request"
-    unit: str  # "s", "bytes", "/s" or ""
-
-
-@dataclass(frozen=True)
 class TechniqueSpec:
     name: str  # also its flag's name
     method: str
@@ -69,7 +59,6 @@ class TechniqueSpec:
     signals: tuple[str, ...]  # dashboard signals (dashboards/signals.py) that show it
     load: Load
     implementations: Mapping[str, Implementation]  # service -> how it looks there
-    key_query: KeyQuery | None = None  # when `metric` names no single metric to chart
 
     @property
     def services(self) -> tuple[str, ...]:
@@ -93,5 +82,4 @@ class TechniqueSpec:
             "promise": self.promise,
             "signals": list(self.signals),
             "services": list(self.services),
-            "key_query": None if self.key_query is None else vars(self.key_query),
         }

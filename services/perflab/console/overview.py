@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perflab.console.signals import RATE_WINDOW
+from perflab.console.signals import job_scoped
 from perflab.dashboards import queries as q
 
 
@@ -74,7 +74,4 @@ WORKER = (
 
 def query_for(figure: ServiceFigure, job: str | None) -> str:
     """The figure's PromQL: every lab metric limited to `job`, or the whole lab's."""
-    expr = figure.expr
-    if job is not None:
-        expr = q.scoped(expr).replace(q.SERVICE_MATCHER, f'job="{job}"')
-    return expr.replace(q.RATE_WINDOW, RATE_WINDOW)
+    return job_scoped(figure.expr, job)

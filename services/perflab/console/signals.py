@@ -5,8 +5,8 @@ its `metric` field names a metric and, optionally, a label selector
 (`perflab_db_queries_per_request{route="/books"}`). Prometheus' metadata says the
 metric's type, which picks the figure: p95 for a histogram of seconds, the mean for any
 other histogram, the rate for a counter, the maximum for a gauge. A technique whose
-figure is a ratio brings its own query (the catalog's `key_query`), with the service's
-job and the console's rate window filled in.
+figure no single metric is (a ratio, e.g. CPU per request) is charted by its first
+dashboard signal (`dashboards.signals`), scoped to the service's job like the overview.
 
 Which variant produced a sample is read from `perflab_flag_enabled` at the same
 instant, so metrics without a `variant` label (most route metrics) still split into
@@ -19,6 +19,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from perflab.dashboards import queries as q
+from perflab.dashboards.signals import SIGNALS as DASHBOARD_SIGNALS
 
 _METRIC = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?")
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
@@ -56,14 +59,34 @@ def _unit(name: str) -> str:
     return ""
 
 
+def lab_metric(technique: dict[str, Any]) -> tuple[str, list[str]] | None:
+    """The lab metric (and matchers) the technique's `metric` names; None for prose."""
+    parsed = parse_metric(str(technique.get("metric", "")))
+    return parsed if parsed is not None and parsed[0].startswith("perflab_") else None
+
+
+def job_scoped(expr: str, job: str | None) -> str:
+    """A dashboard query limited to `job` (None: the whole lab's), over the console's
+    rate window instead of Grafana's."""
+    if job is not None:
+        expr = q.scoped(expr).replace(q.SERVICE_MATCHER, f'job="{job}"')
+    return expr.replace(q.RATE_WINDOW, RATE_WINDOW)
+
+
+def _dashboard_signal(technique: dict[str, Any], job: str) -> Signal | None:
+    for name in technique.get("signals", ()):
+        if (shown := DASHBOARD_SIGNALS.get(name)) is not None:
+            query = job_scoped(shown.expr, job)
+            unit = shown.unit if shown.unit in ("s", "bytes") else ""
+            return Signal(query, shown.title, unit, query)
+    return None
+
+
 def signal_for(technique: dict[str, Any], job: str, kind: str | None) -> Signal | None:
     """The technique's key signal, limited to one service's `job`; `kind` is the metric type."""
-    if key := technique.get("key_query"):
-        query = str(key["promql"]).replace("$job", job).replace("$window", RATE_WINDOW)
-        return Signal(query, str(key["label"]), str(key["unit"]), query)
-    parsed = parse_metric(str(technique.get("metric", "")))
+    parsed = lab_metric(technique)
     if parsed is None:
-        return None
+        return _dashboard_signal(technique, job)
     name, matchers = parsed
     sel = "{" + ",".join([*matchers, f'job="{job}"']) + "}"
     kind = kind or ("counter" if name.endswith("_total") else "gauge")

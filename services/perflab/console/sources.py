@@ -152,9 +152,9 @@ class Sources:
 
         async def one(technique: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             name = str(technique["name"])
-            parsed = signals.parse_metric(str(technique.get("metric", "")))
+            parsed = signals.lab_metric(technique)
             kind = await self._metric_kind(parsed[0]) if parsed else None
-            if parsed and kind is None and not technique.get("key_query"):
+            if parsed and kind is None:
                 # Its type is unknown until a sample was scraped: guessing would chart
                 # the wrong figure, so say so (asked again on the next refresh).
                 return name, {"error": f"no samples of {parsed[0]} yet: send it some traffic"}

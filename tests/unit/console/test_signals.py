@@ -31,10 +31,14 @@ def test_the_metric_type_picks_the_figure_and_the_job_limits_it() -> None:
     assert counter.label == "db connections opened"  # shown as "0.50/s db connections opened"
     gauge = signal_for({"metric": "perflab_event_loop_lag_seconds"}, "api", "gauge")
     assert gauge is not None and gauge.query == 'max(perflab_event_loop_lag_seconds{job="api"})'
-    key = {"promql": 'sum(rate(x{job="$job"}[$window]))', "label": "x per y", "unit": "s"}
-    given = signal_for({"metric": "x per y", "key_query": key}, "flask", None)
-    assert given is not None and given.query == 'sum(rate(x{job="flask"}[30s]))'
-    assert (given.label, given.unit) == ("x per y", "s")
+    # Prose, not a metric: the technique's first dashboard signal, scoped to the job and
+    # read over the console's window.
+    ratio = {"metric": "service CPU per request", "signals": ["nope", "cpu_per_request"]}
+    given = signal_for(ratio, "flask", None)
+    assert given is not None and 'job="flask"' in given.query and "[30s]" in given.query
+    assert "$" not in given.query and "service=" not in given.query
+    assert (given.label, given.unit) == ("Service CPU per request (all processes)", "s")
+    assert signal_for({"metric": "service CPU per request", "signals": []}, "flask", None) is None
 
 
 def test_samples_split_by_the_flag_at_the_same_instant() -> None:
