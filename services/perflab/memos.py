@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any, Protocol
 
-from perflab.technique_metrics import MEMO_ENTRIES
-
-VARIANTS = ("naive", "optimised")
+from perflab.technique_metrics import MEMO_ENTRIES, VARIANTS
 
 
 class _CacheInfo(Protocol):
@@ -46,7 +44,8 @@ class MemoPair:
         for name, memo in self._memos.items():
             if name != variant and memo.cache_info().currsize:
                 memo.cache_clear()
-        value = self._memos[variant](key)
-        for name, held in self.entries().items():
-            self._gauges[name].set(held)
+                self._gauges[name].set(0)
+        memo = self._memos[variant]
+        value = memo(key)
+        self._gauges[variant].set(memo.cache_info().currsize)
         return value

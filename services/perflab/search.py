@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, ItemsView, Iterable
 
 _WORD = re.compile(r"\w+")
 
@@ -26,7 +26,7 @@ def query_words(text: str) -> list[str]:
     return list(dict.fromkeys(words(text)))
 
 
-def scan(titles: list[tuple[int, str]], query: list[str]) -> tuple[list[int], int]:
+def scan(titles: Collection[tuple[int, str]], query: list[str]) -> tuple[list[int], int]:
     """Ids of the titles holding every query word, and how many titles were examined."""
     wanted = set(query)
     found = [book_id for book_id, title in titles if wanted <= set(words(title))]
@@ -61,31 +61,26 @@ class Titles:
     both stay right for the life of the process."""
 
     def __init__(self) -> None:
-        self.titles: list[tuple[int, str]] = []
         self.by_id: dict[int, str] = {}
         self._index: dict[str, list[int]] | None = None
-        self._lock = threading.Lock()  # one build, whichever thread asks first
+        self._lock = threading.Lock()  # one load and one build, whichever thread asks first
 
     @property
     def loaded(self) -> bool:
-        return bool(self.titles)
+        return bool(self.by_id)
 
-    def fill(self, rows: Iterable[tuple[int, str]]) -> None:
-        """Keep the rows (ascending ids), unless another caller already did."""
-        by_id = dict(rows)
-        with self._lock:
-            if not self.titles:
-                self.by_id = by_id
-                self.titles = list(by_id.items())
+    @property
+    def titles(self) -> ItemsView[int, str]:
+        return self.by_id.items()
 
     def load_once(self, fetch: Callable[[], Iterable[tuple[int, str]]]) -> None:
-        """For threaded servers: the first caller fetches the rows, the others wait."""
-        if self.titles:
+        """The first caller fetches the rows (ascending ids); later ones find them kept
+        (threads wait for the first; the API's coroutines hold their own lock first)."""
+        if self.by_id:
             return
         with self._lock:
-            if not self.titles:
+            if not self.by_id:
                 self.by_id = dict(fetch())
-                self.titles = list(self.by_id.items())
 
     def inverted(self) -> dict[str, list[int]]:
         if self._index is None:

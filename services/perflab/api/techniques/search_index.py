@@ -67,7 +67,7 @@ class _Catalogue(Titles):
             if not self.loaded:
                 async with acquire(pool) as conn:
                     rows = await conn.fetch(TITLES_SQL)
-                self.fill((row["id"], row["title"]) for row in rows)
+                self.load_once(lambda: [(row["id"], row["title"]) for row in rows])
 
 
 _catalogue = _Catalogue()
