@@ -60,8 +60,8 @@ MEMO_ENTRIES = declare(
 CATALOGUE_BYTES = declare(
     Gauge,
     "perflab_catalogue_bytes",
-    "Bytes held by compact_objects' in-memory catalogue (rows and their containers, "
-    "sys.getsizeof; the strings both forms share are left out).",
+    "Bytes held by compact_objects' in-memory catalogue: the list and each row's own "
+    "objects (dict, instance, ORM state); the field values both forms share are left out.",
     ["variant"],
     multiprocess_mode="livesum",
 )

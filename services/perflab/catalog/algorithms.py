@@ -69,6 +69,17 @@ COMPACT_OBJECTS = TechniqueSpec(
             naive="Every book as a dict (keys stored per row), loaded once per process.",
             optimised="Every book as a frozen __slots__ dataclass, loaded once per process.",
         ),
+        "django": Implementation(
+            naive="Every book as a model instance (`only()` the six fields), loaded once "
+            "per worker process.",
+            optimised="Every book as a named tuple (`values_list(named=True)`), loaded once "
+            "per worker process.",
+        ),
+        "flask": Implementation(
+            naive="Every book as a mapped entity (`select(Book)`, `load_only` the six "
+            "columns), kept after its session closed.",
+            optimised="Every book as a `Row` of the six columns, loaded once per worker process.",
+        ),
     },
 )
 

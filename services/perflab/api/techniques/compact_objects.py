@@ -28,9 +28,9 @@ from pydantic import BaseModel
 from perflab.api.deps import Flags, Pool
 from perflab.api.responses import NOT_FOUND
 from perflab.api.techniques.base import Technique, Variant, run
+from perflab.book_catalogue import statistics
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
-from perflab.errors import NotFound
 from perflab.technique_metrics import CATALOGUE_BYTES
 
 NAME = "compact_objects"
@@ -104,15 +104,7 @@ _held = _Held()
 
 
 def _stats(genre: str | None, prices: list[int], years: list[int]) -> CatalogueStats:
-    if not prices:
-        raise NotFound(f"no books in genre {genre!r}")
-    return CatalogueStats(
-        genre=genre,
-        books=len(prices),
-        price_cents={"min": min(prices), "mean": round(sum(prices) / len(prices), 2),
-                     "max": max(prices)},
-        published_year={"min": min(years), "max": max(years)},
-    )  # fmt: skip
+    return CatalogueStats(**statistics(genre, prices, years))
 
 
 async def naive(pool: asyncpg.Pool, genre: str | None) -> CatalogueStats:

@@ -12,6 +12,7 @@ from perflab.flask_service.techniques import (
     background_offload,
     batch_insert,
     bounded_cache,
+    compact_objects,
     connection_pool,
     db_index,
     fast_json,
@@ -47,6 +48,7 @@ _MODULES = {
         http_caching.TECHNIQUE,
         pagination.TECHNIQUE,
         bounded_cache.TECHNIQUE,
+        compact_objects.TECHNIQUE,
         telemetry_sampling.TECHNIQUE,
         search_index.TECHNIQUE,
     )
