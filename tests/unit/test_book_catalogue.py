@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from perflab.book_catalogue import FIELDS, HeldCatalogue, held_bytes, statistics_of
+from perflab.book_catalogue import (
+    FIELDS,
+    HeldCatalogue,
+    held_bytes,
+    statistics_of_objects,
+    statistics_of_tuples,
+)
 from perflab.errors import NotFound
 
 Row = namedtuple("Row", FIELDS)
@@ -86,12 +92,12 @@ def test_an_object_per_row_holds_several_times_a_named_tuple():
 def test_the_same_statistics_from_either_form():
     objects, rows = [Stateful(*v) for v in VALUES], [Row(*v) for v in VALUES]
     for genre in (None, *GENRES):
-        assert statistics_of(objects, genre) == statistics_of(rows, genre)
-    poetry = statistics_of(rows, "poetry")
+        assert statistics_of_objects(objects, genre) == statistics_of_tuples(rows, genre)
+    poetry = statistics_of_tuples(rows, "poetry")
     assert poetry["books"] == sum(1 for v in VALUES if v[3] == "poetry")
     assert poetry["price_cents"]["min"] == min(v[5] for v in VALUES if v[3] == "poetry")
     with pytest.raises(NotFound, match="no-such-genre"):
-        statistics_of(rows, "no-such-genre")
+        statistics_of_tuples(rows, "no-such-genre")
 
 
 def test_one_form_held_at_a_time_and_loaded_once():

@@ -22,7 +22,12 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.http import require_GET
 
-from perflab.book_catalogue import FIELDS, HeldCatalogue, statistics_of
+from perflab.book_catalogue import (
+    FIELDS,
+    HeldCatalogue,
+    statistics_of_objects,
+    statistics_of_tuples,
+)
 from perflab.catalog import TECHNIQUES
 from perflab.django_service.shop.models import Book
 from perflab.django_service.techniques.base import Technique, json_answer, run
@@ -43,11 +48,11 @@ def named_rows() -> list[Any]:
 
 
 def naive(genre: str | None) -> dict[str, Any]:
-    return statistics_of(catalogue.rows("naive", model_instances), genre)
+    return statistics_of_objects(catalogue.rows("naive", model_instances), genre)
 
 
 def optimised(genre: str | None) -> dict[str, Any]:
-    return statistics_of(catalogue.rows("optimised", named_rows), genre)
+    return statistics_of_tuples(catalogue.rows("optimised", named_rows), genre)
 
 
 def _genre(request: HttpRequest) -> str | None:

@@ -25,7 +25,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
-from perflab.book_catalogue import FIELDS, HeldCatalogue, statistics_of
+from perflab.book_catalogue import (
+    FIELDS,
+    HeldCatalogue,
+    statistics_of_objects,
+    statistics_of_tuples,
+)
 from perflab.catalog import TECHNIQUES
 from perflab.flask_service import validation
 from perflab.flask_service.models import Book
@@ -47,11 +52,11 @@ def rows() -> list[Any]:
 
 
 def naive(genre: str | None) -> dict[str, Any]:
-    return statistics_of(catalogue.rows("naive", entities), genre)
+    return statistics_of_objects(catalogue.rows("naive", entities), genre)
 
 
 def optimised(genre: str | None) -> dict[str, Any]:
-    return statistics_of(catalogue.rows("optimised", rows), genre)
+    return statistics_of_tuples(catalogue.rows("optimised", rows), genre)
 
 
 class Genre(BaseModel):
