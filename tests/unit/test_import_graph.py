@@ -32,7 +32,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "search",
         }
     ),
-    frozenset({"telemetry", "technique_metrics", "flags", "memos", "book_catalogue"}),
+    frozenset({"telemetry", "technique_metrics", "flags", "memos", "book_catalogue", "upstream"}),
     frozenset({"db"}),
     frozenset({"worker", "api", "django_service", "flask_service", "profile"}),
     frozenset({"experiment", "bench", "dashboards", "console", "lab"}),

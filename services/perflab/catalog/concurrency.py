@@ -81,6 +81,18 @@ RESILIENCE = TechniqueSpec(
             optimised="0.25 s deadline per attempt, 3 attempts with exponential backoff and "
             "jitter (tenacity), circuit breaker (purgatory): 5 failures open it for 5 s.",
         ),
+        "django": Implementation(
+            naive="Call the upstream from the request thread as it comes: no deadline, no "
+            "retry; every request calls.",
+            optimised="The API's policy on threads: 0.25 s deadline per attempt, tenacity's "
+            "`Retrying` (3 attempts), purgatory's sync breaker per worker process.",
+        ),
+        "flask": Implementation(
+            naive="Call the upstream from the request thread as it comes: no deadline, no "
+            "retry; every request calls.",
+            optimised="The API's policy on threads: 0.25 s deadline per attempt, tenacity's "
+            "`Retrying` (3 attempts), purgatory's sync breaker per worker process.",
+        ),
     },
 )
 

@@ -1,7 +1,7 @@
 """A flaky upstream called with no timeout and no retry vs timeouts, retries and a breaker.
 
 Demonstrates: `GET /upstream/stock?book_id=N` asks a stock service (simulated,
-`flaky_upstream`) whose faults are set at runtime with `PUT /upstream/fault`
+`perflab/upstream.py`) whose faults are set at runtime with `PUT /upstream/fault`
 (error rate, latency spikes). The naive path awaits the call as it comes: a spike
 holds the request (and its client) for the whole spike, an error is a 503, and a
 dead upstream gets every request's call. The optimised path gives each attempt a
@@ -25,41 +25,31 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from purgatory import AsyncCircuitBreakerFactory
-from purgatory.domain.messages.events import ContextChanged
 from purgatory.domain.model import OpenedState
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import AsyncRetrying
 
 from perflab.api.deps import Flags, Res
 from perflab.api.resources import Resources
 from perflab.api.responses import ADMIN, WRITE
 from perflab.api.techniques.base import Technique, run
-from perflab.api.techniques.flaky_upstream import (
-    FlakyUpstream,
+from perflab.api.techniques.flaky_upstream import FlakyUpstream
+from perflab.catalog import TECHNIQUES
+from perflab.errors import DependencyUnavailable
+from perflab.upstream import (
+    CIRCUIT,
+    FAILURES,
     Stock,
     UpstreamError,
     UpstreamFault,
-)
-from perflab.catalog import TECHNIQUES
-from perflab.errors import DependencyUnavailable
-from perflab.technique_metrics import (
-    UPSTREAM_BREAKER_STATE,
-    UPSTREAM_REJECTED,
-    UPSTREAM_RETRIES,
+    attempts_failed,
+    circuit_open,
+    on_breaker_event,
+    retry_policy,
 )
 
 NAME = "resilience"
-CIRCUIT = "stock-upstream"
 _UPSTREAM_KEY = "flaky_upstream"
 _BREAKERS_KEY = "upstream_breakers"
-_STATE_VALUE = {"closed": 0, "half-opened": 1, "opened": 2}
-FAILURES = (UpstreamError, TimeoutError)
-UPSTREAM_BREAKER_STATE.set(0)
 
 
 def upstream(res: Resources) -> FlakyUpstream:
@@ -72,11 +62,6 @@ def upstream(res: Resources) -> FlakyUpstream:
     return client
 
 
-def _on_breaker_event(_: str, event_type: str, event: object) -> None:
-    if event_type == "state_changed" and isinstance(event, ContextChanged):
-        UPSTREAM_BREAKER_STATE.set(_STATE_VALUE[event.state])
-
-
 def breakers(res: Resources) -> AsyncCircuitBreakerFactory:
     """This process's breakers (in memory: each process judges the upstream itself)."""
     factory = res.extras.get(_BREAKERS_KEY)
@@ -85,7 +70,7 @@ def breakers(res: Resources) -> AsyncCircuitBreakerFactory:
         factory = AsyncCircuitBreakerFactory(
             default_threshold=knobs.breaker_failures, default_ttl=knobs.breaker_open_seconds
         )
-        factory.add_listener(_on_breaker_event)
+        factory.add_listener(on_breaker_event)
         res.extras[_BREAKERS_KEY] = factory
     assert isinstance(factory, AsyncCircuitBreakerFactory)
     return factory
@@ -98,38 +83,19 @@ async def naive(res: Resources, book_id: int) -> Stock:
         raise DependencyUnavailable("upstream", str(exc)) from exc
 
 
-def _count_retry(_: RetryCallState) -> None:
-    UPSTREAM_RETRIES.inc()
-
-
 async def optimised(res: Resources, book_id: int) -> Stock:
     knobs = res.settings.techniques
     breaker = await breakers(res).get_breaker(CIRCUIT)
     client = upstream(res)
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(knobs.upstream_attempts),
-        wait=wait_exponential_jitter(multiplier=0.05, max=0.5, jitter=0.05),
-        retry=retry_if_exception_type(FAILURES),  # an open breaker is not retried
-        before_sleep=_count_retry,
-        reraise=True,
-    )
     try:
-        async for attempt in retrying:
+        async for attempt in AsyncRetrying(**retry_policy(knobs)):
             with attempt:
                 async with breaker, asyncio.timeout(knobs.upstream_timeout_seconds):
                     return await client.call(book_id, "optimised")
     except FAILURES as exc:
-        reason = str(exc) or f"no answer within {knobs.upstream_timeout_seconds} s"
-        raise DependencyUnavailable(
-            "upstream", f"{knobs.upstream_attempts} attempts failed: {reason}"
-        ) from exc
+        raise attempts_failed(knobs, exc) from exc
     except OpenedState as exc:  # raised on entry while open: nothing was sent
-        UPSTREAM_REJECTED.inc()
-        raise DependencyUnavailable(
-            "upstream",
-            f"circuit open after {knobs.breaker_failures} consecutive failures: failing "
-            f"fast, next trial call within {knobs.breaker_open_seconds:g} s",
-        ) from exc
+        raise circuit_open(knobs) from exc
     raise AssertionError("unreachable: tenacity either returned or raised")
 
 
