@@ -1,4 +1,5 @@
-"""compact_objects' in-memory catalogue of every book, shared by the threaded services.
+"""compact_objects' in-memory catalogue of every book: the statistics every service
+answers, and the catalogue Django's and Flask's worker threads share.
 
 Django and Flask hold the catalogue in two forms: ORM objects (a model instance or a
 mapped entity per book) or plain rows (`values_list(named=True)` or SQLAlchemy `Row`s),
@@ -58,8 +59,9 @@ def held_bytes(rows: Sequence[Any]) -> int:
     nor what every row merely points at (its class, a mapper, a result's metadata).
 
     objsize follows the rows' referents; the deep size of all rows less that of one,
-    divided by the rows but one, is what each row adds. The API's flat rows (dicts,
-    `__slots__` objects) give the same figure as summing `sys.getsizeof` (280 and 89 B).
+    divided by the rows but one, is what each row adds. For flat rows (a dict, a
+    `__slots__` object) that is the sum of `sys.getsizeof` the API reports (280 and 89 B
+    per book measured both ways).
     """
     if len(rows) < 2:
         return objsize.get_deep_size(rows)
