@@ -120,8 +120,8 @@ async def get_upstream_fault(res: Res) -> UpstreamFault:
 
 @router.put("/upstream/fault", response_model=UpstreamFault, responses=WRITE, openapi_extra=ADMIN)
 async def set_upstream_fault(res: Res, fault: UpstreamFault) -> UpstreamFault:
-    """Make the simulated upstream fail (error rate, latency spikes); every API process
-    follows within a second. All zero: healthy again."""
+    """Make the simulated upstream fail (error rate, latency spikes); every process of
+    every service (API, Django, Flask) follows within a second. All zero: healthy again."""
     await upstream(res).set_fault(fault)
     return fault
 
