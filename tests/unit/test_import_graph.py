@@ -30,6 +30,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "shapes",
             "serialise",
             "search",
+            "sales_report",
         }
     ),
     frozenset({"telemetry", "technique_metrics", "flags", "memos", "book_catalogue", "upstream"}),

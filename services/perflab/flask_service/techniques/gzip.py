@@ -25,30 +25,11 @@ from perflab.flask_service import validation
 from perflab.flask_service.extensions import compress
 from perflab.flask_service.resources import session
 from perflab.flask_service.techniques.base import Technique, run
+from perflab.sales_report import sales_report_sql
 
 NAME = "gzip"
 
-# Aggregates only the page's books; orders has no index on book_id, so one hash join.
-REPORT_SQL = text("""
-WITH page AS (
-    SELECT b.id, b.title, b.genre, a.name AS author
-    FROM books b JOIN authors a ON a.id = b.author_id
-    ORDER BY b.id LIMIT :limit
-), sales AS (
-    SELECT o.book_id, count(*) AS orders, sum(o.quantity) AS units,
-           sum(o.total_cents) AS revenue_cents,
-           count(*) FILTER (WHERE o.status = 'cancelled') AS cancelled,
-           max(o.created_at) AS last_order_at
-    FROM orders o JOIN page p ON p.id = o.book_id
-    GROUP BY o.book_id
-)
-SELECT p.id AS book_id, p.title, p.genre, p.author,
-       coalesce(s.orders, 0) AS orders, coalesce(s.units, 0) AS units,
-       coalesce(s.revenue_cents, 0) AS revenue_cents,
-       coalesce(s.cancelled, 0) AS cancelled, s.last_order_at
-FROM page p LEFT JOIN sales s ON s.book_id = p.id
-ORDER BY p.id
-""")
+REPORT_SQL = text(sales_report_sql(":limit"))  # the API's report
 
 
 class Report(BaseModel):
