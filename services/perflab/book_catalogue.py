@@ -67,8 +67,7 @@ def held_bytes(rows: Sequence[Any]) -> int:
         return objsize.get_deep_size(rows)
     values = [getattr(row, field) for row in rows for field in FIELDS]
     every = objsize.get_deep_size(rows, exclude=values)
-    # The first row's own values only: objsize builds its exclude set on every call.
-    one = objsize.get_deep_size(rows[:1], exclude=values[: len(FIELDS)])
+    one = objsize.get_deep_size(rows[:1], exclude=values)
     return round((every - one) * len(rows) / (len(rows) - 1))
 
 
