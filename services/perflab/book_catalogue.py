@@ -67,6 +67,8 @@ def held_bytes(rows: Sequence[Any]) -> int:
         return objsize.get_deep_size(rows)
     values = [getattr(row, field) for row in rows for field in FIELDS]
     every = objsize.get_deep_size(rows, exclude=values)
+    # Every value excluded in both passes: what the rows share (e.g. small ints inside a
+    # mapper's tables) must cancel out, so a first-row-only exclude would skew the result.
     one = objsize.get_deep_size(rows[:1], exclude=values)
     return round((every - one) * len(rows) / (len(rows) - 1))
 
