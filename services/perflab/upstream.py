@@ -154,7 +154,8 @@ def attempts_failed(knobs: TechniqueSettings, exc: Exception) -> DependencyUnava
     return DependencyUnavailable("upstream", f"{knobs.upstream_attempts} attempts failed: {reason}")
 
 
-def circuit_open(knobs: TechniqueSettings) -> DependencyUnavailable:
+def refused_by_open_circuit(knobs: TechniqueSettings) -> DependencyUnavailable:
+    """Counts the refusal (nothing was sent) and says when the next trial call comes."""
     UPSTREAM_REJECTED.inc()
     return DependencyUnavailable(
         "upstream",
@@ -222,5 +223,5 @@ class ThreadedResilience:
         except FAILURES as exc:
             raise attempts_failed(knobs, exc) from exc
         except OpenedState as exc:  # raised on entry while open: nothing was sent
-            raise circuit_open(knobs) from exc
+            raise refused_by_open_circuit(knobs) from exc
         raise AssertionError("unreachable: tenacity either returned or raised")

@@ -42,8 +42,8 @@ from perflab.upstream import (
     UpstreamError,
     UpstreamFault,
     attempts_failed,
-    circuit_open,
     on_breaker_event,
+    refused_by_open_circuit,
     retry_policy,
 )
 
@@ -95,7 +95,7 @@ async def optimised(res: Resources, book_id: int) -> Stock:
     except FAILURES as exc:
         raise attempts_failed(knobs, exc) from exc
     except OpenedState as exc:  # raised on entry while open: nothing was sent
-        raise circuit_open(knobs) from exc
+        raise refused_by_open_circuit(knobs) from exc
     raise AssertionError("unreachable: tenacity either returned or raised")
 
 
