@@ -59,6 +59,10 @@ class TechniqueSpec:
     signals: tuple[str, ...]  # dashboard signals (dashboards/signals.py) that show it
     load: Load
     implementations: Mapping[str, Implementation]  # service -> how it looks there
+    # The simulated upstream's faults (the API's `PUT /upstream/fault` body) that an
+    # experiment sets for all its arms and puts back after: a lesson that shows only
+    # under a fault is measured under it. None: the experiment leaves the knob alone.
+    experiment_fault: Mapping[str, float] | None = None
 
     @property
     def services(self) -> tuple[str, ...]:
@@ -82,4 +86,5 @@ class TechniqueSpec:
             "promise": self.promise,
             "signals": list(self.signals),
             "services": list(self.services),
+            "experiment_fault": dict(self.experiment_fault) if self.experiment_fault else None,
         }

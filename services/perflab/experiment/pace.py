@@ -6,6 +6,7 @@ enough for several scrapes, and one that grows with the request count a closed l
 
 from __future__ import annotations
 
+from perflab.catalog import TECHNIQUES
 from perflab.experiment.config import Config
 from perflab.experiment.figures import KEY_FIGURES, SAMPLED_FIGURES
 from perflab.experiment.prometheus import MIN_SCRAPES
@@ -35,6 +36,13 @@ def measured_seconds(config: Config, interval: float | None) -> tuple[float, str
 # for memo entries: the naive arm's count then held, but the LRU arm's depended on how
 # the ten connections split between the two workers: 364 to 512 entries.)
 CLOSED_LOOP_FIGURES = frozenset({"rps", "server_rps", "api_cpu_per_request", "memo_entries"})
+# Under an upstream fault the key figure is a tail made of the share of requests the
+# fault hits. A short think time gives it several hundred requests per arm (~100 at the
+# users' own pace put the naive p95 in or out of the spikes by chance), while ten users
+# still leave a healthy Django or Flask (2 workers x 4 threads) unsaturated: only the
+# threads a fault holds make requests queue (a closed loop queued every request there).
+FAULT_THINK_SECONDS = 0.1
+UNDER_FAULT = frozenset(name for name, spec in TECHNIQUES.items() if spec.experiment_fault)
 
 
 def think_time(config: Config) -> float | None:
@@ -42,6 +50,8 @@ def think_time(config: Config) -> float | None:
     if config.think_seconds is not None:
         return config.think_seconds
     key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
+    if config.flag in UNDER_FAULT:
+        return FAULT_THINK_SECONDS
     return 0.0 if key in CLOSED_LOOP_FIGURES else None
 
 

@@ -10,6 +10,7 @@ on a noisy machine (caches warming, a neighbour's load).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -78,6 +79,15 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
         watch = Watch()
         with interrupts_raise(), pinning.pinned(config.api, config.pin) as split:
             result.notes.append(f"pinned: {split.describe()}" if split else "not pinned")
+            if fault := result.technique.get("experiment_fault"):
+                # Every process follows the knob within a second: the settle after the
+                # first flip covers it.
+                guard.set_upstream_fault(fault)
+                result.notes.append(
+                    f"measured under an upstream fault, {json.dumps(fault)} (PUT "
+                    f"/upstream/fault), in every arm; put back to "
+                    f"{json.dumps(guard.fault_before)} after"
+                )
             measure_arms(config, result, scraper, guard, out, split, progress)
         result.machine = watch.stop()
         _sampled(result, prometheus, interval)

@@ -1,7 +1,7 @@
 """The running stack an experiment drives: readiness, techniques, and the flags it flips.
 
-The flags the run touches are restored when it ends, fails or is interrupted (Ctrl-C
-or SIGTERM).
+The flags the run touches, and the upstream's faults when the technique is measured
+under one, are restored when it ends, fails or is interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class ExperimentError(RuntimeError):
 
 
 class FlagGuard:
-    """Sets flags through the API and puts back every flag it touched."""
+    """Sets flags (and the upstream's faults) through the API and puts back what it touched."""
 
     def __init__(self, api: str, token: str | None) -> None:
         headers = {"X-Perflab-Actor": "experiment"}
@@ -30,6 +30,7 @@ class FlagGuard:
         self.client = httpx.Client(base_url=api, headers=headers, timeout=120)
         self.original: dict[str, bool] = {}
         self.state: dict[str, bool] = {}
+        self.fault_before: dict[str, Any] | None = None
 
     def current(self) -> dict[str, bool]:
         answer = self.client.get("/flags")
@@ -42,12 +43,17 @@ class FlagGuard:
             self.original[name] = self.state[name] = self.current()[name]
         if self.state[name] == enabled:
             return False
-        answer = self.client.put(f"/flags/{name}", json={"enabled": enabled})
-        if answer.status_code == 401:
-            raise ExperimentError("the API needs an admin token: set PERFLAB_ADMIN_TOKEN")
-        answer.raise_for_status()
+        self._write(f"/flags/{name}", {"enabled": enabled})
         self.state[name] = enabled
         return True
+
+    def set_upstream_fault(self, fault: dict[str, Any]) -> None:
+        """Make the simulated upstream fail as `fault` says (`PUT /upstream/fault`)."""
+        if self.fault_before is None:
+            answer = self.client.get("/upstream/fault")
+            answer.raise_for_status()
+            self.fault_before = answer.json()
+        self._write("/upstream/fault", fault)
 
     def restore(self) -> None:
         for name, enabled in self.original.items():
@@ -55,6 +61,15 @@ class FlagGuard:
                 self.client.put(f"/flags/{name}", json={"enabled": enabled}).raise_for_status()
         self.original.clear()
         self.state.clear()
+        if self.fault_before is not None:
+            self.client.put("/upstream/fault", json=self.fault_before).raise_for_status()
+            self.fault_before = None
+
+    def _write(self, path: str, body: dict[str, Any]) -> None:
+        answer = self.client.put(path, json=body)
+        if answer.status_code == 401:
+            raise ExperimentError("the API needs an admin token: set PERFLAB_ADMIN_TOKEN")
+        answer.raise_for_status()
 
     def close(self) -> None:
         self.client.close()
