@@ -14,6 +14,7 @@ import json
 import time
 from pathlib import Path
 
+from perflab.catalog import TECHNIQUES
 from perflab.experiment import pinning, sockets
 from perflab.experiment.arm_windows import Progress, measure_arms
 from perflab.experiment.config import Config
@@ -79,10 +80,11 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
         watch = Watch()
         with interrupts_raise(), pinning.pinned(config.api, config.pin) as split:
             result.notes.append(f"pinned: {split.describe()}" if split else "not pinned")
-            if fault := result.technique.get("experiment_fault"):
+            spec = TECHNIQUES.get(config.flag)
+            if spec is not None and (fault := spec.experiment_fault):
                 # Every process follows the knob within a second: the settle after the
                 # first flip covers it.
-                guard.set_upstream_fault(fault)
+                guard.set_upstream_fault(dict(fault))
                 result.notes.append(
                     f"measured under an upstream fault, {json.dumps(fault)} (PUT "
                     f"/upstream/fault), in every arm; put back to "

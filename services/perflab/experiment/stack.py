@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from perflab.experiment.scrape import FRESH_CONNECTIONS
+
 
 class ExperimentError(RuntimeError):
     """The experiment cannot run (stack unhealthy, unknown flag); the message says why."""
@@ -27,7 +29,9 @@ class FlagGuard:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         # A flip waits for its technique's own work (db_index builds an index).
-        self.client = httpx.Client(base_url=api, headers=headers, timeout=120)
+        self.client = httpx.Client(
+            base_url=api, headers=headers, timeout=120, limits=FRESH_CONNECTIONS
+        )
         self.original: dict[str, bool] = {}
         self.state: dict[str, bool] = {}
         self.fault_before: dict[str, Any] | None = None
@@ -56,14 +60,18 @@ class FlagGuard:
         self._write("/upstream/fault", fault)
 
     def restore(self) -> None:
-        for name, enabled in self.original.items():
-            if self.state.get(name) != enabled:
-                self.client.put(f"/flags/{name}", json={"enabled": enabled}).raise_for_status()
-        self.original.clear()
-        self.state.clear()
-        if self.fault_before is not None:
-            self.client.put("/upstream/fault", json=self.fault_before).raise_for_status()
-            self.fault_before = None
+        try:
+            for name, enabled in self.original.items():
+                if self.state.get(name) != enabled:
+                    answer = self.client.put(f"/flags/{name}", json={"enabled": enabled})
+                    answer.raise_for_status()
+        finally:
+            # A flag that could not be put back must not leave the upstream failing too.
+            self.original.clear()
+            self.state.clear()
+            if self.fault_before is not None:
+                fault, self.fault_before = self.fault_before, None
+                self.client.put("/upstream/fault", json=fault).raise_for_status()
 
     def _write(self, path: str, body: dict[str, Any]) -> None:
         answer = self.client.put(path, json=body)

@@ -14,6 +14,7 @@ from perflab.console.signals import lab_metric, signal_for
 from perflab.dashboards.signals import SIGNALS
 from perflab.experiment.figures import FIGURE_NAMES, KEY_FIGURES
 from perflab.flags.catalog import FLAGS
+from perflab.upstream import UpstreamFault
 from tests.support import django_app
 
 
@@ -30,6 +31,8 @@ def test_every_entry_is_complete_and_names_what_exists():
         assert spec.implementations and set(spec.implementations) <= set(SERVICES), name
         for impl in spec.implementations.values():
             assert impl.naive and impl.optimised and impl.naive != impl.optimised
+        if spec.experiment_fault is not None:  # a body PUT /upstream/fault accepts
+            assert UpstreamFault.model_validate(spec.experiment_fault) != UpstreamFault()
 
 
 def test_flags_figures_and_recipes_are_derived_from_it():
