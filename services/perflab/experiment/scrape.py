@@ -55,6 +55,12 @@ def parse(text: str, job: str, labels: Mapping[str, str] | None = None) -> dict[
     return out
 
 
+# A new connection per request: the services close an idle keep-alive connection after
+# 2 s (gunicorn) or 5 s (uvicorn), and a request sent over one as it closes is reset
+# (seen on Flask's /metrics between two arms). Windows are seconds apart: the cost is nil.
+FRESH_CONNECTIONS = httpx.Limits(max_keepalive_connections=0)
+
+
 class Scraper:
     def __init__(
         self,
@@ -69,7 +75,7 @@ class Scraper:
         self.targets = targets
         self.api_cpu = api_cpu
         self.db_bytes = db_bytes
-        self.client = httpx.Client(timeout=timeout)
+        self.client = httpx.Client(timeout=timeout, limits=FRESH_CONNECTIONS)
 
     def snapshot(self) -> Snapshot:
         snap = Snapshot(at=time.time())

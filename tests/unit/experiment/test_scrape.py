@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -12,7 +14,9 @@ from perflab.experiment.scrape import (
     DB_BYTES,
     DB_CONNECTIONS,
     Delta,
+    Scraper,
     Snapshot,
+    Target,
     bucket_quantile,
     parse,
 )
@@ -215,3 +219,41 @@ def test_a_cpu_bound_path_reads_its_cpu_time_and_an_awaiting_one_says_it_has_non
     idle = Scope(route="/books", technique="n_plus_one", variant="naive")
     value, why = FIGURES["technique_cpu_mean"].read(d, idle)
     assert value is None and "never ran" in why
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    """`/metrics` over HTTP/1.1 keep-alive, counting the connections it is asked on."""
+
+    protocol_version = "HTTP/1.1"
+    connections = 0
+
+    def handle(self) -> None:  # once per connection, then one handle_one_request each
+        type(self).connections += 1
+        super().handle()
+
+    def do_GET(self) -> None:
+        body = b"perflab_http_requests_total 1\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_each_scrape_opens_its_own_connection():
+    # A kept-alive connection that the service closes as the next scrape is sent is
+    # reset; a new one per scrape cannot be.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    scraper = Scraper([Target("api", f"http://127.0.0.1:{server.server_port}/metrics")])
+    try:
+        snapshots = [scraper.snapshot() for _ in range(3)]
+    finally:
+        scraper.close()
+        server.shutdown()
+        server.server_close()
+    assert all(not s.missing and s.samples for s in snapshots)
+    assert _CountingHandler.connections == 3
