@@ -9,12 +9,14 @@ request and engine, closed when the app context ends.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Literal
 
 import redis
+import sqlalchemy.exc
 from flask import current_app, g
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
@@ -25,6 +27,8 @@ from perflab.flask_service import db
 from perflab.settings import Settings
 from perflab.telemetry.metrics import DB_POOL_ACQUIRE
 from perflab.worker.client import BlockingTaskClient
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "perflab"
 # How long start-up waits for the first read of the flags before serving defaults.
@@ -104,7 +108,17 @@ def session(engine: Literal["pooled", "direct"] = "pooled") -> Session:
 
 
 def close_sessions(_: BaseException | None = None) -> None:
-    """Teardown: roll back anything left open and give every connection back."""
+    """Teardown: roll back anything left open and give every connection back.
+
+    A rollback on a connection Postgres has dropped fails. That must neither turn the
+    answer already made (a 503 naming postgres) into a 500 nor keep the connection out
+    of the pool: it is invalidated instead, and the pool opens a new one when needed.
+    """
     for open_session, conn in g.pop("perflab_sessions", {}).values():
-        open_session.close()
-        conn.close()
+        try:
+            open_session.close()
+        except sqlalchemy.exc.DBAPIError as exc:
+            log.warning("rollback at teardown failed, connection dropped: %s", exc.orig)
+            conn.invalidate()
+        finally:
+            conn.close()
