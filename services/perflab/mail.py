@@ -32,6 +32,37 @@ class SentConfirmation(BaseModel):
     sent_at: datetime
 
 
+class ConfirmationAnswer(BaseModel):
+    """`POST /orders/{id}/confirm`'s answer in every service, e-mailed inline or queued."""
+
+    # No recipient: walking order ids must not collect customers' e-mail addresses.
+    order_id: int
+    status: Literal["sent", "queued"]
+    via: Via
+    confirmation: SentConfirmation | None = None  # inline: the row already stored
+    task_id: str | None = None  # offloaded: poll status_url for the row
+    status_url: str | None = None
+
+    @classmethod
+    def sent(cls, confirmation: SentConfirmation) -> ConfirmationAnswer:
+        return cls(
+            order_id=confirmation.order_id,
+            status="sent",
+            via=confirmation.via,
+            confirmation=confirmation,
+        )
+
+    @classmethod
+    def queued(cls, order_id: int, task_id: str) -> ConfirmationAnswer:
+        return cls(
+            order_id=order_id,
+            status="queued",
+            via="celery",
+            task_id=task_id,
+            status_url=f"/tasks/{task_id}",
+        )
+
+
 async def recipient_of(conn: asyncpg.Connection, order_id: int) -> str | None:
     """The e-mail address an order's confirmation goes to; None for an unknown order."""
     email: str | None = await conn.fetchval(RECIPIENT_SQL, order_id)

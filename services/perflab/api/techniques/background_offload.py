@@ -16,12 +16,11 @@ statements per request, one task enqueued per request.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Response
 from fastapi import Path as PathParam
-from pydantic import BaseModel
 
 from perflab.api.deps import Flags, Res
 from perflab.api.resources import Resources
@@ -30,22 +29,12 @@ from perflab.api.techniques.base import Technique, run
 from perflab.catalog import TECHNIQUES
 from perflab.db.pool import acquire
 from perflab.errors import NotFound
-from perflab.mail import SentConfirmation, Via, recipient_of, record_confirmation, send_email
+from perflab.mail import ConfirmationAnswer, recipient_of, record_confirmation, send_email
 from perflab.worker.client import CONFIRM_ORDER_TASK, TaskClient, TaskStatus
 
 NAME = "background_offload"
 _CLIENT_KEY = "celery_client"
 _MAX_BIGINT = 2**63 - 1
-
-
-class ConfirmationAnswer(BaseModel):
-    # No recipient: walking order ids must not collect customers' e-mail addresses.
-    order_id: int
-    status: Literal["sent", "queued"]
-    via: Via
-    confirmation: SentConfirmation | None = None  # inline: the row already stored
-    task_id: str | None = None  # offloaded: poll status_url for the row
-    status_url: str | None = None
 
 
 def task_client(res: Resources) -> TaskClient:
@@ -70,20 +59,14 @@ async def naive(res: Resources, order_id: int) -> ConfirmationAnswer:
     await send_email(res.settings.techniques.email_delay_seconds)
     async with acquire(res.pool) as conn:
         sent = await record_confirmation(conn, order_id, recipient, "inline")
-    return ConfirmationAnswer(order_id=order_id, status="sent", via="inline", confirmation=sent)
+    return ConfirmationAnswer.sent(sent)
 
 
 async def optimised(res: Resources, order_id: int) -> ConfirmationAnswer:
     # Looked up here so an unknown order is still a 404, not a failed task.
     recipient = await _recipient(res, order_id)
     task_id = await task_client(res).enqueue(CONFIRM_ORDER_TASK, order_id, recipient)
-    return ConfirmationAnswer(
-        order_id=order_id,
-        status="queued",
-        via="celery",
-        task_id=task_id,
-        status_url=f"/tasks/{task_id}",
-    )
+    return ConfirmationAnswer.queued(order_id, task_id)
 
 
 router = APIRouter(tags=["techniques"])

@@ -37,6 +37,7 @@ from perflab.django_service.techniques.base import (
     run,
 )
 from perflab.errors import NotFound
+from perflab.mail import ConfirmationAnswer, SentConfirmation
 from perflab.settings import get_settings
 from perflab.worker.client import CONFIRM_ORDER_TASK, BlockingTaskClient
 
@@ -72,30 +73,17 @@ def naive(order_id: int) -> dict[str, Any]:
     recipient = _recipient(order_id)
     time.sleep(get_settings().techniques.email_delay_seconds)  # the SMTP call, inline
     sent = OrderConfirmation.objects.create(order_id=order_id, recipient=recipient, via="inline")
-    return {
-        "order_id": order_id,
-        "status": "sent",
-        "via": "inline",
-        "confirmation": {
-            "id": sent.id,
-            "order_id": order_id,
-            "via": "inline",
-            "sent_at": sent.sent_at,
-        },
-    }
+    confirmation = SentConfirmation(
+        id=sent.id, order_id=order_id, via="inline", sent_at=sent.sent_at
+    )
+    return ConfirmationAnswer.sent(confirmation).model_dump(mode="json")
 
 
 def optimised(order_id: int) -> dict[str, Any]:
     # Looked up here so an unknown order is still a 404, not a failed task.
     recipient = _recipient(order_id)
     task_id = task_client().enqueue(CONFIRM_ORDER_TASK, order_id, recipient)
-    return {
-        "order_id": order_id,
-        "status": "queued",
-        "via": "celery",
-        "task_id": task_id,
-        "status_url": f"/tasks/{task_id}",
-    }
+    return ConfirmationAnswer.queued(order_id, task_id).model_dump(mode="json")
 
 
 @csrf_exempt

@@ -27,7 +27,8 @@ from perflab.errors import NotFound
 from perflab.flask_service import validation
 from perflab.flask_service.models import Order, OrderConfirmation, User
 from perflab.flask_service.resources import resources, session
-from perflab.flask_service.techniques.base import Technique, run, utc_iso
+from perflab.flask_service.techniques.base import Technique, run
+from perflab.mail import ConfirmationAnswer, SentConfirmation
 from perflab.paging import MAX_ORDER_ID
 from perflab.worker.client import CONFIRM_ORDER_TASK
 
@@ -48,30 +49,17 @@ def naive(order_id: int) -> dict[str, Any]:
     sent = OrderConfirmation(order_id=order_id, recipient=recipient, via="inline")
     session().add(sent)
     session().commit()  # sent_at and id come back from Postgres
-    return {
-        "order_id": order_id,
-        "status": "sent",
-        "via": "inline",
-        "confirmation": {
-            "id": sent.id,
-            "order_id": order_id,
-            "via": "inline",
-            "sent_at": utc_iso(sent.sent_at),
-        },
-    }
+    confirmation = SentConfirmation(
+        id=sent.id, order_id=order_id, via="inline", sent_at=sent.sent_at
+    )
+    return ConfirmationAnswer.sent(confirmation).model_dump(mode="json")
 
 
 def optimised(order_id: int) -> dict[str, Any]:
     # Looked up here so an unknown order is still a 404, not a failed task.
     recipient = _recipient(order_id)
     task_id = resources().tasks.enqueue(CONFIRM_ORDER_TASK, order_id, recipient)
-    return {
-        "order_id": order_id,
-        "status": "queued",
-        "via": "celery",
-        "task_id": task_id,
-        "status_url": f"/tasks/{task_id}",
-    }
+    return ConfirmationAnswer.queued(order_id, task_id).model_dump(mode="json")
 
 
 blueprint = Blueprint(NAME, __name__)
