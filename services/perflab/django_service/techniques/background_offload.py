@@ -73,9 +73,7 @@ def naive(order_id: int) -> dict[str, Any]:
     recipient = _recipient(order_id)
     time.sleep(get_settings().techniques.email_delay_seconds)  # the SMTP call, inline
     sent = OrderConfirmation.objects.create(order_id=order_id, recipient=recipient, via="inline")
-    confirmation = SentConfirmation(
-        id=sent.id, order_id=order_id, via="inline", sent_at=sent.sent_at
-    )
+    confirmation = SentConfirmation.model_validate(sent, from_attributes=True)
     return ConfirmationAnswer.sent(confirmation).model_dump(mode="json")
 
 

@@ -49,9 +49,7 @@ def naive(order_id: int) -> dict[str, Any]:
     sent = OrderConfirmation(order_id=order_id, recipient=recipient, via="inline")
     session().add(sent)
     session().commit()  # sent_at and id come back from Postgres
-    confirmation = SentConfirmation(
-        id=sent.id, order_id=order_id, via="inline", sent_at=sent.sent_at
-    )
+    confirmation = SentConfirmation.model_validate(sent, from_attributes=True)
     return ConfirmationAnswer.sent(confirmation).model_dump(mode="json")
 
 
