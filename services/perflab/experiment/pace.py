@@ -49,9 +49,9 @@ def think_time(config: Config) -> float | None:
     """Locust's think time per user for this experiment (None: each class's own pace)."""
     if config.think_seconds is not None:
         return config.think_seconds
-    key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
     if config.flag in UNDER_FAULT:
         return FAULT_THINK_SECONDS
+    key, _ = KEY_FIGURES.get(config.flag, ("p95", None))
     return 0.0 if key in CLOSED_LOOP_FIGURES else None
 
 

@@ -81,10 +81,11 @@ def run(config: Config, out: Path, progress: Progress | None = None) -> Result:
         with interrupts_raise(), pinning.pinned(config.api, config.pin) as split:
             result.notes.append(f"pinned: {split.describe()}" if split else "not pinned")
             spec = TECHNIQUES.get(config.flag)
-            if spec is not None and (fault := spec.experiment_fault):
+            if spec is not None and spec.experiment_fault:
+                fault = dict(spec.experiment_fault)
                 # Every process follows the knob within a second: the settle after the
                 # first flip covers it.
-                guard.set_upstream_fault(dict(fault))
+                guard.set_upstream_fault(fault)
                 result.notes.append(
                     f"measured under an upstream fault, {json.dumps(fault)} (PUT "
                     f"/upstream/fault), in every arm; put back to "

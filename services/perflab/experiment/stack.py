@@ -63,15 +63,14 @@ class FlagGuard:
         try:
             for name, enabled in self.original.items():
                 if self.state.get(name) != enabled:
-                    answer = self.client.put(f"/flags/{name}", json={"enabled": enabled})
-                    answer.raise_for_status()
+                    self._write(f"/flags/{name}", {"enabled": enabled})
         finally:
             # A flag that could not be put back must not leave the upstream failing too.
             self.original.clear()
             self.state.clear()
             if self.fault_before is not None:
                 fault, self.fault_before = self.fault_before, None
-                self.client.put("/upstream/fault", json=fault).raise_for_status()
+                self._write("/upstream/fault", fault)
 
     def _write(self, path: str, body: dict[str, Any]) -> None:
         answer = self.client.put(path, json=body)
