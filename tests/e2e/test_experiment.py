@@ -19,7 +19,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from perflab.catalog import TECHNIQUES
 from perflab.console.reports import render
@@ -28,6 +27,7 @@ from perflab.experiment.pinning import api_pids
 from perflab.experiment.server_figures import SERVER_FIGURES
 from perflab.lab.prom_config import render_prometheus_config
 from perflab.procs import free_port
+from tests.support.metrics import sample
 from tests.support.monitoring import prometheus
 from tests.support.servers import REPO, Server, service_env, uvicorn_server
 
@@ -194,35 +194,27 @@ def test_without_prometheus_the_sampled_figures_say_so_and_the_rest_are_measured
     assert results["figures"]["rps"]["improvement"] > 1
 
 
-def _metric(api: str, name: str, labels: dict[str, str]) -> float:
-    families = text_string_to_metric_families(httpx.get(f"{api}/metrics").text)
-    return sum(
-        sample.value
-        for family in families
-        for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
-    )
-
-
 def test_a_technique_measured_under_a_fault_sets_it_for_the_run_and_puts_it_back(
     stack: Stack, lab_root: Path
 ):
     """resilience, one pair of 3 s arms (~20 s) under its catalog's upstream spikes."""
     api = stack.api
-    before = httpx.get(f"{api}/upstream/fault").json()
-    timeouts = _metric(api, "perflab_upstream_calls_total", {"outcome": "timeout"})
-    retries = _metric(api, "perflab_upstream_retries_total", {})
+    client = httpx.Client(base_url=api)
+    timed_out = {"variant": "optimised", "outcome": "timeout"}
+    before = client.get("/upstream/fault").json()
+    timeouts = sample(client, "perflab_upstream_calls_total", **timed_out)
+    retries = sample(client, "perflab_upstream_retries_total")
     out = lab_root / "experiment-resilience"
     results = _run(stack, "resilience", out, "--duration", "3", "--repeats", "1")
     fault = TECHNIQUES["resilience"].experiment_fault
     assert fault and fault["spike_rate"] > 0
     assert any(n.startswith(f"measured under an upstream fault, {json.dumps(fault)}")
                for n in results["notes"])  # fmt: skip
-    assert httpx.get(f"{api}/upstream/fault").json() == before
+    assert client.get("/upstream/fault").json() == before
     # The spikes were there: the optimised arm gave up on slow attempts and retried
     # (with a healthy upstream neither happens).
-    assert _metric(api, "perflab_upstream_calls_total", {"outcome": "timeout"}) > timeouts
-    assert _metric(api, "perflab_upstream_retries_total", {}) > retries
+    assert sample(client, "perflab_upstream_calls_total", **timed_out) > timeouts
+    assert sample(client, "perflab_upstream_retries_total") > retries
     assert results["key_figure"] == "p95"
     assert results["config"]["think_seconds"] is None  # the technique's own short pace
     assert "0.1 s think time per user" in (out / "report.md").read_text()

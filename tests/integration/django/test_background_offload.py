@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from perflab.settings import Settings
-from tests.integration.django.metrics import sample
+from tests.support.metrics import sample
 from tests.support.servers import Server
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from perflab.django_service.techniques.bounded_cache import LRU_SIZE
-from tests.integration.django.metrics import sample
+from tests.support.metrics import sample
 
 pytestmark = pytest.mark.integration
 

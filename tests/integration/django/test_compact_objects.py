@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from perflab.settings import Settings
-from tests.integration.django.metrics import sample
+from tests.support.metrics import sample
 
 pytestmark = pytest.mark.integration
 GENRES = [None, "fantasy", "poetry", "programming"]

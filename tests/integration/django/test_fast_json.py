@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.integration.django.metrics import sample
+from tests.support.metrics import sample
 
 pytestmark = pytest.mark.integration
 LIMIT = 500

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from perflab.settings import Settings
-from tests.integration.django.metrics import sample
+from tests.support.metrics import sample
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from perflab.django_service.techniques.middleware_diet import FULL_STACK
-from tests.integration.django.metrics import sample
+from tests.support.metrics import sample
 
 pytestmark = pytest.mark.integration
 CLASSES = [path.rsplit(".", 1)[1] for path in FULL_STACK]

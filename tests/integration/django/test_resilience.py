@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from perflab.settings import Settings
-from tests.integration.django.metrics import sample
 from tests.integration.techniques import resilience_checks as checks
+from tests.support.metrics import sample
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.django.metrics import sample
+from tests.support.metrics import sample
 
 pytestmark = pytest.mark.integration
 PEAK = "perflab_export_buffer_peak_bytes"

@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from perflab.settings import Settings
-from tests.integration.django.metrics import sample
+from tests.support.metrics import sample
 
 pytestmark = pytest.mark.integration
 CACHE = "sidebar_fragment"

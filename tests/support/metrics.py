@@ -1,4 +1,4 @@
-"""Read one sample of the Django service's /metrics (every worker merged)."""
+"""Read one sample of a service's /metrics (every worker merged)."""
 
 from __future__ import annotations
 
